@@ -1,0 +1,43 @@
+# hydrakit: `make demo` runs the tour on an embedded Redis (or REDIS_URL); `make test` runs every test
+# against a real Redis and the real Node Hydra, installing what is missing when it can.
+
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+NODE_DIR    := integration/node
+TEST_FLAGS  ?= -race -count=1 -timeout 15m
+
+.PHONY: all demo test test-short deps lint bench fuzz tidy
+
+all: lint test
+
+demo:
+	$(GO) run ./cmd/demo
+
+# deps makes sure a real redis-server and the Node Hydra peer are there (see scripts/ensure-deps.sh).
+deps:
+	@bash scripts/ensure-deps.sh
+
+test: deps
+	$(GO) test $(TEST_FLAGS) ./...
+
+# Unit tests only: miniredis, no real Redis or Node needed.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './integration/node/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Benchmarks need a real redis-server; each one measures a raw go-redis baseline in the same run.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./bench/... | tee bench/last.txt
+
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test ./umf -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./umf -run '^$$' -fuzz '^FuzzParseAddress$$' -fuzztime $(FUZZTIME)
+
+tidy:
+	$(GO) mod tidy
