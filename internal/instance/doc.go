@@ -1,0 +1,5 @@
+// Package instance is hydrakit's copy of the behaviour of go-kit's sd/internal/instance cache, which
+// cannot be imported from another module: it holds the latest sd.Event of an Instancer, sorts instance
+// lists, suppresses identical events, gives every subscriber its own copy and pushes the current state
+// synchronously to a subscriber when it registers.
+package instance
