@@ -1,0 +1,6 @@
+// Package health reports a service instance's health the way Node Hydra does and better: a Reporter
+// writes Hydra's health snapshot (Node's field names, Go runtime figures, a roll-up of user checks)
+// with a TTL longer than its interval, a Checker runs named checks with timeouts and serves them as
+// liveness and readiness HTTP probes, and a Recorder is a go-kit log.Logger that copies chosen levels
+// into Hydra's flight-recorder log without ever blocking its caller.
+package health
