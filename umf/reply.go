@@ -1,0 +1,86 @@
+package umf
+
+import (
+	"slices"
+	"time"
+)
+
+// Reply builds the reply to orig the way Node's sendReplyMessage(orig, resp) does: start from orig,
+// set rmid = orig.mid, to = orig.frm and frm = orig.to, then overlay every field resp sets (a falsy
+// field of resp is not set, as in Node); a reply always gets a new mid and timestamp (resp's when it
+// has them) and ver. If orig has via, the reply goes to via; orig's fwd is carried and wins over
+// resp's. Fields orig carries, such as hdr, typ, tmo, aut, via and even bdy when resp has none, stay.
+//
+// Deliberate differences from Node: orig's sig is not carried (it cannot match the reply; Sign the
+// reply instead), and orig's pri, ttl and for are not carried (Node drops them too) while resp's are
+// kept. Reply does not modify orig or resp.
+func Reply(orig, resp *Message) *Message {
+	r := &Message{
+		To:            orig.From,
+		From:          orig.To,
+		Headers:       orig.Headers,
+		RMID:          orig.MID,
+		Timeout:       orig.Timeout,
+		Type:          orig.Type,
+		Via:           orig.Via,
+		Forward:       orig.Forward,
+		Body:          orig.Body,
+		Authorization: orig.Authorization,
+	}
+	if len(r.Headers) > 0 && isJSONNull(r.Headers) {
+		r.Headers = nil
+	}
+	if len(r.Body) > 0 && !truthyRaw(r.Body) {
+		r.Body = nil // Node's createMessage drops a falsy body
+	}
+	overlay(&r.To, resp.To)
+	overlay(&r.From, resp.From)
+	if len(resp.Headers) > 0 && !isJSONNull(resp.Headers) {
+		r.Headers = resp.Headers
+	}
+	overlay(&r.RMID, resp.RMID)
+	overlay(&r.Signature, resp.Signature)
+	if resp.Timeout != 0 {
+		r.Timeout = resp.Timeout
+	}
+	overlay(&r.Type, resp.Type)
+	overlay(&r.Via, resp.Via)
+	overlay(&r.Forward, resp.Forward)
+	if len(resp.Body) > 0 && truthyRaw(resp.Body) {
+		r.Body = resp.Body
+	}
+	overlay(&r.Authorization, resp.Authorization)
+	r.Priority, r.TTL, r.For = resp.Priority, resp.TTL, resp.For
+
+	r.MID, r.Timestamp, r.Version = resp.MID, resp.Timestamp, resp.Version
+	if r.MID == "" {
+		r.MID = NewMID()
+	}
+	if r.Timestamp == "" {
+		r.Timestamp = FormatTime(time.Now())
+	}
+	if r.Version == "" {
+		r.Version = Version
+	}
+	if orig.Via != "" {
+		r.To = orig.Via
+	}
+	if orig.Forward != "" {
+		r.Forward = orig.Forward
+	}
+	r.Headers, r.Body = slices.Clone(r.Headers), slices.Clone(r.Body)
+	return r
+}
+
+func overlay(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+// truthyRaw reports whether raw JSON is truthy in JavaScript; invalid JSON counts as truthy so that
+// Marshal, not Reply, reports it.
+func truthyRaw(raw []byte) bool {
+	canon, err := Normalize(raw)
+	return err != nil || truthyJSON(canon)
+}

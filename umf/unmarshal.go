@@ -1,0 +1,287 @@
+package umf
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// field numbers the message fields; each has a long and a short spelling (sometimes the same).
+type field uint8
+
+const (
+	fTo field = iota
+	fFrom
+	fHeaders
+	fMID
+	fRMID
+	fSignature
+	fTimeout
+	fTimestamp
+	fType
+	fVersion
+	fVia
+	fForward
+	fBody
+	fAuthorization
+	fPriority
+	fTTL
+	fFor
+	numFields
+)
+
+// lookupField maps a JSON key to its field and whether it is the long spelling, which wins as in
+// Node's createMessage (`message.from || message.frm`).
+func lookupField(key []byte) (f field, long, ok bool) {
+	switch string(key) {
+	case "to":
+		return fTo, true, true
+	case "from":
+		return fFrom, true, true
+	case "frm":
+		return fFrom, false, true
+	case "headers":
+		return fHeaders, true, true
+	case "hdr":
+		return fHeaders, false, true
+	case "mid":
+		return fMID, true, true
+	case "rmid":
+		return fRMID, true, true
+	case "rmi":
+		return fRMID, false, true
+	case "signature":
+		return fSignature, true, true
+	case "sig":
+		return fSignature, false, true
+	case "timeout":
+		return fTimeout, true, true
+	case "tmo":
+		return fTimeout, false, true
+	case "timestamp":
+		return fTimestamp, true, true
+	case "ts":
+		return fTimestamp, false, true
+	case "type":
+		return fType, true, true
+	case "typ":
+		return fType, false, true
+	case "version":
+		return fVersion, true, true
+	case "ver":
+		return fVersion, false, true
+	case "via":
+		return fVia, true, true
+	case "forward":
+		return fForward, true, true
+	case "fwd":
+		return fForward, false, true
+	case "body":
+		return fBody, true, true
+	case "bdy":
+		return fBody, false, true
+	case "authorization":
+		return fAuthorization, true, true
+	case "aut":
+		return fAuthorization, false, true
+	case "priority":
+		return fPriority, true, true
+	case "pri":
+		return fPriority, false, true
+	case "ttl":
+		return fTTL, true, true
+	case "for":
+		return fFor, true, true
+	}
+	return 0, false, false
+}
+
+// slot holds one spelling's value while reading; a JSON null leaves it unset, as Node ignores it.
+type slot struct {
+	str    string
+	num    float64
+	raw    []byte // a span of the input
+	set    bool
+	truthy bool
+}
+
+// Unmarshal reads a message in the short or long form (or a mix). When both spellings of a field are
+// present the long one wins unless it is falsy, as in Node. Unknown keys are ignored; a null value
+// counts as absent. Invalid JSON, a non-object, or a field of the wrong JSON type (a non-string to, a
+// non-number tmo, a non-object hdr) gives an error wrapping ErrMalformed.
+func Unmarshal(data []byte) (*Message, error) {
+	m := new(Message)
+	if err := m.unmarshal(data); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Message) unmarshal(data []byte) error {
+	n := getNormalizer(data)
+	defer putNormalizer(n)
+	var slots [numFields][2]slot // [f][0] long, [f][1] short
+	if n.skipWS(); n.pos >= len(data) || data[n.pos] != '{' {
+		return n.fail("a UMF message must be a JSON object")
+	}
+	n.pos++
+	if n.skipWS(); n.pos < len(data) && data[n.pos] == '}' {
+		n.pos++
+	} else {
+		for {
+			if err := n.readMember(&slots); err != nil {
+				return err
+			}
+			if n.skipWS(); n.pos >= len(data) {
+				return n.fail("unterminated object")
+			}
+			c := data[n.pos]
+			n.pos++
+			if c == '}' {
+				break
+			}
+			if c != ',' {
+				n.pos--
+				return n.fail("expected ',' or '}'")
+			}
+		}
+	}
+	if n.skipWS(); n.pos != len(data) {
+		return n.fail("data after the JSON value")
+	}
+	m.fill(&slots)
+	return nil
+}
+
+// readMember reads one "key": value pair into its slot.
+func (n *normalizer) readMember(slots *[numFields][2]slot) error {
+	if n.skipWS(); n.pos >= len(n.in) || n.in[n.pos] != '"' {
+		return n.fail("expected a string key")
+	}
+	var keyBuf [16]byte
+	key, err := n.str(keyBuf[:0], true)
+	if err != nil {
+		return err
+	}
+	if n.skipWS(); n.pos >= len(n.in) || n.in[n.pos] != ':' {
+		return n.fail("expected ':'")
+	}
+	n.pos++
+	n.skipWS()
+	f, long, known := lookupField(key)
+	if !known {
+		n.scratch, err = n.value(n.scratch[:0])
+		return err
+	}
+	s := &slots[f][0]
+	if !long {
+		s = &slots[f][1]
+	}
+	*s = slot{}
+	if n.pos < len(n.in) && n.in[n.pos] == 'n' {
+		_, err = n.literal(n.scratch[:0], "null")
+		return err
+	}
+	start := n.pos
+	switch f {
+	case fHeaders, fBody:
+		if f == fHeaders && (n.pos >= len(n.in) || n.in[n.pos] != '{') {
+			return fmt.Errorf("%w: %s must be an object, at offset %d", ErrMalformed, key, n.pos)
+		}
+		if n.scratch, err = n.value(n.scratch[:0]); err != nil {
+			return err
+		}
+		s.raw = n.in[start:n.pos]
+		s.truthy = truthyJSON(n.scratch)
+	case fTimeout, fPriority, fTTL:
+		if n.pos >= len(n.in) || n.in[n.pos] != '-' && (n.in[n.pos] < '0' || n.in[n.pos] > '9') {
+			return fmt.Errorf("%w: %s must be a number, at offset %d", ErrMalformed, key, n.pos)
+		}
+		lit, _, err := n.scanNumber()
+		if err != nil {
+			return err
+		}
+		if s.num, err = strconv.ParseFloat(string(lit), 64); err != nil {
+			return fmt.Errorf("%w: %s is out of range, at offset %d", ErrMalformed, key, start)
+		}
+		s.truthy = s.num != 0
+	default:
+		if n.pos >= len(n.in) || n.in[n.pos] != '"' {
+			return fmt.Errorf("%w: %s must be a string, at offset %d", ErrMalformed, key, n.pos)
+		}
+		if n.scratch, err = n.str(n.scratch[:0], true); err != nil {
+			return err
+		}
+		s.str = internString(n.scratch)
+		s.truthy = s.str != ""
+	}
+	s.set = true
+	return nil
+}
+
+// truthyJSON reports whether a canonical JSON value is truthy in JavaScript.
+func truthyJSON(canon []byte) bool {
+	switch string(canon) {
+	case "0", "false", "null", `""`:
+		return false
+	}
+	return true
+}
+
+// internString avoids an allocation for the values nearly every message carries.
+func internString(b []byte) string {
+	switch string(b) {
+	case Version:
+		return Version
+	case "":
+		return ""
+	}
+	return string(b)
+}
+
+// absent is the value of a field no spelling of which was present.
+var absent slot
+
+// fill resolves each field (long spelling unless it is falsy) and copies the raw JSON out of the
+// input, in one allocation, so the message does not alias the caller's buffer.
+func (m *Message) fill(slots *[numFields][2]slot) {
+	var pick [numFields]*slot
+	size := 0
+	for f := range slots {
+		long, short := &slots[f][0], &slots[f][1]
+		switch {
+		case long.set && (long.truthy || !short.set):
+			pick[f] = long
+		case short.set:
+			pick[f] = short
+		default:
+			pick[f] = &absent
+		}
+		size += len(pick[f].raw)
+	}
+	buf := make([]byte, 0, size)
+	raw := func(f field) []byte {
+		if pick[f].raw == nil {
+			return nil
+		}
+		start := len(buf)
+		buf = append(buf, pick[f].raw...)
+		return buf[start:len(buf):len(buf)]
+	}
+	m.To = pick[fTo].str
+	m.From = pick[fFrom].str
+	m.Headers = raw(fHeaders)
+	m.MID = pick[fMID].str
+	m.RMID = pick[fRMID].str
+	m.Signature = pick[fSignature].str
+	m.Timeout = pick[fTimeout].num
+	m.Timestamp = pick[fTimestamp].str
+	m.Type = pick[fType].str
+	m.Version = pick[fVersion].str
+	m.Via = pick[fVia].str
+	m.Forward = pick[fForward].str
+	m.Body = raw(fBody)
+	m.Authorization = pick[fAuthorization].str
+	m.Priority = pick[fPriority].num
+	m.TTL = pick[fTTL].num
+	m.For = pick[fFor].str
+}
