@@ -1,0 +1,112 @@
+package redispubsub
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// batcher coalesces concurrent PUBLISHes into pipelines without a goroutine of its own (flat
+// combining): the first caller to find no flush running becomes the leader and sends its own PUBLISH
+// plus everything queued meanwhile in one pipeline; when it is done it hands leadership to the oldest
+// waiter, if any. With one request in flight this is a plain PUBLISH (no hand-off, no extra latency);
+// with many, one round trip carries many messages.
+type batcher struct {
+	client  goredis.UniversalClient
+	timeout time.Duration // bounds one pipeline when the caller's context has no say (shared batch)
+	max     int           // most messages per pipeline
+
+	mu       sync.Mutex
+	queue    []*pubReq
+	flushing bool
+	pool     sync.Pool
+
+	batch []*pubReq // reused by the leader of the moment; leaders never overlap
+}
+
+type pubReq struct {
+	channel string
+	payload []byte
+	n       int64
+	err     error
+	done    chan bool // true: the result is in; false: you lead the next flush
+	cmd     *goredis.IntCmd
+}
+
+func newBatcher(client goredis.UniversalClient, timeout time.Duration, max int) *batcher {
+	b := &batcher{client: client, timeout: timeout, max: max}
+	b.pool.New = func() any { return &pubReq{done: make(chan bool, 1)} }
+	return b
+}
+
+// publish PUBLISHes payload on channel and returns the number of receivers. payload may be reused by
+// the caller once publish returns.
+func (b *batcher) publish(channel string, payload []byte) (int64, error) {
+	r := b.pool.Get().(*pubReq)
+	r.channel, r.payload = channel, payload
+	b.mu.Lock()
+	b.queue = append(b.queue, r)
+	lead := !b.flushing
+	b.flushing = true
+	b.mu.Unlock()
+	if !lead {
+		lead = !<-r.done
+	}
+	if lead {
+		b.flush()
+		<-r.done
+	}
+	n, err := r.n, r.err
+	r.payload, r.cmd, r.err, r.n = nil, nil, nil, 0
+	b.pool.Put(r)
+	return n, err
+}
+
+// flush sends what is queued (at most max messages, always including the leader's own), then passes
+// leadership to the next waiter or ends the flushing state.
+func (b *batcher) flush() {
+	b.mu.Lock()
+	n := min(len(b.queue), b.max)
+	batch := append(b.batch[:0], b.queue[:n]...)
+	rest := copy(b.queue, b.queue[n:])
+	clear(b.queue[rest:])
+	b.queue = b.queue[:rest]
+	b.mu.Unlock()
+
+	b.exec(batch)
+	for i, r := range batch {
+		batch[i] = nil
+		r.done <- true
+	}
+	b.batch = batch
+
+	b.mu.Lock()
+	if len(b.queue) == 0 {
+		b.flushing = false
+		b.mu.Unlock()
+		return
+	}
+	next := b.queue[0]
+	b.mu.Unlock()
+	next.done <- false
+}
+
+func (b *batcher) exec(batch []*pubReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	if len(batch) == 1 {
+		r := batch[0]
+		r.n, r.err = b.client.Publish(ctx, r.channel, r.payload).Result()
+		return
+	}
+	pipe := b.client.Pipeline()
+	for _, r := range batch {
+		r.cmd = pipe.Publish(ctx, r.channel, r.payload)
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, r := range batch {
+		r.n, r.err = r.cmd.Result()
+	}
+}

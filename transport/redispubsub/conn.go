@@ -1,0 +1,298 @@
+package redispubsub
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// Conn is one service instance's messaging connection: ONE Redis subscription receiving both the
+// service channel (broadcasts) and the instance channel (direct messages and replies), a dispatcher
+// to handlers by route or typ, and the table of requests waiting for their reply. Create it before
+// the instance announces its presence, so that no message sent to it is lost; Close it after the
+// presence is gone.
+//
+// Handlers run on their own goroutines, at most ConnConcurrency at once, so a slow handler never holds
+// up replies; a message arriving while all slots are busy is dropped and counted as Rejected.
+type Conn struct {
+	client   goredis.UniversalClient
+	service  string
+	instance string
+	from     string // iid@svc:/, the reply address of every request
+	keys     keyspace.Scheme
+	channels [2]string
+	ps       *goredis.PubSub
+	pub      *batcher
+	logger   log.Logger
+	lister   InstanceLister
+
+	maxPending  int
+	maxSize     int
+	health      time.Duration
+	subTimeout  time.Duration
+	pubTimeout  time.Duration
+	maxBatch    int
+	concurrency chan struct{}
+
+	hmu      sync.RWMutex
+	routes   map[string]Handler
+	types    map[string]Handler
+	fallback Handler
+
+	pmu     sync.Mutex
+	pending map[string]*call
+	up      bool // subscribed: replies can arrive
+	closed  bool
+	calls   sync.Pool
+
+	ctx    context.Context // handlers' base context, cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{}
+	loop   sync.WaitGroup // the receive loop
+	work   sync.WaitGroup // handler goroutines
+	stats  counters
+}
+
+// Handler handles one incoming UMF message. ctx is cancelled when the Conn closes.
+type Handler interface {
+	ServeMessage(ctx context.Context, c *Conn, msg *umf.Message)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, c *Conn, msg *umf.Message)
+
+// ServeMessage calls f.
+func (f HandlerFunc) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message) { f(ctx, c, msg) }
+
+// InstanceLister lists the live instance IDs of a service. A Conn needs one only to send to a
+// service address without an instance (svc:/route), as Node's sendMessage does, and to reply to such
+// an address. sd/redis provides one.
+type InstanceLister interface {
+	Instances(ctx context.Context, service string) ([]string, error)
+}
+
+type call struct{ ch chan result }
+
+type result struct {
+	msg *umf.Message
+	err error
+}
+
+// ConnOption configures a Conn.
+type ConnOption func(*Conn)
+
+// ConnLogger sets the logger; the default discards.
+func ConnLogger(logger log.Logger) ConnOption { return func(c *Conn) { c.logger = logger } }
+
+// ConnKeyspace sets the key scheme; the default is Node Hydra's.
+func ConnKeyspace(s keyspace.Scheme) ConnOption { return func(c *Conn) { c.keys = s } }
+
+// ConnInstanceLister sets how instances of a service are found for service addresses.
+func ConnInstanceLister(l InstanceLister) ConnOption { return func(c *Conn) { c.lister = l } }
+
+// ConnMaxPending bounds the requests waiting for a reply (default 10000); past it requests fail
+// with ErrTooManyPending.
+func ConnMaxPending(n int) ConnOption { return func(c *Conn) { c.maxPending = n } }
+
+// ConnConcurrency bounds the handlers running at once (default 1024).
+func ConnConcurrency(n int) ConnOption {
+	return func(c *Conn) { c.concurrency = make(chan struct{}, max(n, 1)) }
+}
+
+// ConnMaxMessageSize drops (and counts as malformed) payloads larger than n bytes (default 1 MiB).
+func ConnMaxMessageSize(n int) ConnOption { return func(c *Conn) { c.maxSize = n } }
+
+// ConnHealthCheck sets how long the connection may stay silent before it is pinged; an unanswered
+// ping after as long again counts as a lost connection (default 3 s, as go-redis).
+func ConnHealthCheck(d time.Duration) ConnOption { return func(c *Conn) { c.health = d } }
+
+// ConnSubscribeTimeout bounds the wait for the subscription confirmation in NewConn (default 5 s).
+func ConnSubscribeTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.subTimeout = d } }
+
+// ConnPublishTimeout bounds one PUBLISH pipeline (default 5 s).
+func ConnPublishTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.pubTimeout = d } }
+
+// ConnMaxBatch bounds how many concurrent PUBLISHes share one pipeline (default 128).
+func ConnMaxBatch(n int) ConnOption { return func(c *Conn) { c.maxBatch = max(n, 1) } }
+
+// NewConn subscribes to the service and instance channels of service/instanceID and returns once
+// Redis has confirmed both subscriptions. The client stays the caller's: Close does not close it.
+func NewConn(client goredis.UniversalClient, service, instanceID string, options ...ConnOption) (*Conn, error) {
+	svc, err := keyspace.ValidateService(service)
+	if err != nil {
+		return nil, err
+	}
+	if err := keyspace.ValidateInstance(instanceID); err != nil {
+		return nil, err
+	}
+	c := &Conn{
+		client: client, service: svc, instance: instanceID,
+		from:       instanceID + "@" + svc + ":/",
+		keys:       keyspace.Default,
+		logger:     log.NewNopLogger(),
+		maxPending: 10000, maxSize: 1 << 20, maxBatch: 128,
+		health: 3 * time.Second, subTimeout: 5 * time.Second, pubTimeout: 5 * time.Second,
+		concurrency: make(chan struct{}, 1024),
+		routes:      map[string]Handler{}, types: map[string]Handler{},
+		pending: map[string]*call{},
+		done:    make(chan struct{}),
+	}
+	for _, o := range options {
+		o(c)
+	}
+	c.logger = log.With(c.logger, "service", svc, "instance", instanceID)
+	c.calls.New = func() any { return &call{ch: make(chan result, 1)} }
+	c.pub = newBatcher(client, c.pubTimeout, c.maxBatch)
+	c.channels = [2]string{c.keys.ServiceChannel(svc), c.keys.InstanceChannel(svc, instanceID)}
+
+	ctx, cancel := context.WithTimeout(context.Background(), c.subTimeout)
+	defer cancel()
+	c.ps = client.Subscribe(ctx, c.channels[:]...)
+	if err := c.awaitSubscribed(ctx); err != nil {
+		_ = c.ps.Close()
+		return nil, fmt.Errorf("redispubsub: subscribe %s: %w", c.channels[1], err)
+	}
+	c.up = true
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.loop.Add(1)
+	go c.receive()
+	return c, nil
+}
+
+// awaitSubscribed reads until Redis has confirmed every channel.
+func (c *Conn) awaitSubscribed(ctx context.Context) error {
+	for {
+		m, err := c.ps.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		if s, ok := m.(*goredis.Subscription); ok && s.Kind == "subscribe" && s.Count == len(c.channels) {
+			return nil
+		}
+	}
+}
+
+// Service is the Conn's service name; InstanceID its instance ID.
+func (c *Conn) Service() string    { return c.service }
+func (c *Conn) InstanceID() string { return c.instance }
+
+// Address is the Conn's reply address, <iid>@<svc>:/, the frm of every request it sends.
+func (c *Conn) Address() string { return c.from }
+
+// Handle registers h for messages whose to has the route path (e.g. "/v1/add"; a [verb] prefix in
+// to is ignored). A later registration for the same route replaces the earlier one.
+func (c *Conn) Handle(route string, h Handler) {
+	c.hmu.Lock()
+	c.routes[route] = h
+	c.hmu.Unlock()
+}
+
+// HandleType registers h for messages with typ t that match no route.
+func (c *Conn) HandleType(t string, h Handler) {
+	c.hmu.Lock()
+	c.types[t] = h
+	c.hmu.Unlock()
+}
+
+// HandleDefault registers h for messages that match no route and no typ.
+func (c *Conn) HandleDefault(h Handler) {
+	c.hmu.Lock()
+	c.fallback = h
+	c.hmu.Unlock()
+}
+
+func (c *Conn) handler(msg *umf.Message) Handler {
+	c.hmu.RLock()
+	defer c.hmu.RUnlock()
+	if h, ok := c.routes[routeOf(msg.To)]; ok {
+		return h
+	}
+	if h, ok := c.types[msg.Type]; ok && msg.Type != "" {
+		return h
+	}
+	return c.fallback
+}
+
+// routeOf returns the route path of a UMF address without allocating: what follows the first ':',
+// less a leading [verb].
+func routeOf(to string) string {
+	for i := 0; i < len(to); i++ {
+		if to[i] == ':' {
+			r := to[i+1:]
+			if len(r) > 0 && r[0] == '[' {
+				for j := 1; j < len(r); j++ {
+					if r[j] == ']' {
+						return r[j+1:]
+					}
+				}
+			}
+			return r
+		}
+	}
+	return ""
+}
+
+// Close stops receiving, fails the requests still waiting with ErrClosed, cancels the handlers'
+// context and waits until the receive loop and every handler have returned.
+func (c *Conn) Close() error {
+	c.pmu.Lock()
+	if c.closed {
+		c.pmu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.failPendingLocked(ErrClosed)
+	c.pmu.Unlock()
+	close(c.done)
+	c.cancel()
+	err := c.ps.Close()
+	c.loop.Wait()
+	c.work.Wait()
+	return err
+}
+
+// failPendingLocked fails every waiting request; c.pmu is held.
+func (c *Conn) failPendingLocked(err error) {
+	for mid, call := range c.pending {
+		delete(c.pending, mid)
+		call.ch <- result{err: err}
+	}
+}
+
+// Stats is a snapshot of a Conn's counters.
+type Stats struct {
+	Received   uint64 // payloads read from either channel
+	Handled    uint64 // messages handed to a handler
+	Replies    uint64 // replies matched to a waiting request
+	Malformed  uint64 // dropped: not JSON, wrong types, no to, or over ConnMaxMessageSize
+	Unhandled  uint64 // dropped: no handler for their route or typ
+	Orphans    uint64 // replies whose request had already ended (timeout, cancel, connection lost)
+	Rejected   uint64 // dropped: ConnConcurrency handlers were busy
+	Reconnects uint64 // resubscriptions after the connection was lost
+	Pending    int    // requests waiting for a reply now
+}
+
+type counters struct {
+	received, handled, replies, malformed, unhandled, orphans, rejected, reconnects atomic.Uint64
+}
+
+// Stats returns the counters.
+func (c *Conn) Stats() Stats {
+	c.pmu.Lock()
+	pending := len(c.pending)
+	c.pmu.Unlock()
+	s := &c.stats
+	return Stats{
+		Received: s.received.Load(), Handled: s.handled.Load(), Replies: s.replies.Load(),
+		Malformed: s.malformed.Load(), Unhandled: s.unhandled.Load(), Orphans: s.orphans.Load(),
+		Rejected: s.rejected.Load(), Reconnects: s.reconnects.Load(), Pending: pending,
+	}
+}

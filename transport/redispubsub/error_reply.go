@@ -1,0 +1,80 @@
+package redispubsub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// TypeError is the typ of error replies. The body is an ErrorBody.
+const TypeError = "error"
+
+// ErrorBody is the bdy of an error reply, shaped like Node Hydra's server responses so Node callers
+// read it as they read any Hydra error:
+//
+//	{"statusCode":500,"statusMessage":"Internal Server Error","statusDescription":"<err>","result":{"reason":"<err>"}}
+//
+// statusCode comes from the error's StatusCode() int method when it has one (go-kit's
+// httptransport.StatusCoder), 400 when the request could not be decoded, 500 otherwise.
+type ErrorBody struct {
+	StatusCode        int    `json:"statusCode"`
+	StatusMessage     string `json:"statusMessage"`
+	StatusDescription string `json:"statusDescription"`
+	Result            struct {
+		Reason string `json:"reason"`
+	} `json:"result"`
+}
+
+// RemoteError is what a Publisher returns for an error reply: the remote endpoint ran and failed.
+// The instance is alive, so the balanced client neither retries it nor counts it against the breaker.
+type RemoteError struct {
+	Code   int    // statusCode
+	Reason string // result.reason
+	MID    string // mid of the request
+}
+
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("redispubsub: remote error %d: %s", e.Code, e.Reason)
+}
+
+// StatusCode makes RemoteError a go-kit httptransport.StatusCoder, so a gateway can pass it on.
+func (e *RemoteError) StatusCode() int { return e.Code }
+
+// ErrorEncoder writes err into the reply message (body, typ, headers) before it is published.
+type ErrorEncoder func(ctx context.Context, err error, reply *umf.Message)
+
+// DefaultErrorEncoder writes an ErrorBody and sets typ "error".
+func DefaultErrorEncoder(_ context.Context, err error, reply *umf.Message) {
+	code := http.StatusInternalServerError
+	var sc interface{ StatusCode() int }
+	var de decodeError
+	switch {
+	case errors.As(err, &sc):
+		code = sc.StatusCode()
+	case errors.As(err, &de):
+		code = http.StatusBadRequest
+	}
+	var b ErrorBody
+	b.StatusCode, b.StatusMessage = code, http.StatusText(code)
+	b.StatusDescription, b.Result.Reason = err.Error(), err.Error()
+	reply.Type = TypeError
+	_ = reply.SetBody(b)
+}
+
+// decodeError marks a failure of the DecodeRequestFunc: the caller's fault (400).
+type decodeError struct{ error }
+
+func (e decodeError) Unwrap() error { return e.error }
+
+// remoteError turns an error reply into a *RemoteError.
+func remoteError(reply *umf.Message, mid string) error {
+	var b ErrorBody
+	if err := json.Unmarshal(reply.Body, &b); err != nil || b.StatusCode == 0 {
+		return &RemoteError{Code: http.StatusInternalServerError, Reason: string(reply.Body), MID: mid}
+	}
+	return &RemoteError{Code: b.StatusCode, Reason: b.Result.Reason, MID: mid}
+}

@@ -1,0 +1,20 @@
+package redispubsub
+
+import "errors"
+
+var (
+	// ErrNoResponders is returned at once when PUBLISH reports that no one listens on the target
+	// channel: the instance is gone, so a balancer can move on without waiting for a timeout.
+	ErrNoResponders = errors.New("redispubsub: no responders")
+	// ErrConnectionLost fails every request in flight when the subscription connection drops (its
+	// reply could not arrive), and new requests until the Conn has resubscribed.
+	ErrConnectionLost = errors.New("redispubsub: subscription connection lost")
+	// ErrClosed is returned by a Conn after Close.
+	ErrClosed = errors.New("redispubsub: conn closed")
+	// ErrTooManyPending is returned when a new request would exceed ConnMaxPending.
+	ErrTooManyPending = errors.New("redispubsub: too many pending requests")
+	// ErrBadAddress wraps an unusable target or reply address.
+	ErrBadAddress = errors.New("redispubsub: bad address")
+	// ErrNoInstances is returned when a message to a service finds no live instance of it.
+	ErrNoInstances = errors.New("redispubsub: no instances")
+)

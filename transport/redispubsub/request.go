@@ -1,0 +1,175 @@
+package redispubsub
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// Request sends msg to the instance its to names (or to one live instance of the service, see
+// InstanceLister) and waits for the reply whose rmid is msg's mid. Missing frm, mid, ts and ver are
+// filled in; frm defaults to the Conn's address so that the reply comes back here.
+func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, error) {
+	channel, err := c.channelFor(ctx, msg.To)
+	if err != nil {
+		return nil, err
+	}
+	if msg.From == "" {
+		msg.From = c.from
+	}
+	c.fill(msg)
+	return c.request(ctx, channel, msg)
+}
+
+// fill sets a missing mid, ts and ver as Node's createMessage does.
+func (c *Conn) fill(msg *umf.Message) {
+	if msg.MID == "" {
+		msg.MID = umf.NewMID()
+	}
+	if msg.Timestamp == "" {
+		msg.Timestamp = umf.FormatTime(time.Now())
+	}
+	if msg.Version == "" {
+		msg.Version = umf.Version
+	}
+}
+
+func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message) (*umf.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cl := c.calls.Get().(*call)
+	var err error
+	c.pmu.Lock()
+	switch {
+	case c.closed:
+		err = ErrClosed
+	case !c.up:
+		err = ErrConnectionLost
+	case len(c.pending) >= c.maxPending:
+		err = ErrTooManyPending
+	case c.pending[msg.MID] != nil:
+		err = fmt.Errorf("redispubsub: a request with mid %q is already waiting", msg.MID)
+	default:
+		c.pending[msg.MID] = cl
+	}
+	c.pmu.Unlock()
+	if err != nil {
+		c.calls.Put(cl)
+		return nil, err
+	}
+	if err := c.publish(channel, msg); err != nil {
+		c.forget(msg.MID, cl)
+		return nil, err
+	}
+	select {
+	case r := <-cl.ch:
+		c.calls.Put(cl)
+		return r.msg, r.err
+	case <-ctx.Done():
+		c.forget(msg.MID, cl)
+		return nil, fmt.Errorf("redispubsub: no reply to %s: %w", msg.MID, ctx.Err())
+	}
+}
+
+// forget removes a request that ended without its reply. If the receive loop took it first, its
+// result is on the way: drain it so that the call can be reused.
+func (c *Conn) forget(mid string, cl *call) {
+	c.pmu.Lock()
+	mine := c.pending[mid] == cl
+	if mine {
+		delete(c.pending, mid)
+	}
+	c.pmu.Unlock()
+	if !mine {
+		<-cl.ch
+	}
+	c.calls.Put(cl)
+}
+
+// publish marshals msg and PUBLISHes it on channel; no receiver is ErrNoResponders.
+func (c *Conn) publish(channel string, msg *umf.Message) error {
+	bp := buffers.Get().(*[]byte)
+	b, err := msg.AppendMarshal((*bp)[:0])
+	if err != nil {
+		buffers.Put(bp)
+		return fmt.Errorf("redispubsub: encode %s: %w", msg.MID, err)
+	}
+	n, err := c.pub.publish(channel, b)
+	if cap(b) <= 64<<10 { // keep the pool from pinning huge buffers
+		*bp = b
+		buffers.Put(bp)
+	}
+	if err != nil {
+		return fmt.Errorf("redispubsub: publish %s: %w", msg.MID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w on %s", ErrNoResponders, channel)
+	}
+	return nil
+}
+
+// Send delivers msg without waiting for any reply (Node's sendMessage): to the instance its to
+// names, or to one live instance of the service (needs an InstanceLister). Missing mid, ts and ver
+// are filled in; frm is left as it is, so without one a hydrakit Subscriber serves it
+// fire-and-forget (replies to a frm of this Conn would arrive as orphans: use Request). It returns ErrNoResponders when nobody received it.
+func (c *Conn) Send(ctx context.Context, msg *umf.Message) error {
+	channel, err := c.channelFor(ctx, msg.To)
+	if err != nil {
+		return err
+	}
+	c.fill(msg)
+	return c.publish(channel, msg)
+}
+
+// Broadcast delivers msg to every instance of the service its to names, on the service channel
+// (Node's sendBroadcastMessage), this one included if it belongs to that service. It returns
+// ErrNoResponders when nobody received it. Missing mid, ts and ver are filled in.
+func (c *Conn) Broadcast(ctx context.Context, msg *umf.Message) error {
+	a, err := umf.ParseAddress(msg.To)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadAddress, err)
+	}
+	c.fill(msg)
+	return c.publish(c.keys.ServiceChannel(a.Service), msg)
+}
+
+// Reply sends resp as the reply to orig following Node's sendReplyMessage rules (umf.Reply): to the
+// requester's frm, or its via when set, with rmid = orig's mid.
+func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
+	reply := umf.Reply(orig, resp)
+	channel, err := c.channelFor(ctx, reply.To)
+	if err != nil {
+		return err
+	}
+	return c.publish(channel, reply)
+}
+
+// channelFor returns the instance channel for a UMF address, choosing a random live instance when
+// the address names only a service.
+func (c *Conn) channelFor(ctx context.Context, to string) (string, error) {
+	a, err := umf.ParseAddress(to)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadAddress, err)
+	}
+	if a.Instance != "" {
+		return c.keys.InstanceChannel(a.Service, a.Instance), nil
+	}
+	if c.lister == nil {
+		return "", fmt.Errorf("%w: %q names no instance and the Conn has no InstanceLister", ErrBadAddress, to)
+	}
+	ids, err := c.lister.Instances(ctx, a.Service)
+	if err != nil {
+		return "", fmt.Errorf("redispubsub: instances of %s: %w", a.Service, err)
+	}
+	if len(ids) == 0 {
+		return "", fmt.Errorf("%w: %s", ErrNoInstances, a.Service)
+	}
+	return c.keys.InstanceChannel(a.Service, ids[rand.IntN(len(ids))]), nil
+}
