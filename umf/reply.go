@@ -6,10 +6,11 @@ import (
 )
 
 // Reply builds the reply to orig the way Node's sendReplyMessage(orig, resp) does: start from orig,
-// set rmid = orig.mid, to = orig.frm and frm = orig.to, then overlay every field resp sets (a falsy
-// field of resp is not set, as in Node); a reply always gets a new mid and timestamp (resp's when it
-// has them) and ver. If orig has via, the reply goes to via; orig's fwd is carried and wins over
-// resp's. Fields orig carries, such as hdr, typ, tmo, aut, via and even bdy when resp has none, stay.
+// set rmid = orig.mid, to = orig.frm and frm = orig.to, then overlay every field resp sets (falsy
+// fields of resp do not count, as in Node). The reply gets resp's mid and ts, or a new mid and the
+// current time, and resp's ver or UMF/1.4.6. Finally, if the result has a via (orig's, or resp's which
+// overrides it), the reply is addressed to via. Fields orig carries stay unless resp sets them: hdr,
+// typ, tmo, aut, via, fwd, and even bdy when resp has none.
 //
 // Deliberate differences from Node: orig's sig is not carried (it cannot match the reply; Sign the
 // reply instead), and orig's pri, ttl and for are not carried (Node drops them too) while resp's are
@@ -62,11 +63,10 @@ func Reply(orig, resp *Message) *Message {
 	if r.Version == "" {
 		r.Version = Version
 	}
-	if orig.Via != "" {
-		r.To = orig.Via
-	}
-	if orig.Forward != "" {
-		r.Forward = orig.Forward
+	// Node tests via after Object.assign has overlaid the response onto the original, so a via set by
+	// resp redirects the reply too; its forward step is a no-op for the same reason.
+	if r.Via != "" {
+		r.To = r.Via
 	}
 	r.Headers, r.Body = slices.Clone(r.Headers), slices.Clone(r.Body)
 	return r

@@ -100,13 +100,13 @@ type slot struct {
 	str    string
 	num    float64
 	raw    []byte // a span of the input
-	set    bool
-	truthy bool
+	truthy bool // set and truthy in JavaScript; only truthy values count
 }
 
-// Unmarshal reads a message in the short or long form (or a mix). When both spellings of a field are
-// present the long one wins unless it is falsy, as in Node. Unknown keys are ignored; a null value
-// counts as absent. Invalid JSON, a non-object, or a field of the wrong JSON type (a non-string to, a
+// Unmarshal reads a message in the short or long form (or a mix) as Node's createMessage does: when
+// both spellings of a field are present the long one wins unless it is falsy, and falsy values (null,
+// "", 0, false) are absent, so a bdy of 0 or false is dropped as Node drops it. Unknown keys are
+// ignored. Invalid JSON, a non-object, or a field of the wrong JSON type (a non-string to, a
 // non-number tmo, a non-object hdr) gives an error wrapping ErrMalformed.
 func Unmarshal(data []byte) (*Message, error) {
 	m := new(Message)
@@ -214,7 +214,6 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 		s.str = internString(n.scratch)
 		s.truthy = s.str != ""
 	}
-	s.set = true
 	return nil
 }
 
@@ -241,7 +240,7 @@ func internString(b []byte) string {
 // absent is the value of a field no spelling of which was present.
 var absent slot
 
-// fill resolves each field (long spelling unless it is falsy) and copies the raw JSON out of the
+// fill resolves each field (the long spelling unless it is falsy, then the short one) and copies the raw JSON out of the
 // input, in one allocation, so the message does not alias the caller's buffer.
 func (m *Message) fill(slots *[numFields][2]slot) {
 	var pick [numFields]*slot
@@ -249,9 +248,9 @@ func (m *Message) fill(slots *[numFields][2]slot) {
 	for f := range slots {
 		long, short := &slots[f][0], &slots[f][1]
 		switch {
-		case long.set && (long.truthy || !short.set):
+		case long.truthy:
 			pick[f] = long
-		case short.set:
+		case short.truthy:
 			pick[f] = short
 		default:
 			pick[f] = &absent
