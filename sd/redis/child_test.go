@@ -1,0 +1,67 @@
+package redis
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/redistest"
+)
+
+// childEnv, set to "<redis addr> <service>", makes the test binary a registered instance that runs
+// until it is killed.
+const childEnv = "HYDRAKIT_SD_CHILD"
+
+func runChild() {
+	addr, svc, _ := strings.Cut(os.Getenv(childEnv), " ")
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	r, err := NewRegistrar(c, Service{Name: svc, IP: "127.0.0.1", Port: 9}, nil)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	r.Register()
+	fmt.Println("registered", r.ID())
+	select {}
+}
+
+// A crashed instance (SIGKILL: no Deregister) leaves every Instancer within TTL + 1 s.
+func TestSIGKILLRemovedWithinTTL(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	svc := redistest.Name("killed")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+srv.Addr+" "+svc)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if !strings.HasPrefix(line, "registered ") {
+		t.Fatalf("child: %q %v", line, err)
+	}
+	in, err := NewInstancer(c, svc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watchEvents(t, in)
+	waitInstances(t, ch, time.Second, "127.0.0.1:9")
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// TTL + 1 s is the bound (presence expires within the TTL, the next resync sees it); the slack
+	// absorbs a loaded CI machine.
+	took := waitInstances(t, ch, DefaultTTL+time.Second+500*time.Millisecond)
+	t.Logf("removed %v after SIGKILL (TTL %v)", took, DefaultTTL)
+}

@@ -1,0 +1,79 @@
+package redis
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/instance"
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+)
+
+var _ sd.Instancer = (*Instancer)(nil) // API check
+
+// Instancer yields the live instances of a service as go-kit sd.Events: host:port strings by default,
+// instance IDs with InstancerInstanceID. Instancers of the same service on the same client share one
+// watch; Redis is read by the watch, never per request.
+type Instancer struct {
+	cache *instance.Cache
+	byID  bool
+	w     *watch
+	once  sync.Once
+}
+
+// NewInstancer looks the service up once before it returns (a failure becomes the first event's Err)
+// and then follows it until Stop. It fails only on an invalid service name or option.
+func NewInstancer(client goredis.UniversalClient, service string, logger log.Logger, options ...InstancerOption) (*Instancer, error) {
+	name, err := keyspace.ValidateService(service)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c := instancerConfig{keys: keyspace.Default, resync: DefaultResync, nodesScan: DefaultNodesScan}
+	for _, o := range options {
+		o(&c)
+	}
+	if c.resync <= 0 || c.nodesScan < 0 {
+		return nil, fmt.Errorf("%w: resync %v, nodes scan %v", ErrConfig, c.resync, c.nodesScan)
+	}
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	s := &Instancer{cache: instance.NewCache(), byID: c.byID}
+	key := watchKey{
+		client: client, prefix: c.keys.Prefix(), clusterSafe: c.keys.IsClusterSafe(),
+		service: name, resync: c.resync, nodesScan: c.nodesScan,
+	}
+	f := &finder{client: client, keys: c.keys, service: name}
+	s.w = acquire(key, f, log.With(logger, "service", name), s, s.update)
+	return s, nil
+}
+
+func (s *Instancer) update(live []Instance, err error) {
+	if err != nil {
+		s.cache.Update(sd.Event{Err: err})
+		return
+	}
+	instances := make([]string, 0, len(live))
+	for _, in := range live {
+		switch {
+		case s.byID:
+			instances = append(instances, in.ID)
+		case in.IP != "" && in.Port > 0:
+			instances = append(instances, in.Addr())
+		}
+	}
+	s.cache.Update(sd.Event{Instances: instances})
+}
+
+// Register implements sd.Instancer: ch receives the current state before Register returns.
+func (s *Instancer) Register(ch chan<- sd.Event) { s.cache.Register(ch) }
+
+// Deregister implements sd.Instancer.
+func (s *Instancer) Deregister(ch chan<- sd.Event) { s.cache.Deregister(ch) }
+
+// Stop implements sd.Instancer. When it was the last Instancer of its watch, Stop returns after the
+// watch's goroutine has ended. It may be called more than once.
+func (s *Instancer) Stop() { s.once.Do(func() { s.w.release(s) }) }

@@ -1,0 +1,160 @@
+package redis
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/log"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+)
+
+func TestInstancerInitialSetAndChanges(t *testing.T) {
+	_, c := redistest.Mini(t)
+	register(t, c, Service{Name: "svc", ID: "a1", IP: "10.0.0.1", Port: 80})
+	in, err := NewInstancer(c, "svc", log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watchEvents(t, in)
+	select { // go-kit's contract: the current set arrives during Register
+	case ev := <-ch:
+		if ev.Err != nil || len(ev.Instances) != 1 || ev.Instances[0] != "10.0.0.1:80" {
+			t.Fatalf("want [10.0.0.1:80], have %+v", ev)
+		}
+	default:
+		t.Fatal("no event on Register")
+	}
+	b := register(t, c, Service{Name: "svc", ID: "b2", IP: "::1", Port: 81})
+	waitInstances(t, ch, time.Second, "10.0.0.1:80", "[::1]:81")
+	b.Deregister()
+	waitInstances(t, ch, time.Second, "10.0.0.1:80")
+}
+
+func TestInstancerInstanceIDs(t *testing.T) {
+	_, c := redistest.Mini(t)
+	register(t, c, Service{Name: "svc", ID: "a1"}) // no address: only listed by ID
+	in, err := NewInstancer(c, "svc", nil, InstancerInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitInstances(t, watchEvents(t, in), time.Second, "a1")
+
+	plain, err := NewInstancer(c, "svc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-watchEvents(t, plain); ev.Instances == nil || len(ev.Instances) != 0 {
+		t.Errorf("want an empty set, have %+v", ev)
+	}
+}
+
+// A Node Hydra instance writes presence and a nodes entry, nothing else: the nodes scan finds it.
+func TestInstancerFindsNodeRegisteredInstances(t *testing.T) {
+	m, c := redistest.Mini(t)
+	m.HSet("hydra:service:nodes", "n1", `{"serviceName":"svc","instanceID":"n1","ip":"10.0.0.9","port":"5000","updatedOn":"2026-11-25T18:00:00.000Z"}`)
+	m.HSet("hydra:service:nodes", "o1", `{"serviceName":"other","instanceID":"o1","ip":"10.0.0.8","port":1}`)
+	m.HSet("hydra:service:nodes", "bad", `not json`)
+	check(t, m.Set("hydra:service:other:o1:presence", "o1"))
+	check(t, m.Set("hydra:service:svc:n1:presence", "n1"))
+	in, err := NewInstancer(c, "svc", nil, InstancerResync(20*time.Millisecond), InstancerNodesScan(40*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watchEvents(t, in)
+	waitInstances(t, ch, time.Second, "10.0.0.9:5000")
+
+	m.Del("hydra:service:svc:n1:presence") // what expiry does
+	waitInstances(t, ch, time.Second)
+
+	m.HSet("hydra:service:nodes", "n2", `{"serviceName":"svc","instanceID":"n2","ip":"10.0.0.7","port":5001}`)
+	check(t, m.Set("hydra:service:svc:n2:presence", "n2"))
+	waitInstances(t, ch, time.Second, "10.0.0.7:5001")
+}
+
+func TestInstancersShareOneWatch(t *testing.T) {
+	_, c := redistest.Mini(t)
+	register(t, c, Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
+	a, err := NewInstancer(c, "svc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewInstancer(c, "svc", nil, InstancerInstanceID()) // same watch, other strings
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.w != b.w {
+		t.Fatal("two watches for one client and service")
+	}
+	if want, have := 2, a.w.refs; want != have {
+		t.Errorf("refs: want %d, have %d", want, have)
+	}
+	waitInstances(t, watchEvents(t, b), time.Second, "a1")
+	a.Stop()
+	a.Stop() // twice is fine
+	if want, have := 1, b.w.refs; want != have {
+		t.Errorf("refs: want %d, have %d", want, have)
+	}
+}
+
+func TestInstancerValidates(t *testing.T) {
+	_, c := redistest.Mini(t)
+	for _, tc := range []struct {
+		svc  string
+		opts []InstancerOption
+	}{
+		{"", nil}, {"a b", nil}, {"svc", []InstancerOption{InstancerResync(0)}}, {"svc", []InstancerOption{InstancerNodesScan(-1)}},
+	} {
+		if _, err := NewInstancer(c, tc.svc, nil, tc.opts...); !errors.Is(err, ErrConfig) {
+			t.Errorf("%q %d options: want ErrConfig, have %v", tc.svc, len(tc.opts), err)
+		}
+	}
+}
+
+// Redis going away becomes an Err event, with backoff; when it returns, the set comes back.
+func TestInstancerPushesErrorsAndRecovers(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	writer := srv.Client(t)
+	register(t, writer, Service{Name: "svc", ID: "a1", IP: "h", Port: 1},
+		RegistrarRefreshInterval(50*time.Millisecond), RegistrarTTL(200*time.Millisecond))
+	in, err := NewInstancer(c, "svc", nil, InstancerResync(50*time.Millisecond), InstancerNodesScan(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watchEvents(t, in)
+	waitInstances(t, ch, time.Second, "h:1")
+	srv.Kill(t)
+	deadline := time.After(3 * time.Second)
+	for ev := (sd.Event{}); ev.Err == nil; {
+		select {
+		case ev = <-ch:
+		case <-deadline:
+			t.Fatal("no error event while Redis is down")
+		}
+	}
+	srv.Restart(t) // all keys lost: the Registrar writes them again
+	waitInstances(t, ch, 3*time.Second, "h:1")
+}
+
+func TestListInstances(t *testing.T) {
+	m, c := redistest.Mini(t)
+	register(t, c, Service{Name: "svc", ID: "b", IP: "h", Port: 2, Version: "2"})
+	m.HSet("hydra:service:nodes", "a", `{"serviceName":"svc","instanceID":"a","ip":"h","port":"1","processID":7}`)
+	check(t, m.Set("hydra:service:svc:a:presence", "a"))
+	m.HSet("hydra:service:nodes", "dead", `{"serviceName":"svc","instanceID":"dead"}`)
+	check(t, m.Set(indexKey(keyspace.Default, "svc")+"x", "unrelated"))
+	have, err := ListInstances(t.Context(), c, "SVC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(have) != 2 || have[0].ID != "a" || have[0].Port != 1 || have[0].ProcessID != 7 || have[1].ID != "b" || have[1].Version != "2" {
+		t.Errorf("have %+v", have)
+	}
+	if _, err := ListInstances(t.Context(), c, "a:b"); !errors.Is(err, ErrConfig) {
+		t.Errorf("want ErrConfig, have %v", err)
+	}
+}

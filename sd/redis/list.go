@@ -1,0 +1,127 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+)
+
+// nodesScanCount is the HSCAN page size over the nodes hash: large enough that a fleet of a few
+// thousand instances costs a few commands, small enough that no single command blocks Redis for long.
+const nodesScanCount = 1000
+
+// ListOption configures ListInstances.
+type ListOption func(*finder)
+
+// ListKeyspace reads another key scheme than Node Hydra's.
+func ListKeyspace(s keyspace.Scheme) ListOption { return func(f *finder) { f.keys = s } }
+
+// ListInstances returns the live instances of a service, sorted by instance ID: those registered by
+// hydrakit Registrars and by Node Hydra alike. An instance is live, as for Node, when its presence key
+// exists and it has a nodes-hash entry. It reads the service's own keys plus one HSCAN pass over the
+// fleet-wide nodes hash (never the keyspace); an Instancer avoids even that on its fast path.
+func ListInstances(ctx context.Context, client goredis.UniversalClient, service string, options ...ListOption) ([]Instance, error) {
+	service, err := keyspace.ValidateService(service)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	f := &finder{client: client, keys: keyspace.Default, service: service}
+	for _, o := range options {
+		o(f)
+	}
+	indexed, err := f.indexed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scanned, err := f.scanNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return f.lookup(ctx, union(indexed, scanned))
+}
+
+// finder reads the instances of one service.
+type finder struct {
+	client  goredis.UniversalClient
+	keys    keyspace.Scheme
+	service string
+}
+
+// indexed returns the instance IDs hydrakit Registrars announced in the service's index set.
+func (f *finder) indexed(ctx context.Context) ([]string, error) {
+	ids, err := f.client.SMembers(ctx, indexKey(f.keys, f.service)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: read index of %s: %w", f.service, err)
+	}
+	return ids, nil
+}
+
+// scanNodes walks the fleet-wide nodes hash with HSCAN and returns the IDs of the service's entries,
+// live or not. Node Hydra instances are indexed nowhere else.
+func (f *finder) scanNodes(ctx context.Context) ([]string, error) {
+	var ids []string
+	var cursor uint64
+	for {
+		kv, next, err := f.client.HScan(ctx, f.keys.Nodes(), cursor, "", nodesScanCount).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis: scan nodes: %w", err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			raw := []byte(kv[i+1])
+			if !belongsTo(raw, f.service) {
+				continue
+			}
+			if in, err := parseEntry(raw); err == nil && in.Service == f.service {
+				ids = append(ids, kv[i])
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return ids, nil
+		}
+	}
+}
+
+// lookup checks candidates in one round trip (MGET of their presence keys, HMGET of their nodes
+// entries) and returns the live ones, sorted by ID. Malformed entries are skipped.
+func (f *finder) lookup(ctx context.Context, ids []string) ([]Instance, error) {
+	if len(ids) == 0 {
+		return []Instance{}, nil
+	}
+	presence := make([]string, len(ids))
+	for i, id := range ids {
+		presence[i] = f.keys.Presence(f.service, id)
+	}
+	pipe := f.client.Pipeline()
+	alive := pipe.MGet(ctx, presence...)
+	entries := pipe.HMGet(ctx, f.keys.Nodes(), ids...)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("redis: look up %s instances: %w", f.service, err)
+	}
+	live := make([]Instance, 0, len(ids))
+	for i, v := range alive.Val() {
+		raw, ok := entries.Val()[i].(string)
+		if v == nil || !ok {
+			continue
+		}
+		in, err := parseEntry([]byte(raw))
+		if err != nil || in.ID != ids[i] || in.Service != f.service {
+			continue
+		}
+		live = append(live, in)
+	}
+	slices.SortFunc(live, func(a, b Instance) int { return strings.Compare(a.ID, b.ID) })
+	return live, nil
+}
+
+// union merges two ID lists without duplicates.
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
