@@ -100,7 +100,7 @@ type slot struct {
 	str    string
 	num    float64
 	raw    []byte // a span of the input
-	truthy bool // set and truthy in JavaScript; only truthy values count
+	truthy bool   // set and truthy in JavaScript; only truthy values count
 }
 
 // Unmarshal reads a message in the short or long form (or a mix) as Node's createMessage does: when
