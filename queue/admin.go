@@ -1,0 +1,105 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// requeueScript moves one dead letter back to the received list, rewritten by the caller.
+// KEYS[1] incomplete, KEYS[2] received
+// ARGV[1] the dead letter's exact bytes, ARGV[2] the message to enqueue
+// Returns 1 when moved, 0 when the dead letter is no longer there.
+var requeueScript = goredis.NewScript(`
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`)
+
+// Requeue moves the dead letter raw (Item.Raw) back to the received list with its attempt count
+// reset. bdy.reason stays: the handler can tell a second chance. ErrNotFound if it is gone.
+func (i *Inspector) Requeue(ctx context.Context, service string, raw []byte) error {
+	k, err := i.keys(service)
+	if err != nil {
+		return err
+	}
+	fresh := raw
+	if m, err := umf.Unmarshal(raw); err == nil && len(m.Headers) > 0 {
+		if h, found, err := deleteJSONField(m.Headers, attemptHeader); err == nil && found {
+			m.Headers = h
+			if len(h) == 2 { // {}: Node would not write an empty hdr either
+				m.Headers = nil
+			}
+			if b, err := marshal(m); err == nil {
+				fresh = b
+			}
+		}
+	}
+	moved, err := requeueScript.Run(ctx, i.client, []string{k.incomplete, k.received}, raw, fresh).Int()
+	if err != nil {
+		return fmt.Errorf("queue: requeue: %w", err)
+	}
+	if moved == 0 {
+		return fmt.Errorf("queue: requeue: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// RequeueAll requeues every dead letter of service and returns how many it moved.
+func (i *Inspector) RequeueAll(ctx context.Context, service string) (int, error) {
+	total := 0
+	for {
+		items, err := i.Incomplete(ctx, service, 0, 100)
+		if err != nil || len(items) == 0 {
+			return total, err
+		}
+		for _, it := range items {
+			switch err := i.Requeue(ctx, service, it.Raw); {
+			case err == nil:
+				total++
+			case !errors.Is(err, ErrNotFound):
+				return total, err
+			}
+		}
+	}
+}
+
+// Delete removes one dead letter. ErrNotFound if it is gone.
+func (i *Inspector) Delete(ctx context.Context, service string, raw []byte) error {
+	k, err := i.keys(service)
+	if err != nil {
+		return err
+	}
+	n, err := i.client.LRem(ctx, k.incomplete, 1, raw).Result()
+	if err != nil {
+		return fmt.Errorf("queue: delete: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("queue: delete: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// Purge deletes every dead letter of service and returns how many there were.
+func (i *Inspector) Purge(ctx context.Context, service string) (int64, error) {
+	k, err := i.keys(service)
+	if err != nil {
+		return 0, err
+	}
+	var n *goredis.IntCmd
+	_, err = i.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+		n = pipe.LLen(ctx, k.incomplete)
+		pipe.Del(ctx, k.incomplete)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("queue: purge: %w", err)
+	}
+	return n.Val(), nil
+}

@@ -1,0 +1,182 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+)
+
+func TestConsumerCompletesEveryMessage(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	msgs := enqueueN(t, c, svc, 300)
+	got := newSeen()
+	startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
+		equal(t, 1, d.Attempt)
+		got.add(d.Message.MID)
+		return nil
+	}), fast()...)
+	eventually(t, 10*time.Second, "all handled", func() bool { return got.len() == len(msgs) && drained(t, c, svc) })
+	for _, m := range msgs {
+		if want, have := 1, got.get(m.MID); want != have {
+			t.Fatalf("mid %s handled %d times, want %d", m.MID, have, want)
+		}
+	}
+}
+
+func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	m := newMessage(t, svc, map[string]any{"job": "x", "2": true})
+	must(t, NewProducer(c).Enqueue(context.Background(), m))
+	var attempts []int
+	var calls atomic.Int32
+	var delays []time.Duration
+	startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
+		calls.Add(1)
+		attempts = append(attempts, d.Attempt) // one worker: no race
+		return errors.New("boom <&>")
+	}), fast(ConsumerWorkers(1), ConsumerMaxAttempts(3), ConsumerBackoff(func(a int) time.Duration {
+		delays = append(delays, time.Duration(a)*30*time.Millisecond)
+		return time.Duration(a) * 30 * time.Millisecond
+	}))...)
+	eventually(t, 5*time.Second, "dead letter", func() bool { return stats(t, c, svc).Incomplete == 1 })
+	equal(t, true, drained(t, c, svc))
+	equal(t, []int{1, 2, 3}, attempts)
+	equal(t, 2, len(delays))
+	items, err := NewInspector(c).Incomplete(context.Background(), svc, 0, 10)
+	must(t, err)
+	equal(t, 1, len(items))
+	equal(t, "boom <&>", items[0].Reason)
+	equal(t, m.MID, items[0].Message.MID)
+	equal(t, `{"2":true,"job":"x","reason":"boom <&>"}`, string(items[0].Message.Body))
+	attempt, _ := items[0].Message.Header(attemptHeader)
+	equal(t, "2", attempt)
+}
+
+func TestConsumerPermanentErrorSkipsRetries(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	enqueueN(t, c, svc, 1)
+	var calls atomic.Int32
+	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		calls.Add(1)
+		return Permanent(errors.New("bad input"))
+	}), fast()...)
+	eventually(t, 5*time.Second, "dead letter", func() bool { return stats(t, c, svc).Incomplete == 1 })
+	equal(t, int32(1), calls.Load())
+	equal(t, true, drained(t, c, svc))
+}
+
+func TestConsumerDeadLettersMalformedMessagesUnchanged(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	k := newKeys(keyspace.Default, svc)
+	must(t, c.LPush(context.Background(), k.received, "not json", `{"to":"x"`).Err())
+	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		t.Error("handler must not see malformed messages")
+		return nil
+	}), fast()...)
+	eventually(t, 5*time.Second, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
+	have, err := c.LRange(context.Background(), k.incomplete, 0, -1).Result()
+	must(t, err)
+	sort.Strings(have)
+	equal(t, []string{"not json", `{"to":"x"`}, have)
+}
+
+func TestConsumerPanicIsRetried(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	enqueueN(t, c, svc, 1)
+	var calls atomic.Int32
+	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		if calls.Add(1) == 1 {
+			panic("first time")
+		}
+		return nil
+	}), fast()...)
+	eventually(t, 5*time.Second, "retry", func() bool { return calls.Load() == 2 && drained(t, c, svc) })
+	equal(t, int64(0), stats(t, c, svc).Incomplete)
+}
+
+func TestConsumerDelayedEnqueue(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	m := newMessage(t, svc, "later")
+	start := time.Now()
+	must(t, NewProducer(c).EnqueueIn(context.Background(), m, 400*time.Millisecond))
+	equal(t, int64(1), stats(t, c, svc).Delayed)
+	handled := make(chan time.Time, 1)
+	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		handled <- time.Now()
+		return nil
+	}), fast()...)
+	select {
+	case at := <-handled:
+		if at.Sub(start) < 400*time.Millisecond {
+			t.Fatalf("delivered after %v, before it was due", at.Sub(start))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("delayed message never delivered")
+	}
+}
+
+func TestConsumerIdleLoad(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	startConsumer(t, c, service(), HandlerFunc(func(context.Context, *Delivery) error { return nil }))
+	time.Sleep(200 * time.Millisecond) // let start-up commands pass
+	before := totalCommands(t, c)
+	time.Sleep(3 * time.Second)
+	perSecond := float64(totalCommands(t, c)-before-1) / 3 // -1: the INFO call itself
+	t.Logf("idle consumer with default options: %.2f commands/s", perSecond)
+	if perSecond > 3 {
+		t.Fatalf("idle consumer sends %.2f commands/s, want at most 3", perSecond)
+	}
+}
+
+func TestNewConsumerRejectsBadArguments(t *testing.T) {
+	c := redistest.Client(t)
+	h := HandlerFunc(func(context.Context, *Delivery) error { return nil })
+	_, err := NewConsumer(c, "bad:name", h)
+	isErr(t, err, keyspace.ErrInvalidName)
+	if _, err = NewConsumer(c, "ok", nil); err == nil {
+		t.Fatal("nil handler accepted")
+	}
+	con, err := NewConsumer(c, "ok", h)
+	must(t, err)
+	must(t, con.Stop())
+	isErr(t, con.Start(), ErrStopped)
+	isErr(t, con.Stop(), ErrStopped)
+}
+
+func totalCommands(t testing.TB, c goredis.UniversalClient) int64 {
+	t.Helper()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	must(t, err)
+	var total int64
+	for _, line := range strings.Split(info, "\n") {
+		if !strings.HasPrefix(line, "cmdstat_") {
+			continue
+		}
+		i := strings.Index(line, "calls=")
+		var n int64
+		for _, ch := range line[i+len("calls="):] {
+			if ch < '0' || ch > '9' {
+				break
+			}
+			n = n*10 + int64(ch-'0')
+		}
+		total += n
+	}
+	return total
+}

@@ -1,0 +1,25 @@
+package queue
+
+import "github.com/hydrakit/hydrakit/internal/keyspace"
+
+// keys are every Redis key of one service's queue. Hydra's three lists come from the keyspace; the
+// rest are hydrakit's own, which Node never reads. With a cluster-safe scheme all share one slot.
+type keys struct {
+	received   string // list: LPUSH new work, consumers take from the right
+	inProgress string // list: work being processed (by Go or Node consumers)
+	incomplete string // list: dead letters with bdy.reason
+	leases     string // zset: "<token>|<raw>" → lease deadline (unix ms)
+	delayed    string // zset: "<id>|<raw>" → due time (unix ms), retries and delayed enqueues
+	orphans    string // hash: raw → first time (unix ms) it was seen in progress without a lease
+}
+
+func newKeys(s keyspace.Scheme, service string) keys {
+	return keys{
+		received:   s.QueueReceived(service),
+		inProgress: s.QueueInProgress(service),
+		incomplete: s.QueueIncomplete(service),
+		leases:     s.Own(service, "queue", "leases"),
+		delayed:    s.Own(service, "queue", "delayed"),
+		orphans:    s.Own(service, "queue", "orphans"),
+	}
+}

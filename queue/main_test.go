@@ -1,0 +1,139 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fast are options that make a consumer react in milliseconds, for tests.
+func fast(extra ...ConsumerOption) []ConsumerOption {
+	return append([]ConsumerOption{
+		ConsumerWorkers(4), ConsumerBlockTimeout(time.Second),
+		ConsumerRecoverInterval(50 * time.Millisecond), ConsumerSchedulerInterval(20 * time.Millisecond),
+		ConsumerBackoff(func(int) time.Duration { return 10 * time.Millisecond }),
+	}, extra...)
+}
+
+func newMessage(t testing.TB, service string, body any) *umf.Message {
+	t.Helper()
+	m, err := umf.New(service+":/work", "tester:/", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func enqueueN(t testing.TB, c goredis.UniversalClient, service string, n int) []*umf.Message {
+	t.Helper()
+	ms := make([]*umf.Message, n)
+	for i := range ms {
+		ms[i] = newMessage(t, service, map[string]any{"n": i})
+	}
+	if err := NewProducer(c).EnqueueBatch(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func startConsumer(t testing.TB, c goredis.UniversalClient, service string, h Handler, options ...ConsumerOption) *Consumer {
+	t.Helper()
+	con, err := NewConsumer(c, service, h, options...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := con.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = con.Stop() })
+	return con
+}
+
+// eventually polls cond every 10 ms until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func stats(t testing.TB, c goredis.UniversalClient, service string) Stats {
+	t.Helper()
+	s, err := NewInspector(c).Stats(context.Background(), service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// drained reports whether every list and set of the queue is empty but incomplete.
+func drained(t testing.TB, c goredis.UniversalClient, service string) bool {
+	s := stats(t, c, service)
+	return s.Received == 0 && s.InProgress == 0 && s.Leased == 0 && s.Delayed == 0
+}
+
+// seen records the mids a handler saw, and how often.
+type seen struct {
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func newSeen() *seen { return &seen{count: map[string]int{}} }
+
+func (s *seen) add(mid string) {
+	s.mu.Lock()
+	s.count[mid]++
+	s.mu.Unlock()
+}
+
+func (s *seen) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.count)
+}
+
+func (s *seen) get(mid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count[mid]
+}
+
+func service() string { return redistest.Name("queue") }
+
+// testify's require pulls in a yaml module missing from go.sum, so the checks are hand-written.
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func equal[T any](t testing.TB, want, have T) {
+	t.Helper()
+	if !reflect.DeepEqual(want, have) {
+		t.Fatalf("want %#v, have %#v", want, have)
+	}
+}
+
+func isErr(t testing.TB, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("want error wrapping %v, have %v", target, err)
+	}
+}

@@ -1,0 +1,126 @@
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// Producer enqueues UMF messages to the queue of the service named in each message's to address,
+// exactly where Node Hydra's queueMessage puts them.
+type Producer struct {
+	client goredis.UniversalClient
+	scheme keyspace.Scheme
+}
+
+// ProducerOption configures a Producer.
+type ProducerOption func(*Producer)
+
+// ProducerKeyspace sets the key scheme (default keyspace.Default, Node Hydra's names).
+func ProducerKeyspace(s keyspace.Scheme) ProducerOption { return func(p *Producer) { p.scheme = s } }
+
+// NewProducer returns a Producer on client, which it never closes.
+func NewProducer(client goredis.UniversalClient, options ...ProducerOption) *Producer {
+	p := &Producer{client: client, scheme: keyspace.Default}
+	for _, o := range options {
+		o(p)
+	}
+	return p
+}
+
+// Enqueue appends m to the received list of the service in m.To.
+func (p *Producer) Enqueue(ctx context.Context, m *umf.Message) error {
+	return p.EnqueueBatch(ctx, []*umf.Message{m})
+}
+
+// EnqueueBatch enqueues messages in one round trip: one LPUSH per target service, pipelined. The
+// messages of one service are consumed in the order given. Nothing is written if one is invalid.
+func (p *Producer) EnqueueBatch(ctx context.Context, messages []*umf.Message) error {
+	byService := map[string][]any{}
+	var order []string
+	for _, m := range messages {
+		service, raw, err := encode(m)
+		if err != nil {
+			return err
+		}
+		if _, ok := byService[service]; !ok {
+			order = append(order, service)
+		}
+		byService[service] = append(byService[service], raw)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	_, err := p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for _, service := range order {
+			pipe.LPush(ctx, p.scheme.QueueReceived(service), byService[service]...)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue: enqueue: %w", err)
+	}
+	return nil
+}
+
+// EnqueueAt makes m available to consumers at or after at (a consumer's scheduler moves it to the
+// received list, so delivery is at most a scheduler interval late). A past time enqueues at once.
+func (p *Producer) EnqueueAt(ctx context.Context, m *umf.Message, at time.Time) error {
+	service, raw, err := encode(m)
+	if err != nil {
+		return err
+	}
+	k := newKeys(p.scheme, service)
+	if !at.After(time.Now()) {
+		err = p.client.LPush(ctx, k.received, raw).Err()
+	} else {
+		err = p.client.ZAdd(ctx, k.delayed, goredis.Z{Score: float64(at.UnixMilli()), Member: delayedMember(raw)}).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("queue: enqueue: %w", err)
+	}
+	return nil
+}
+
+// EnqueueIn is EnqueueAt(ctx, m, time.Now().Add(d)).
+func (p *Producer) EnqueueIn(ctx context.Context, m *umf.Message, d time.Duration) error {
+	return p.EnqueueAt(ctx, m, time.Now().Add(d))
+}
+
+// encode validates m as Node's queueMessage does (to, frm and bdy required, to parses) and returns
+// the target service and the normalized short form, which Node consumers can complete byte for byte.
+func encode(m *umf.Message) (string, []byte, error) {
+	if m == nil || m.To == "" || m.From == "" || len(m.Body) == 0 || string(m.Body) == "null" {
+		return "", nil, invalid("to, frm and bdy are required")
+	}
+	addr, err := umf.ParseAddress(m.To)
+	if err != nil {
+		return "", nil, invalid("to %q: %v", m.To, err)
+	}
+	service, err := keyspace.ValidateService(addr.Service)
+	if err != nil {
+		return "", nil, invalid("to %q: %v", m.To, err)
+	}
+	raw, err := m.Marshal()
+	if err != nil {
+		return "", nil, invalid("%v", err)
+	}
+	return service, raw, nil
+}
+
+// delayedMember makes a zset member unique even when identical messages are delayed together.
+func delayedMember(raw []byte) string {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return hex.EncodeToString(id[:]) + "|" + string(raw)
+}
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

@@ -1,0 +1,78 @@
+package queue
+
+import (
+	"context"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// recoverScript returns messages whose lease expired (their consumer died or lost Redis for longer
+// than the lease) to the front of the received list. Idempotent: any number of consumers may run it.
+// KEYS[1] leases, KEYS[2] in-progress, KEYS[3] received
+// ARGV[1] now (unix ms), ARGV[2] max leases per call
+// Returns the number of expired leases removed.
+var recoverScript = goredis.NewScript(`
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, m in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], m)
+  local raw = string.sub(m, string.find(m, '|', 1, true) + 1)
+  if redis.call('LREM', KEYS[2], -1, raw) == 1 then
+    redis.call('RPUSH', KEYS[3], raw)
+  end
+end
+return #expired
+`)
+
+const recoverBatch = 500
+
+// recoverExpired runs recoverScript until no expired lease is left, after a plain read that keeps
+// the common case (nothing expired) at one cheap command.
+func (c *Consumer) recoverExpired(ctx context.Context) (int, error) {
+	now := ms(c.now())
+	some, err := c.client.ZRangeByScore(ctx, c.keys.leases, &goredis.ZRangeBy{Min: "-inf", Max: now, Count: 1}).Result()
+	if err != nil || len(some) == 0 {
+		return 0, err
+	}
+	total := 0
+	k := []string{c.keys.leases, c.keys.inProgress, c.keys.received}
+	for {
+		n, err := recoverScript.Run(ctx, c.client, k, now, recoverBatch).Int()
+		total += n
+		if err != nil || n < recoverBatch {
+			return total, err
+		}
+	}
+}
+
+// recoverLoop looks for expired leases every recover interval and, when orphan adoption is on, for
+// unleased in-progress messages every tenth of the adoption age (at least every recover interval).
+func (c *Consumer) recoverLoop(ctx context.Context) {
+	t := time.NewTicker(c.recoverEvery)
+	defer t.Stop()
+	var lastOrphanScan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := c.recoverExpired(ctx); err != nil {
+			if ctx.Err() == nil {
+				c.logger.Log("msg", "recovery failed", "err", err)
+			}
+		} else if n > 0 {
+			c.logger.Log("msg", "expired leases recovered", "count", n)
+		}
+		if c.orphanAfter > 0 && time.Since(lastOrphanScan) >= max(c.orphanAfter/10, c.recoverEvery) {
+			lastOrphanScan = time.Now()
+			if n, err := c.adoptOrphans(ctx); err != nil {
+				if ctx.Err() == nil {
+					c.logger.Log("msg", "orphan scan failed", "err", err)
+				}
+			} else if n > 0 {
+				c.logger.Log("msg", "unleased in-progress messages requeued", "count", n)
+			}
+		}
+	}
+}

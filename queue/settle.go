@@ -1,0 +1,131 @@
+package queue
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// settleScript applies handler outcomes, each only if its lease is still the consumer's own: a
+// lease recovered after expiry is gone, so a late result never removes another consumer's copy.
+// KEYS[1] leases, KEYS[2] in-progress, KEYS[3] received, KEYS[4] delayed, KEYS[5] incomplete
+// ARGV: groups of 5: op (c complete, q release, r retry, d dead-letter), lease member, raw,
+// target (r: delayed member; d: incomplete item), due (r: unix ms)
+// Returns one integer per group: 1 applied, 0 lease lost.
+var settleScript = goredis.NewScript(`
+local out = {}
+for i = 1, #ARGV, 5 do
+  local ok = 0
+  if redis.call('ZREM', KEYS[1], ARGV[i+1]) == 1 then
+    ok = 1
+    redis.call('LREM', KEYS[2], -1, ARGV[i+2])
+    local op = ARGV[i]
+    if op == 'q' then
+      redis.call('RPUSH', KEYS[3], ARGV[i+2])
+    elseif op == 'r' then
+      redis.call('ZADD', KEYS[4], ARGV[i+4], ARGV[i+3])
+    elseif op == 'd' then
+      redis.call('RPUSH', KEYS[5], ARGV[i+3])
+    end
+  end
+  out[#out+1] = ok
+end
+return out
+`)
+
+// maxSettle bounds one script call, so a huge batch does not stall Redis.
+const maxSettle = 256
+
+func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
+	args := make([]any, 0, 5*len(batch))
+	for _, o := range batch {
+		args = append(args, string(o.op), o.d.member, o.d.Raw, o.target, strconv.FormatInt(o.due, 10))
+	}
+	k := []string{c.keys.leases, c.keys.inProgress, c.keys.received, c.keys.delayed, c.keys.incomplete}
+	applied, err := settleScript.Run(ctx, c.client, k, args...).Int64Slice()
+	if err != nil {
+		return err
+	}
+	for i, ok := range applied {
+		if ok == 0 && i < len(batch) {
+			mid := ""
+			if m := batch[i].d.Message; m != nil {
+				mid = m.MID
+			}
+			c.logger.Log("msg", "result dropped: lease expired and the message was redelivered", "mid", mid, "err", ErrLeaseLost)
+		}
+	}
+	return nil
+}
+
+// settleLoop applies outcomes in batches: whatever workers finished while the previous call was
+// in flight goes in the next one. A failed call is retried until it succeeds or ctx ends; the
+// leases stay renewed meanwhile, so nothing is redelivered while Redis is merely slow.
+func (c *Consumer) settleLoop(ctx context.Context) {
+	batch := make([]outcome, 0, maxSettle)
+	for {
+		var o outcome
+		var ok bool
+		select {
+		case o, ok = <-c.outcomes:
+		case <-ctx.Done():
+			return
+		}
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], o)
+	more:
+		for len(batch) < maxSettle {
+			select {
+			case o, ok := <-c.outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		for failures := 1; ; failures++ {
+			err := c.settle(ctx, batch)
+			if err == nil {
+				break
+			}
+			c.logger.Log("msg", "settle failed", "err", err)
+			sleep(ctx, retryDelay(failures))
+			if ctx.Err() != nil {
+				return // leases stay; the messages are recovered when they expire
+			}
+		}
+		for _, o := range batch {
+			c.held.remove(o.d)
+			<-c.slots
+		}
+	}
+}
+
+// releaseAll returns every message still held to the received list, at the end of a shutdown whose
+// handlers did not return.
+func (c *Consumer) releaseAll() {
+	held := c.held.all()
+	if len(held) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for len(held) > 0 {
+		n := min(len(held), maxSettle)
+		batch := make([]outcome, n)
+		for i, d := range held[:n] {
+			batch[i] = outcome{op: opRelease, d: d}
+		}
+		if err := c.settle(ctx, batch); err != nil {
+			c.logger.Log("msg", "release at shutdown failed; leases will expire", "err", err)
+			return
+		}
+		held = held[n:]
+	}
+}

@@ -1,0 +1,108 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// op is what happens to a leased message once its handler is done.
+type op byte
+
+const (
+	opComplete op = 'c' // remove from in-progress
+	opRelease  op = 'q' // back to the front of the received list, no attempt counted
+	opRetry    op = 'r' // into the delayed set, due after the backoff
+	opDead     op = 'd' // to the incomplete list, with bdy.reason
+)
+
+type outcome struct {
+	op     op
+	d      *Delivery
+	target string // opRetry: delayed member; opDead: the incomplete item
+	due    int64  // opRetry: unix ms
+}
+
+// workLoop handles jobs until the fetcher closes the channel. Once Stop has begun, jobs not yet
+// started are released instead of handled.
+func (c *Consumer) workLoop(ctx context.Context) {
+	for d := range c.jobs {
+		select {
+		case <-c.draining:
+			c.outcomes <- outcome{op: opRelease, d: d}
+			continue
+		default:
+		}
+		err := c.handle(ctx, d)
+		c.outcomes <- c.decide(ctx, d, err)
+	}
+}
+
+func (c *Consumer) handle(ctx context.Context, d *Delivery) (err error) {
+	if d.Message == nil {
+		return Permanent(errors.New("malformed UMF message"))
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("queue: handler panic: %v", r)
+		}
+	}()
+	return c.handler.Handle(ctx, d)
+}
+
+func (c *Consumer) decide(ctx context.Context, d *Delivery, err error) outcome {
+	mid := ""
+	if d.Message != nil {
+		mid = d.Message.MID
+	}
+	switch {
+	case err == nil:
+		return outcome{op: opComplete, d: d}
+	case ctx.Err() != nil:
+		c.logger.Log("msg", "handler stopped by shutdown, message released", "mid", mid, "err", err)
+		return outcome{op: opRelease, d: d}
+	case IsPermanent(err) || d.Attempt >= c.maxAttempts:
+		c.logger.Log("msg", "message moved to incomplete", "mid", mid, "attempt", d.Attempt, "err", err)
+		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
+	}
+	raw := d.Raw
+	if d.Message != nil {
+		m := *d.Message
+		if e := m.SetHeader(attemptHeader, strconv.Itoa(d.Attempt)); e == nil {
+			if b, e := marshal(&m); e == nil {
+				raw = b
+			}
+		}
+	}
+	due := c.now().Add(c.backoff(d.Attempt))
+	c.logger.Log("msg", "message will be retried", "mid", mid, "attempt", d.Attempt, "err", err)
+	return outcome{op: opRetry, d: d, target: delayedMember(raw), due: due.UnixMilli()}
+}
+
+// deadLetter is the incomplete-list form of d, as Node's markQueueMessage(msg, false, reason)
+// writes it: the message with bdy.reason set. Raw bytes that are no UMF are kept as they are.
+func deadLetter(d *Delivery, reason string) []byte {
+	if d.Message == nil {
+		return d.Raw
+	}
+	if reason == "" {
+		reason = "reason not provided"
+	}
+	m := *d.Message
+	body, err := setJSONField(m.Body, "reason", reason)
+	if err != nil {
+		return d.Raw // bdy is no JSON object: Node would not add a reason either
+	}
+	m.Body = body
+	b, err := marshal(&m)
+	if err != nil {
+		return d.Raw
+	}
+	return b
+}
+
+// marshal encodes m exactly as Node's JSON.stringify would, so Node consumers can complete it.
+func marshal(m *umf.Message) ([]byte, error) { return m.Marshal() }
