@@ -43,7 +43,9 @@ func BalancerAttempts(n int) BalancerOption {
 }
 
 // BalancerTimeout bounds one call including its retries (default 10 s).
-func BalancerTimeout(d time.Duration) BalancerOption { return func(c *balancerConfig) { c.timeout = d } }
+func BalancerTimeout(d time.Duration) BalancerOption {
+	return func(c *balancerConfig) { c.timeout = d }
+}
 
 // BalancerAttemptTimeout bounds one attempt (default: BalancerTimeout divided by the attempts), so
 // that a request lost with a crashed instance is retried elsewhere instead of failing the call.
@@ -68,7 +70,9 @@ func BalancerEndpointerOptions(options ...sd.EndpointerOption) BalancerOption {
 }
 
 // BalancerLogger sets the Endpointer's logger; the default discards.
-func BalancerLogger(logger log.Logger) BalancerOption { return func(c *balancerConfig) { c.logger = logger } }
+func BalancerLogger(logger log.Logger) BalancerOption {
+	return func(c *balancerConfig) { c.logger = logger }
+}
 
 // NewBalancer returns a balanced client for route on the instances of service that instancer
 // reports (instance IDs). A call tries up to BalancerAttempts instances in round-robin order; it
