@@ -56,7 +56,8 @@ func RecorderLevels(levels ...level.Value) RecorderOption {
 // Default 1024.
 func RecorderBuffer(n int) RecorderOption { return func(r *Recorder) { r.buffer = n } }
 
-// RecorderTimeout bounds each write to Redis. Default 2 s.
+// RecorderTimeout bounds each write to Redis. Default 2 s. go-redis applies context deadlines only on
+// clients with ContextTimeoutEnabled; on others the client's read and write timeouts bound a write.
 func RecorderTimeout(d time.Duration) RecorderOption { return func(r *Recorder) { r.timeout = d } }
 
 // RecorderLogger receives the recorder's own failures (Redis unreachable). It must not be the

@@ -129,6 +129,12 @@ func (r *Recorder) run() {
 	batch := make([]Entry, 0, logEntries)
 	for {
 		select {
+		case <-r.stop: // before the queue, which may never be empty while Redis is slow
+			r.flush(batch)
+			return
+		default:
+		}
+		select {
 		case <-r.stop:
 			r.flush(batch)
 			return

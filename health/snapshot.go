@@ -74,7 +74,7 @@ func sampleProcess(now time.Time, hostName string) Snapshot {
 		Architecture:  nodeArch(runtime.GOARCH),
 		Platform:      nodePlatform(runtime.GOOS),
 		NodeVersion:   runtime.Version(),
-		UptimeSeconds: now.Sub(processStart).Seconds(),
+		UptimeSeconds: time.Since(processStart).Seconds(), // real time, whatever clock stamps it
 		Memory: Memory{
 			RSS:       rss,
 			HeapTotal: ms.HeapSys - ms.HeapReleased,

@@ -1,0 +1,280 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+)
+
+func readLog(t *testing.T, client goredis.UniversalClient, service string) []Entry {
+	t.Helper()
+	raw, err := client.LRange(context.Background(), keyspace.Default.HealthLog(service, testInstance), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := make([]Entry, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal([]byte(r), &entries[i]); err != nil {
+			t.Fatalf("%v: %s", err, r)
+		}
+	}
+	return entries
+}
+
+func TestRecorderWritesHydraEntries(t *testing.T) {
+	m, client := redistest.Mini(t)
+	next := &syncLogger{}
+	clock := func() time.Time { return time.Date(2026, 5, 6, 7, 8, 9, 10_000_000, time.UTC) }
+	r, err := NewRecorder(client, "Orders", testInstance, RecorderNext(next), RecorderClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := log.With(r, "ts", log.DefaultTimestampUTC)
+	_ = level.Error(logger).Log("msg", "payment failed", "err", "card declined", "mid", "m-1")
+	_ = level.Info(logger).Log("msg", "not recorded")
+	_ = logger.Log("msg", "no level: not recorded")
+	_ = logger.Log("level", "error", "err", errors.New("plain string level <&>"))
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	entries := readLog(t, client, "orders")
+	if want, have := 2, len(entries); want != have {
+		t.Fatalf("want %d entries, have %d: %+v", want, have, entries)
+	}
+	want := Entry{TS: "2026-05-06T07:08:09.010Z", ServiceName: "orders", Type: "error", ProcessID: os.Getpid(),
+		Msg: "payment failed err=\"card declined\" mid=m-1"}
+	if have := entries[1]; want != have { // newest first
+		t.Errorf("want %+v, have %+v", want, have)
+	}
+	if want, have := `err="plain string level <&>"`, entries[0].Msg; want != have {
+		t.Errorf("want %q, have %q", want, have)
+	}
+	raw := client.LIndex(context.Background(), keyspace.Default.HealthLog("orders", testInstance), 0).Val()
+	if !strings.HasPrefix(raw, `{"ts":"2026-05-06T07:08:09.010Z","serviceName":"orders","type":"error","processID":`) ||
+		!strings.Contains(raw, "<&>") {
+		t.Errorf("Node's field order and JSON.stringify escaping: %s", raw)
+	}
+	if want, have := 7*24*time.Hour, m.TTL(keyspace.Default.HealthLog("orders", testInstance)); want != have {
+		t.Errorf("expiry: want %v, have %v", want, have)
+	}
+	for _, s := range []string{"payment failed", "not recorded", "no level"} {
+		if !strings.Contains(next.String(), s) {
+			t.Errorf("next logger missed %q: %s", s, next)
+		}
+	}
+	if want, have := (RecorderStats{Written: 2}), r.Stats(); want != have {
+		t.Errorf("want %+v, have %+v", want, have)
+	}
+	_ = level.Error(r).Log("msg", "after close: passed on, not recorded")
+	if !strings.Contains(next.String(), "after close") || len(readLog(t, client, "orders")) != 2 {
+		t.Error("after Close events go to next only")
+	}
+}
+
+func TestRecorderLevelsAndTrim(t *testing.T) {
+	_, client := redistest.Mini(t)
+	r, err := NewRecorder(client, "svc", testInstance, RecorderLevels(level.WarnValue(), level.InfoValue()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		_ = level.Warn(r).Log("msg", fmt.Sprint("w", i))
+	}
+	_ = level.Error(r).Log("msg", "error not chosen")
+	_ = level.Info(r).Log("msg", "last")
+	_ = r.Close()
+	entries := readLog(t, client, "svc")
+	if want, have := 64, len(entries); want != have {
+		t.Fatalf("Node's LTRIM 0 63: want %d, have %d", want, have)
+	}
+	if entries[0].Msg != "last" || entries[0].Type != "info" || entries[1].Msg != "w99" || entries[63].Msg != "w37" {
+		t.Errorf("newest first, trimmed oldest: %+v ... %+v", entries[:2], entries[63])
+	}
+}
+
+// blockingHook holds every pipeline until released, so buffer overflow is exact.
+type blockingHook struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (blockingHook) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (blockingHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (h blockingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		select {
+		case h.entered <- struct{}{}:
+		default:
+		}
+		<-h.release
+		return next(ctx, cmds)
+	}
+}
+
+var _ goredis.Hook = blockingHook{}
+
+func TestRecorderOverflowAccounting(t *testing.T) {
+	m, _ := redistest.Mini(t)
+	client := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+	defer func() { _ = client.Close() }()
+	hook := blockingHook{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	client.AddHook(hook)
+	const buffer = 8
+	r, err := NewRecorder(client, "svc", testInstance, RecorderBuffer(buffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = level.Error(r).Log("msg", "first") // taken by the writer, which then blocks in Redis
+	<-hook.entered
+	for i := range 50 {
+		_ = level.Error(r).Log("msg", fmt.Sprint("e", i))
+	}
+	if want, have := uint64(50-buffer), r.Stats().Dropped; want != have {
+		t.Fatalf("dropped: want %d, have %d", want, have)
+	}
+	close(hook.release)
+	waitFor(t, "the buffer written", func() bool { return r.Stats().Written == 1+1+buffer })
+	_ = level.Error(r).Log("msg", "late")
+	_ = r.Close()
+	entries := readLog(t, client, "svc")
+	var msgs []string
+	for i := len(entries) - 1; i >= 0; i-- {
+		msgs = append(msgs, entries[i].Msg)
+	}
+	// Oldest first: the blocked entry, then the notice ahead of the next batch, then what the buffer held.
+	want := []string{"first", fmt.Sprintf("flight recorder dropped %d entries (buffer full or Redis unavailable)", 50-buffer)}
+	for i := range buffer {
+		want = append(want, fmt.Sprint("e", i))
+	}
+	want = append(want, "late")
+	if fmt.Sprint(want) != fmt.Sprint(msgs) {
+		t.Errorf("want %q\nhave %q", want, msgs)
+	}
+	if entries[len(entries)-2].Type != "warn" {
+		t.Errorf("notice type: %+v", entries[len(entries)-2])
+	}
+	if want, have := (RecorderStats{Written: uint64(len(want)), Dropped: 50 - buffer}), r.Stats(); want != have {
+		t.Errorf("want %+v, have %+v", want, have)
+	}
+}
+
+// With Redis dead, Log returns at once; entries lost meanwhile are counted, and once Redis is back the
+// next write says how many.
+func TestRecorderRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	own := &syncLogger{}
+	r, err := NewRecorder(client, "svc", testInstance, RecorderBuffer(4), RecorderTimeout(time.Second), RecorderLogger(own))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close() }()
+	srv.Kill(t)
+	const outage = 200
+	var slowest time.Duration
+	for i := range outage {
+		start := time.Now()
+		_ = level.Error(r).Log("msg", fmt.Sprint("down", i))
+		slowest = max(slowest, time.Since(start))
+	}
+	// A Log that waited for Redis would take the write timeout (1 s); allow scheduling noise only.
+	if slowest > 250*time.Millisecond {
+		t.Errorf("Log blocked for %v with Redis down", slowest)
+	}
+	waitFor(t, "a failed write", func() bool { return strings.Contains(own.String(), "flight recorder write failed") })
+	srv.Restart(t)
+	_ = level.Error(r).Log("msg", "back")
+	var entries []Entry
+	waitFor(t, "the entry after recovery", func() bool {
+		raw, _ := client.LRange(context.Background(), keyspace.Default.HealthLog("svc", testInstance), 0, -1).Result()
+		if len(raw) == 0 || !strings.Contains(raw[0], `"msg":"back"`) {
+			return false
+		}
+		entries = readLog(t, client, "svc")
+		return true
+	})
+	var reported, survived int
+	for _, e := range entries {
+		if n, err := fmt.Sscanf(e.Msg, "flight recorder dropped %d entries", &reported); n == 1 && err == nil {
+			continue
+		}
+		if strings.HasPrefix(e.Msg, "down") {
+			survived++
+		}
+	}
+	if reported == 0 || reported+survived != outage {
+		t.Errorf("every outage entry is written or reported dropped: %d reported + %d written != %d (%+v)",
+			reported, survived, outage, entries)
+	}
+	if want, have := uint64(reported), r.Stats().Dropped; want != have {
+		t.Errorf("dropped: want %d, have %d", want, have)
+	}
+}
+
+// Close with Redis unreachable gives up after one write timeout instead of hanging.
+func TestRecorderCloseRedisDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0") // accepts connections, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	client := goredis.NewClient(&goredis.Options{Addr: l.Addr().String(), MaxRetries: -1, ContextTimeoutEnabled: true})
+	defer func() { _ = client.Close() }()
+	r, err := NewRecorder(client, "svc", testInstance, RecorderTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		_ = level.Error(r).Log("msg", "x")
+	}
+	start := time.Now()
+	_ = r.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if s := r.Stats(); s.Written != 0 || s.Dropped != 10 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestRecorderOptions(t *testing.T) {
+	_, client := redistest.Mini(t)
+	for _, opts := range [][]RecorderOption{{RecorderBuffer(0)}, {RecorderTimeout(0)}} {
+		if _, err := NewRecorder(client, "svc", testInstance, opts...); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("want ErrInvalidOption, have %v", err)
+		}
+	}
+	if _, err := NewRecorder(client, "", testInstance); !errors.Is(err, keyspace.ErrInvalidName) {
+		t.Errorf("want ErrInvalidName, have %v", err)
+	}
+}
+
+func TestMessage(t *testing.T) {
+	for _, tc := range []struct {
+		keyvals []interface{}
+		want    string
+	}{
+		{[]interface{}{"msg", "hello"}, "hello"},
+		{[]interface{}{"level", level.ErrorValue(), "msg", "a", "queue", "q"}, "a queue=q"},
+		{[]interface{}{"ts", "x", "err", "boom"}, "err=boom"},
+		{[]interface{}{"msg", 42, "odd"}, "42 odd=(MISSING)"},
+		{[]interface{}{"msg", "first", "msg", "second"}, "first msg=second"},
+	} {
+		if have := message(tc.keyvals); tc.want != have {
+			t.Errorf("%v: want %q, have %q", tc.keyvals, tc.want, have)
+		}
+	}
+}
