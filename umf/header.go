@@ -11,7 +11,7 @@ func (m *Message) Header(name string) (string, bool) {
 		if key != name {
 			return nil
 		}
-		found = false
+		value, found = "", false
 		if n.pos < len(n.in) && n.in[n.pos] == '"' {
 			s, err := n.str(nil, true)
 			value, found = string(s), err == nil

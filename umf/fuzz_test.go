@@ -1,0 +1,97 @@
+package umf
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+var fuzzMessages = []string{
+	`{"to":"svc:/","frm":"i@c:/","mid":"m","ts":"2026-01-01T00:00:00.000Z","ver":"UMF/1.4.6","bdy":{"a":[1,2.5e-9]}}`,
+	`{"to":"a:/","from":"b:/","frm":"c:/","headers":{"x":"y","1":2},"rmi":"r","tmo":1e21,"body":0,"bdy":"s"}`,
+	`{"to":"\ud800\u2028<>","typ":"","pri":-0,"ttl":3,"for":"x","aut":null,"hdr":{}}`,
+	`{"bdy":{"b":1,"a":2,"b":3,"10":[],"2":{}},"unknown":[true,false,null]}`,
+	`  {}  `,
+	`{"to":5}`,
+	`[1]`,
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, s := range fuzzMessages {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m1, err := Unmarshal(data)
+		if err != nil {
+			return
+		}
+		b1, err := m1.Marshal()
+		if err != nil {
+			t.Fatalf("Marshal of an unmarshaled message: %v", err)
+		}
+		m2, err := Unmarshal(b1)
+		if err != nil {
+			t.Fatalf("Unmarshal of %s: %v", b1, err)
+		}
+		// Headers and Body stay verbatim in m1; compare them in canonical form.
+		want := *m1
+		if want.Headers != nil {
+			want.Headers, _ = Normalize(want.Headers)
+		}
+		if want.Body != nil {
+			want.Body, _ = Normalize(want.Body)
+		}
+		if !reflect.DeepEqual(&want, m2) {
+			t.Fatalf("round trip changed the message:\nwant %+v\nhave %+v", want, m2)
+		}
+		if b2, err := m2.Marshal(); err != nil || !bytes.Equal(b1, b2) {
+			t.Fatalf("Marshal is not stable:\n%s\n%s (%v)", b1, b2, err)
+		}
+	})
+}
+
+func FuzzParseAddress(f *testing.F) {
+	for _, s := range []string{"svc:/p", "svc:[get]/p", "iid@svc:[POST]/v1/x/:id", "iid-sub@svc:/",
+		"cid@client:/", "hydra-router:/refresh", "svc:[get/x", "@svc:/", "svc", ":/", "a@b@c:[]x", "a-b-c@s:[x]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAddress(s)
+		if err != nil {
+			return
+		}
+		b, err := ParseAddress(a.String())
+		if err != nil {
+			t.Fatalf("%q parsed as %+v, but its String %q does not parse: %v", s, a, a.String(), err)
+		}
+		if a != b {
+			t.Fatalf("%q: parse→format→parse changed %+v into %+v", s, a, b)
+		}
+	})
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range fuzzMessages {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{`1e400`, `-0`, `"\ud83d\ude00\udc00"`, `{"1":1,"0":0,"0":2}`, "\"\xed\xa0\x80\xff\"", `[01]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := Normalize(data)
+		if json.Valid(data) && len(data) < 1<<16 && err != nil {
+			t.Fatalf("encoding/json accepts %q, Normalize does not: %v", data, err)
+		}
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("Normalize(%q) = %q is not valid JSON", data, out)
+		}
+		again, err := Normalize(out)
+		if err != nil || !bytes.Equal(out, again) {
+			t.Fatalf("Normalize is not idempotent: %q → %q → %q (%v)", data, out, again, err)
+		}
+	})
+}
