@@ -1,0 +1,146 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+)
+
+// A graceful Deregister is announced: Instancers drop the instance within 100 ms, long before their
+// next resync (1 s).
+func TestDeregisterSeenWithin100ms(t *testing.T) {
+	c := redistest.Client(t)
+	svc := redistest.Name("graceful")
+	register(t, c, Service{Name: svc, ID: "stays", IP: "10.0.0.1", Port: 1})
+	leaving := register(t, c, Service{Name: svc, ID: "leaves", IP: "10.0.0.2", Port: 2})
+	in, err := NewInstancer(c, svc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watchEvents(t, in)
+	waitInstances(t, ch, time.Second, "10.0.0.1:1", "10.0.0.2:2")
+	start := time.Now()
+	leaving.Deregister()
+	waitInstances(t, ch, 100*time.Millisecond-time.Since(start), "10.0.0.1:1")
+	t.Logf("Deregister to event: %v", time.Since(start))
+}
+
+// A Redis that restarts empty is repopulated by live Registrars within two refresh intervals, and the
+// Instancer sees the instance again, with no process restarted.
+func TestRedisRestartRepopulatedWithinTwoIntervals(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	register(t, c, Service{Name: "svc", ID: "abc", IP: "10.0.0.1", Port: 1})
+	in, err := NewInstancer(c, "svc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitInstances(t, watchEvents(t, in), time.Second, "10.0.0.1:1")
+	srv.Restart(t)
+	restarted := time.Now()
+	check := srv.Client(t)
+	for {
+		n, err := check.Exists(t.Context(), "hydra:service:svc:service", "hydra:service:svc:abc:presence").Result()
+		if err == nil && n == 2 && check.HExists(t.Context(), "hydra:service:nodes", "abc").Val() {
+			break
+		}
+		if time.Since(restarted) > 2*DefaultRefreshInterval {
+			t.Fatalf("not repopulated within %v", 2*DefaultRefreshInterval)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("repopulated %v after the restart", time.Since(restarted))
+	// The Instancer may never have seen the gap (the Registrar can be faster than its resync); either
+	// way it holds the instance within two resyncs of the restart.
+	for !slices.Equal(in.cache.State().Instances, []string{"10.0.0.1:1"}) {
+		if time.Since(restarted) > 2*DefaultResync {
+			t.Fatalf("Instancer state %+v", in.cache.State())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The commands a discovery refresh issues do not depend on the size of the keyspace: no KEYS, no SCAN.
+func TestRefreshCostIndependentOfKeyspace(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	register(t, c, Service{Name: "svc", ID: "go1", IP: "h", Port: 1}, RegistrarNoJanitor())
+	c.HSet(t.Context(), "hydra:service:nodes", "node1", `{"serviceName":"svc","instanceID":"node1","ip":"h","port":"2"}`)
+	c.Set(t.Context(), "hydra:service:svc:node1:presence", "node1", 0)
+	f := &finder{client: c, keys: keyspace.Default, service: "svc"}
+	w := &watch{f: f, key: watchKey{resync: time.Second}}
+
+	before := refreshCost(t, c, w)
+	if err := populate(t.Context(), c, 100_000); err != nil {
+		t.Fatal(err)
+	}
+	after := refreshCost(t, c, w)
+	if before != after {
+		t.Errorf("commands per refresh changed with 100,000 unrelated keys:\nbefore %s\nafter  %s", before, after)
+	}
+	t.Logf("per refresh (full, fast): %s", after)
+}
+
+// refreshCost returns the commands one full (nodes-scanning) and one fast refresh issue.
+func refreshCost(t *testing.T, c *goredis.Client, w *watch) string {
+	t.Helper()
+	var out []string
+	var nodeIDs []string
+	for _, scan := range []bool{true, false} {
+		before := commandStats(t.Context(), c)
+		live, ids, err := w.read(t.Context(), nodeIDs, scan)
+		if err != nil || len(live) != 2 {
+			t.Fatalf("read: %v %v", live, err)
+		}
+		nodeIDs = ids
+		out = append(out, formatDelta(before, commandStats(t.Context(), c)))
+	}
+	return strings.Join(out, " | ")
+}
+
+// populate writes n unrelated keys in one Lua call per 10,000.
+func populate(ctx context.Context, c goredis.UniversalClient, n int) error {
+	const script = `for i = ARGV[1], ARGV[2] do redis.call('SET', 'unrelated:' .. i, i) end`
+	for i := 0; i < n; i += 10_000 {
+		if err := c.Eval(ctx, script, nil, i, i+9_999).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+			return err
+		}
+	}
+	return nil
+}
+
+// commandStats returns calls per command from INFO commandstats.
+func commandStats(ctx context.Context, c goredis.UniversalClient) map[string]int64 {
+	info, _ := c.Info(ctx, "commandstats").Result()
+	calls := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.SplitN(rest, ",", 2)[0], 10, 64)
+		calls[name] = n
+	}
+	return calls
+}
+
+// formatDelta lists the commands issued between two commandStats, INFO itself excluded.
+func formatDelta(before, after map[string]int64) string {
+	var parts []string
+	for name, n := range after {
+		if d := n - before[name]; d > 0 && name != "info" {
+			parts = append(parts, name+"="+strconv.FormatInt(d, 10))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
