@@ -9,6 +9,15 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// plain marks the bytes JSON.stringify copies unchanged without looking further: printable ASCII
+// other than '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads the JSON string at n.pos. With decode false it appends the string's canonical JSON form
 // (quotes included); with decode true it appends the decoded text, lone surrogates as WTF-8 (three
 // bytes ED A0..BF xx) so they survive a round trip through a Go string.
@@ -20,10 +29,7 @@ func (n *normalizer) str(dst []byte, decode bool) ([]byte, error) {
 	}
 	for {
 		start := n.pos
-		for n.pos < len(in) {
-			if c := in[n.pos]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-				break
-			}
+		for n.pos < len(in) && plain[in[n.pos]] {
 			n.pos++
 		}
 		dst = append(dst, in[start:n.pos]...)
@@ -169,10 +175,7 @@ func appendJSString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
 		start := i
-		for i < len(s) {
-			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-				break
-			}
+		for i < len(s) && plain[s[i]] {
 			i++
 		}
 		dst = append(dst, s[start:i]...)

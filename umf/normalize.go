@@ -52,18 +52,20 @@ type normalizer struct {
 	depth   int
 	members []member // a stack shared by nested objects
 	scratch []byte
+	key     []byte // the decoded key of the member being read (Unmarshal)
+	strs    []byte // the decoded string fields of the message being read (Unmarshal)
 }
 
 var normalizers = sync.Pool{New: func() any { return new(normalizer) }}
 
 func getNormalizer(in []byte) *normalizer {
 	n := normalizers.Get().(*normalizer)
-	n.in, n.pos, n.depth = in, 0, 0
+	n.in, n.pos, n.depth, n.strs = in, 0, 0, n.strs[:0]
 	return n
 }
 
 func putNormalizer(n *normalizer) {
-	if cap(n.scratch) > 64<<10 || cap(n.members) > 1024 {
+	if cap(n.scratch) > 64<<10 || cap(n.strs) > 64<<10 || cap(n.members) > 1024 {
 		return // let oversized buffers go
 	}
 	n.in, n.members, n.scratch = nil, n.members[:0], n.scratch[:0]
@@ -316,14 +318,43 @@ func (n *normalizer) number(dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	if simple && len(lit) <= 15 && string(lit) != "-0" {
-		return append(dst, lit...), nil // a safe integer without exponent is already canonical
+	if simple && len(lit) <= 15 && string(lit) != "-0" || canonicalDecimal(lit) {
+		return append(dst, lit...), nil
 	}
 	f, err := strconv.ParseFloat(string(lit), 64)
 	if err != nil && !isRangeErr(err) {
 		return dst, n.fail("invalid number")
 	}
 	return appendJSNumber(dst, f), nil
+}
+
+// canonicalDecimal reports whether lit, a valid JSON number, is a plain decimal fraction that
+// JavaScript prints unchanged: no exponent, no trailing zero, at least 1e-6 in magnitude, and at most
+// 15 significant digits (so it is the shortest representation of its double; 15 is DBL_DIG).
+func canonicalDecimal(lit []byte) bool {
+	if len(lit) > 0 && lit[0] == '-' {
+		lit = lit[1:]
+	}
+	dot := bytes.IndexByte(lit, '.')
+	if dot < 0 || lit[len(lit)-1] == '0' || bytes.ContainsAny(lit, "eE") {
+		return false
+	}
+	digits := lit[:dot]
+	if lit[0] == '0' { // 0.xxx: leading zeros of the fraction are not significant
+		zeros := 0
+		for _, c := range lit[dot+1:] {
+			if c != '0' {
+				break
+			}
+			zeros++
+		}
+		if zeros > 5 {
+			return false
+		}
+		digits = lit[dot+1+zeros:]
+		return len(digits) <= 15
+	}
+	return len(digits)+len(lit)-dot-1 <= 15
 }
 
 // scanNumber reads a number literal; simple reports an integer without fraction or exponent.

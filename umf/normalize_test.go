@@ -3,6 +3,8 @@ package umf
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -56,5 +58,40 @@ func TestNormalizeRejects(t *testing.T) {
 	ok := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
 	if _, err := Normalize([]byte(ok)); err != nil {
 		t.Errorf("nesting of exactly %d: %v", maxDepth, err)
+	}
+}
+
+// TestCanonicalDecimal checks the fast path against the full conversion on many decimal literals.
+func TestCanonicalDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fast := 0
+	for range 200000 {
+		var b strings.Builder
+		if rng.IntN(2) == 0 {
+			b.WriteByte('-')
+		}
+		if rng.IntN(3) == 0 {
+			b.WriteString("0." + strings.Repeat("0", rng.IntN(8)))
+		} else {
+			b.WriteString(strconv.Itoa(1 + rng.IntN(1e9)))
+			b.WriteByte('.')
+		}
+		for range 1 + rng.IntN(12) {
+			b.WriteByte(byte('0' + rng.IntN(10)))
+		}
+		lit := b.String()
+		f, err := strconv.ParseFloat(lit, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canonicalDecimal([]byte(lit)) {
+			fast++
+			if want := string(appendJSNumber(nil, f)); want != lit {
+				t.Fatalf("%s takes the fast path but JavaScript writes %s", lit, want)
+			}
+		}
+	}
+	if fast < 50000 {
+		t.Fatalf("only %d literals took the fast path", fast)
 	}
 }

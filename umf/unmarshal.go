@@ -97,7 +97,7 @@ func lookupField(key []byte) (f field, long, ok bool) {
 
 // slot holds one spelling's value while reading; a JSON null leaves it unset, as Node ignores it.
 type slot struct {
-	str    string
+	lo, hi int // a string value: n.strs[lo:hi]
 	num    float64
 	raw    []byte // a span of the input
 	truthy bool   // set and truthy in JavaScript; only truthy values count
@@ -148,7 +148,7 @@ func (m *Message) unmarshal(data []byte) error {
 	if n.skipWS(); n.pos != len(data) {
 		return n.fail("data after the JSON value")
 	}
-	m.fill(&slots)
+	m.fill(&slots, n.strs)
 	return nil
 }
 
@@ -157,11 +157,11 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 	if n.skipWS(); n.pos >= len(n.in) || n.in[n.pos] != '"' {
 		return n.fail("expected a string key")
 	}
-	var keyBuf [16]byte
-	key, err := n.str(keyBuf[:0], true)
-	if err != nil {
+	var err error
+	if n.key, err = n.str(n.key[:0], true); err != nil {
 		return err
 	}
+	key := n.key
 	if n.skipWS(); n.pos >= len(n.in) || n.in[n.pos] != ':' {
 		return n.fail("expected ':'")
 	}
@@ -208,11 +208,12 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 		if n.pos >= len(n.in) || n.in[n.pos] != '"' {
 			return fmt.Errorf("%w: %s must be a string, at offset %d", ErrMalformed, key, n.pos)
 		}
-		if n.scratch, err = n.str(n.scratch[:0], true); err != nil {
+		s.lo = len(n.strs)
+		if n.strs, err = n.str(n.strs, true); err != nil {
 			return err
 		}
-		s.str = internString(n.scratch)
-		s.truthy = s.str != ""
+		s.hi = len(n.strs)
+		s.truthy = s.hi > s.lo
 	}
 	return nil
 }
@@ -226,25 +227,15 @@ func truthyJSON(canon []byte) bool {
 	return true
 }
 
-// internString avoids an allocation for the values nearly every message carries.
-func internString(b []byte) string {
-	switch string(b) {
-	case Version:
-		return Version
-	case "":
-		return ""
-	}
-	return string(b)
-}
-
 // absent is the value of a field no spelling of which was present.
 var absent slot
 
-// fill resolves each field (the long spelling unless it is falsy, then the short one) and copies the raw JSON out of the
-// input, in one allocation, so the message does not alias the caller's buffer.
-func (m *Message) fill(slots *[numFields][2]slot) {
+// fill resolves each field (the long spelling unless it is falsy, then the short one). It copies the
+// raw JSON out of the input in one allocation and the strings in another, so the message never aliases
+// the caller's buffer and a typical message costs three allocations.
+func (m *Message) fill(slots *[numFields][2]slot, strs []byte) {
 	var pick [numFields]*slot
-	size := 0
+	rawSize, strSize := 0, 0
 	for f := range slots {
 		long, short := &slots[f][0], &slots[f][1]
 		switch {
@@ -255,9 +246,13 @@ func (m *Message) fill(slots *[numFields][2]slot) {
 		default:
 			pick[f] = &absent
 		}
-		size += len(pick[f].raw)
+		rawSize += len(pick[f].raw)
+		strSize += pick[f].hi - pick[f].lo
 	}
-	buf := make([]byte, 0, size)
+	if p := pick[fVersion]; string(strs[p.lo:p.hi]) == Version {
+		strSize -= len(Version) // the constant serves
+	}
+	buf := make([]byte, 0, rawSize)
 	raw := func(f field) []byte {
 		if pick[f].raw == nil {
 			return nil
@@ -266,21 +261,42 @@ func (m *Message) fill(slots *[numFields][2]slot) {
 		buf = append(buf, pick[f].raw...)
 		return buf[start:len(buf):len(buf)]
 	}
-	m.To = pick[fTo].str
-	m.From = pick[fFrom].str
+	var all string
+	if strSize > 0 {
+		joined := make([]byte, 0, strSize)
+		for f, p := range pick {
+			if field(f) != fVersion || string(strs[p.lo:p.hi]) != Version {
+				joined = append(joined, strs[p.lo:p.hi]...)
+			}
+		}
+		all = string(joined)
+	}
+	next := 0
+	str := func(f field) string {
+		p := pick[f]
+		if f == fVersion && string(strs[p.lo:p.hi]) == Version {
+			return Version
+		}
+		s := all[next : next+p.hi-p.lo]
+		next += p.hi - p.lo
+		return s
+	}
+	// In field order, as joined above.
+	m.To = str(fTo)
+	m.From = str(fFrom)
 	m.Headers = raw(fHeaders)
-	m.MID = pick[fMID].str
-	m.RMID = pick[fRMID].str
-	m.Signature = pick[fSignature].str
+	m.MID = str(fMID)
+	m.RMID = str(fRMID)
+	m.Signature = str(fSignature)
 	m.Timeout = pick[fTimeout].num
-	m.Timestamp = pick[fTimestamp].str
-	m.Type = pick[fType].str
-	m.Version = pick[fVersion].str
-	m.Via = pick[fVia].str
-	m.Forward = pick[fForward].str
+	m.Timestamp = str(fTimestamp)
+	m.Type = str(fType)
+	m.Version = str(fVersion)
+	m.Via = str(fVia)
+	m.Forward = str(fForward)
 	m.Body = raw(fBody)
-	m.Authorization = pick[fAuthorization].str
+	m.Authorization = str(fAuthorization)
 	m.Priority = pick[fPriority].num
 	m.TTL = pick[fTTL].num
-	m.For = pick[fFor].str
+	m.For = str(fFor)
 }
