@@ -22,7 +22,7 @@ var (
 // permanentError marks a handler error that retrying cannot fix.
 type permanentError struct{ err error }
 
-func (e permanentError) Error() string { return "permanent: " + e.err.Error() }
+func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
 
 // Permanent wraps err so that the consumer moves the message straight to the incomplete list

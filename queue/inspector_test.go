@@ -1,0 +1,85 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+func TestInspectorStatsAndAges(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	ctx := context.Background()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	old := newMessage(t, svc, 1)
+	old.Timestamp = umf.FormatTime(now.Add(-time.Minute))
+	newer := newMessage(t, svc, 2)
+	newer.Timestamp = umf.FormatTime(now.Add(-time.Second))
+	p := NewProducer(c)
+	must(t, p.EnqueueBatch(ctx, []*umf.Message{old, newer, newMessage(t, svc, 3)}))
+	must(t, p.EnqueueIn(ctx, newMessage(t, svc, 4), time.Hour))
+	con, err := NewConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }))
+	must(t, err)
+	_, err = con.fetch(ctx, 1) // old goes in progress, leased
+	must(t, err)
+	k := newKeys(keyspace.Default, svc)
+	must(t, c.RPush(ctx, k.incomplete, "x").Err())
+
+	have, err := NewInspector(c, InspectorClock(func() time.Time { return now })).Stats(ctx, svc)
+	must(t, err)
+	equal(t, Stats{Received: 2, InProgress: 1, Leased: 1, Incomplete: 1, Delayed: 1,
+		OldestReceived: time.Second, OldestInProgress: time.Minute}, have)
+
+	_, err = NewInspector(c).Stats(ctx, "bad:name")
+	isErr(t, err, keyspace.ErrInvalidName)
+}
+
+func TestInspectorIncompleteRequeueDeletePurge(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	ctx := context.Background()
+	// Two dead letters made by the consumer (one attempt each), one foreign item.
+	enqueueN(t, c, svc, 2)
+	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		return errors.New("nope")
+	}), fast(ConsumerMaxAttempts(2))...)
+	eventually(t, 5*time.Second, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
+	must(t, con.Stop())
+	k := newKeys(keyspace.Default, svc)
+	must(t, c.RPush(ctx, k.incomplete, "garbage").Err())
+
+	in := NewInspector(c)
+	items, err := in.Incomplete(ctx, svc, 0, 10)
+	must(t, err)
+	equal(t, 3, len(items))
+	equal(t, "nope", items[0].Reason)
+	equal(t, (*umf.Message)(nil), items[2].Message)
+
+	must(t, in.Requeue(ctx, svc, items[0].Raw))
+	isErr(t, in.Requeue(ctx, svc, items[0].Raw), ErrNotFound)
+	raw, err := c.LIndex(ctx, k.received, 0).Result()
+	must(t, err)
+	back, err := umf.Unmarshal([]byte(raw))
+	must(t, err)
+	_, counted := back.Header(attemptHeader)
+	equal(t, false, counted) // a requeued dead letter starts again from attempt 1
+	equal(t, items[0].Message.MID, back.MID)
+
+	must(t, in.Delete(ctx, svc, items[2].Raw))
+	isErr(t, in.Delete(ctx, svc, items[2].Raw), ErrNotFound)
+
+	n, err := in.RequeueAll(ctx, svc)
+	must(t, err)
+	equal(t, 1, n)
+	must(t, c.RPush(ctx, k.incomplete, "a", "b").Err())
+	purged, err := in.Purge(ctx, svc)
+	must(t, err)
+	equal(t, int64(2), purged)
+	s := stats(t, c, svc)
+	equal(t, [2]int64{2, 0}, [2]int64{s.Received, s.Incomplete})
+}

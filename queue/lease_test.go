@@ -1,0 +1,136 @@
+package queue
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// A consumer that dies holding leased work (simulated: fetched, never settled, never renewed)
+// loses it to the recoverer once the lease expires, and its late result is refused without touching
+// the copy another consumer now holds, even when the bytes are identical.
+func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	k := newKeys(keyspace.Default, svc)
+	m := newMessage(t, svc, "same bytes twice")
+	must(t, NewProducer(c).EnqueueBatch(context.Background(), []*umf.Message{m, m}))
+
+	dead, err := NewConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }),
+		ConsumerLease(100*time.Millisecond))
+	must(t, err)
+	ds, err := dead.fetch(context.Background(), 1)
+	must(t, err)
+	equal(t, 1, len(ds))
+
+	handled := make(chan *Delivery, 2)
+	startConsumer(t, c, svc, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		handled <- d
+		<-ctx.Done() // hold the message until Stop, so the late completion races a live lease
+		return ctx.Err()
+	}), fast(ConsumerWorkers(2), ConsumerShutdownTimeout(50*time.Millisecond))...)
+
+	for range 2 { // the untouched copy at once, the dead consumer's copy after its lease expired
+		select {
+		case <-handled:
+		case <-time.After(5 * time.Second):
+			t.Fatal("message not redelivered after its lease expired")
+		}
+	}
+	equal(t, int64(2), c.LLen(context.Background(), k.inProgress).Val())
+
+	must(t, dead.settle(context.Background(), []outcome{{op: opComplete, d: ds[0]}}))
+	equal(t, int64(2), c.LLen(context.Background(), k.inProgress).Val()) // the late completion removed nothing
+	equal(t, int64(2), c.ZCard(context.Background(), k.leases).Val())
+}
+
+// A handler that runs for many lease periods keeps its message: the heartbeat renews the lease
+// while the recoverer is running all along.
+func TestHeartbeatKeepsLongRunningWork(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	enqueueN(t, c, svc, 1)
+	var calls atomic.Int32
+	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		calls.Add(1)
+		time.Sleep(1500 * time.Millisecond) // 7.5 leases
+		return nil
+	}), fast(ConsumerLease(200*time.Millisecond), ConsumerRecoverInterval(20*time.Millisecond))...)
+	eventually(t, 5*time.Second, "completion", func() bool { return calls.Load() == 1 && drained(t, c, svc) })
+	time.Sleep(100 * time.Millisecond)
+	equal(t, int32(1), calls.Load())
+}
+
+// Stop lets running handlers finish within the shutdown timeout.
+func TestStopFinishesRunningWork(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	enqueueN(t, c, svc, 4)
+	started := make(chan struct{}, 4)
+	var done atomic.Int32
+	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		started <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+		done.Add(1)
+		return nil
+	}), fast(ConsumerShutdownTimeout(5*time.Second))...)
+	for range 4 {
+		<-started
+	}
+	must(t, con.Stop())
+	equal(t, int32(4), done.Load())
+	equal(t, true, drained(t, c, svc))
+}
+
+// Stop returns to the received list both messages no worker started (prefetched) and messages
+// whose handlers outlived the shutdown timeout; none is counted as a failed attempt.
+func TestStopReturnsUnfinishedWork(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	enqueueN(t, c, svc, 10)
+	started := make(chan struct{}, 10)
+	con := startConsumer(t, c, svc, HandlerFunc(func(ctx context.Context, _ *Delivery) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}), fast(ConsumerWorkers(2), ConsumerPrefetch(4), ConsumerShutdownTimeout(100*time.Millisecond))...)
+	<-started
+	<-started
+	must(t, con.Stop())
+	s := stats(t, c, svc)
+	equal(t, Stats{Received: 10}, Stats{Received: s.Received, InProgress: s.InProgress, Leased: s.Leased,
+		Delayed: s.Delayed, Incomplete: s.Incomplete})
+	// Released messages carry no attempt count: the next consumer sees attempt 1.
+	attempts := make(chan int, 10)
+	startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
+		attempts <- d.Attempt
+		return nil
+	}), fast()...)
+	for range 10 {
+		equal(t, 1, <-attempts)
+	}
+}
+
+// A handler that ignores its context makes Stop give up after the timeout and hand the message back.
+func TestStopGivesUpOnStuckHandler(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	enqueueN(t, c, svc, 1)
+	started, release := make(chan struct{}), make(chan struct{})
+	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		close(started)
+		<-release
+		return nil
+	}), fast(ConsumerShutdownTimeout(100*time.Millisecond))...)
+	<-started
+	isErr(t, con.Stop(), ErrShutdownTimeout)
+	s := stats(t, c, svc)
+	equal(t, [3]int64{1, 0, 0}, [3]int64{s.Received, s.InProgress, s.Leased})
+	close(release)
+	time.Sleep(50 * time.Millisecond) // the stuck worker exits; its late result goes nowhere
+}

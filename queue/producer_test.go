@@ -1,0 +1,98 @@
+package queue
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+func TestProducerWritesNormalizedBytesInOrder(t *testing.T) {
+	_, c := redistest.Mini(t)
+	ctx := context.Background()
+	bodies := []string{`{"b":1,"2":[1.50,{"x":"<>&"}],"1":"\u2028é"}`, `"plain"`, `[1e21, 0.1]`}
+	var msgs []*umf.Message
+	for _, b := range bodies {
+		m := newMessage(t, "Work", nil)
+		m.Body = []byte(b)
+		msgs = append(msgs, m)
+	}
+	must(t, NewProducer(c).EnqueueBatch(ctx, msgs))
+	k := newKeys(keyspace.Default, "work") // service names are lower-cased, like registrations
+	have, err := c.LRange(ctx, k.received, 0, -1).Result()
+	must(t, err)
+	equal(t, len(bodies), len(have))
+	for i, m := range msgs {
+		raw := have[len(have)-1-i] // consumers take from the right: first enqueued, first out
+		norm, err := umf.Normalize([]byte(raw))
+		must(t, err)
+		equal(t, string(norm), raw)
+		back, err := umf.Unmarshal([]byte(raw))
+		must(t, err)
+		equal(t, m.MID, back.MID)
+	}
+}
+
+func TestProducerRejectsWhatNodeRejects(t *testing.T) {
+	_, c := redistest.Mini(t)
+	p := NewProducer(c)
+	for _, m := range map[string]*umf.Message{
+		"nil":      nil,
+		"no to":    {From: "a:/", Body: []byte(`{}`)},
+		"no frm":   {To: "a:/", Body: []byte(`{}`)},
+		"no bdy":   {To: "a:/", From: "b:/"},
+		"null bdy": {To: "a:/", From: "b:/", Body: []byte(`null`)},
+		"bad to":   {To: "nocolon", From: "b:/", Body: []byte(`{}`)},
+		"bad name": {To: "a*b:/", From: "b:/", Body: []byte(`{}`)},
+		"bad bdy":  {To: "a:/", From: "b:/", Body: []byte(`{`)},
+	} {
+		isErr(t, p.Enqueue(context.Background(), m), ErrInvalidMessage)
+		isErr(t, p.EnqueueAt(context.Background(), m, time.Now().Add(time.Hour)), ErrInvalidMessage)
+	}
+	keys, err := c.Keys(context.Background(), "*").Result()
+	must(t, err)
+	equal(t, 0, len(keys))
+}
+
+func TestProducerEnqueueAtPastTimeEnqueuesNow(t *testing.T) {
+	_, c := redistest.Mini(t)
+	m := newMessage(t, "svc", "x")
+	must(t, NewProducer(c).EnqueueAt(context.Background(), m, time.Now().Add(-time.Second)))
+	equal(t, int64(1), stats(t, c, "svc").Received)
+	must(t, NewProducer(c).EnqueueAt(context.Background(), m, time.Now().Add(time.Hour)))
+	equal(t, int64(1), stats(t, c, "svc").Delayed)
+}
+
+func TestProducerRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	srv.Kill(t)
+	if err := NewProducer(c).Enqueue(context.Background(), newMessage(t, "svc", 1)); err == nil {
+		t.Fatal("enqueue with Redis down succeeded")
+	}
+}
+
+func TestKeys(t *testing.T) {
+	for _, tc := range []struct {
+		scheme keyspace.Scheme
+		want   keys
+	}{
+		{keyspace.Default, keys{
+			received: "hydra:service:svc:mqrecieved", inProgress: "hydra:service:svc:mqinprogress",
+			incomplete: "hydra:service:svc:mqincomplete",
+			leases:     "hydra:service:hydrakit:svc:queue:leases", delayed: "hydra:service:hydrakit:svc:queue:delayed",
+			orphans: "hydra:service:hydrakit:svc:queue:orphans",
+		}},
+		{keyspace.New(keyspace.ClusterSafe()), keys{
+			received: "hydra:service:{svc}:mqrecieved", inProgress: "hydra:service:{svc}:mqinprogress",
+			incomplete: "hydra:service:{svc}:mqincomplete",
+			leases:     "hydra:service:hydrakit:{svc}:queue:leases", delayed: "hydra:service:hydrakit:{svc}:queue:delayed",
+			orphans: "hydra:service:hydrakit:{svc}:queue:orphans",
+		}},
+	} {
+		equal(t, tc.want, newKeys(tc.scheme, "svc"))
+	}
+}

@@ -1,0 +1,79 @@
+package queue
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+)
+
+// A message a Node consumer took (RPOPLPUSH, no lease) and never completed is adopted after the
+// configured age; a leased message in progress at the same time is left alone.
+func TestOrphanAdoption(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	k := newKeys(keyspace.Default, svc)
+	ctx := context.Background()
+	msgs := enqueueN(t, c, svc, 2)
+	must(t, c.LMove(ctx, k.received, k.inProgress, "RIGHT", "LEFT").Err()) // Node's getQueuedMessage (RPOPLPUSH)
+
+	var handled atomic.Int32
+	holding := make(chan struct{})
+	startConsumer(t, c, svc, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		handled.Add(1)
+		if d.Message.MID == msgs[1].MID {
+			close(holding)
+			<-ctx.Done() // keep a leased message in progress while orphans are scanned
+			return ctx.Err()
+		}
+		return nil
+	}), fast(ConsumerAdoptOrphans(300*time.Millisecond), ConsumerShutdownTimeout(50*time.Millisecond))...)
+	<-holding
+	time.Sleep(150 * time.Millisecond)
+	equal(t, int32(1), handled.Load()) // not adopted before its age
+	eventually(t, 5*time.Second, "adoption", func() bool { return handled.Load() == 2 })
+	time.Sleep(500 * time.Millisecond)
+	equal(t, int32(2), handled.Load()) // the leased one was never adopted
+	equal(t, int64(1), c.LLen(ctx, k.inProgress).Val())
+	equal(t, int64(0), c.HLen(ctx, k.orphans).Val())
+}
+
+// Without adoption (the default) unleased in-progress messages are never touched.
+func TestOrphansLeftAloneByDefault(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	k := newKeys(keyspace.Default, svc)
+	ctx := context.Background()
+	enqueueN(t, c, svc, 1)
+	must(t, c.LMove(ctx, k.received, k.inProgress, "RIGHT", "LEFT").Err())
+	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		t.Error("orphan delivered")
+		return nil
+	}), fast(ConsumerRecoverInterval(10*time.Millisecond))...)
+	time.Sleep(300 * time.Millisecond)
+	equal(t, int64(1), c.LLen(ctx, k.inProgress).Val())
+}
+
+// Redis restarting (append-only) under a running pool: fetch, settle and the scheduler fail while
+// it is gone and heal by themselves; every message is handled, nothing is left behind.
+func TestConsumerSurvivesRedisRestart(t *testing.T) {
+	srv := redistest.Start(t, redistest.AppendOnly())
+	c := srv.Client(t)
+	svc := service()
+	first := enqueueN(t, c, svc, 50)
+	got := newSeen()
+	startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
+		got.add(d.Message.MID)
+		time.Sleep(2 * time.Millisecond)
+		return nil
+	}), fast(ConsumerLease(time.Second))...)
+	eventually(t, 5*time.Second, "first batch", func() bool { return got.len() >= 10 })
+	srv.Restart(t)
+	second := enqueueN(t, c, svc, 50)
+	eventually(t, 20*time.Second, "every message", func() bool {
+		return got.len() == len(first)+len(second) && drained(t, c, svc)
+	})
+}

@@ -1,0 +1,85 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/go-kit/kit/transport"
+
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+type job struct {
+	N int `json:"n"`
+}
+
+type failedResponse struct{ err error }
+
+func (r failedResponse) Failed() error { return r.err }
+
+type ctxKey struct{}
+
+func TestSubscriberResultDecidesFate(t *testing.T) {
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name          string
+		body          string
+		endpointErr   error
+		response      any
+		wantErr       error
+		wantPermanent bool
+		wantAfter     bool
+	}{
+		{name: "success completes", body: `{"n":1}`, response: "ok", wantAfter: true},
+		{name: "endpoint error retries", body: `{"n":1}`, endpointErr: boom, wantErr: boom},
+		{name: "permanent dead-letters", body: `{"n":1}`, endpointErr: Permanent(boom), wantErr: boom, wantPermanent: true},
+		{name: "failed response retries", body: `{"n":1}`, response: failedResponse{boom}, wantErr: boom},
+		{name: "decode error dead-letters", body: `{"n":"x"}`, wantPermanent: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var gotReq any
+			var handled []error
+			var after, finalized bool
+			e := func(ctx context.Context, req any) (any, error) {
+				equal(t, "before", ctx.Value(ctxKey{}))
+				gotReq = req
+				return tc.response, tc.endpointErr
+			}
+			s := NewSubscriber(e, DecodeJSONBody[job],
+				SubscriberBefore(func(ctx context.Context, d *Delivery) context.Context {
+					return context.WithValue(ctx, ctxKey{}, "before")
+				}),
+				SubscriberAfter(func(ctx context.Context, _ any) context.Context { after = true; return ctx }),
+				SubscriberErrorHandler(transport.ErrorHandlerFunc(func(_ context.Context, err error) {
+					handled = append(handled, err)
+				})),
+				SubscriberFinalizer(func(_ context.Context, _ *Delivery, err error) { finalized = true }),
+			)
+			m, err := umf.New("svc:/", "t:/", nil)
+			must(t, err)
+			m.Body = []byte(tc.body)
+			err = s.Handle(context.Background(), &Delivery{Message: m, Attempt: 1})
+			equal(t, tc.wantPermanent, IsPermanent(err))
+			if tc.wantErr != nil {
+				isErr(t, err, tc.wantErr)
+			}
+			equal(t, err == nil, len(handled) == 0)
+			equal(t, tc.wantAfter, after)
+			equal(t, true, finalized)
+			if err == nil {
+				equal(t, any(job{N: 1}), gotReq)
+			}
+		})
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	equal(t, nil, Permanent(nil))
+	base := errors.New("x")
+	err := Permanent(base)
+	isErr(t, err, base)
+	equal(t, true, IsPermanent(err))
+	equal(t, true, IsPermanent(errors.Join(errors.New("y"), err)))
+	equal(t, false, IsPermanent(base))
+}
