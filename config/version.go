@@ -40,7 +40,9 @@ type version struct {
 
 func parseVersion(s string) (version, bool) {
 	var v version
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "v"), "V")
+	if strings.HasPrefix(s, "v") || strings.HasPrefix(s, "V") {
+		s = s[1:]
+	}
 	if i := strings.IndexByte(s, '+'); i >= 0 {
 		if i == len(s)-1 {
 			return v, false

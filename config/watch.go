@@ -63,7 +63,7 @@ func (s *Store) Watch(service, version string, fn func(Event), options ...WatchO
 		return nil, err
 	}
 	if fn == nil {
-		return nil, fmt.Errorf("%w: nil callback", ErrInvalidLabel)
+		return nil, fmt.Errorf("%w: nil callback", ErrInvalidOption)
 	}
 	w := &Watcher{
 		store: s, service: service, version: version, fn: fn,
@@ -73,7 +73,7 @@ func (s *Store) Watch(service, version string, fn func(Event), options ...WatchO
 		o(w)
 	}
 	if w.interval <= 0 {
-		return nil, fmt.Errorf("config: watch interval %v must be positive", w.interval)
+		return nil, fmt.Errorf("%w: watch interval %v", ErrInvalidOption, w.interval)
 	}
 	w.logger = log.With(w.logger, "service", service)
 	ctx, cancel := context.WithCancel(context.Background())
