@@ -178,4 +178,3 @@ func TestSDRegisterRoutesNotifiesNodeRouter(t *testing.T) {
 		t.Errorf("Node reads routes %v, want %v", have, want)
 	}
 }
-
