@@ -77,10 +77,3 @@ func overlay(dst *string, v string) {
 		*dst = v
 	}
 }
-
-// truthyRaw reports whether raw JSON is truthy in JavaScript; invalid JSON counts as truthy so that
-// Marshal, not Reply, reports it.
-func truthyRaw(raw []byte) bool {
-	canon, err := Normalize(raw)
-	return err != nil || truthyJSON(canon)
-}

@@ -71,13 +71,10 @@ func (m *Message) appendSigned(dst []byte) ([]byte, error) {
 	dst = appendStringField(dst, start, "version", m.Version)
 	dst = appendStringField(dst, start, "via", m.Via)
 	dst = appendStringField(dst, start, "forward", m.Forward)
-	if len(m.Body) > 0 {
-		body, err := Normalize(m.Body)
-		if err != nil {
-			return nil, fmt.Errorf("body: %w", err)
-		}
-		if truthyJSON(body) {
-			dst = append(appendKey(dst, start, "body"), body...)
+	if len(m.Body) > 0 && truthyRaw(m.Body) {
+		var err error
+		if dst, err = appendBody(dst, start, "body", m.Body); err != nil {
+			return nil, err
 		}
 	}
 	dst = appendStringField(dst, start, "authorization", m.Authorization)

@@ -1,6 +1,7 @@
 package umf
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 )
@@ -191,7 +192,7 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 			return err
 		}
 		s.raw = n.in[start:n.pos]
-		s.truthy = truthyJSON(n.scratch)
+		s.truthy = truthyRaw(s.raw)
 	case fTimeout, fPriority, fTTL:
 		if n.pos >= len(n.in) || n.in[n.pos] != '-' && (n.in[n.pos] < '0' || n.in[n.pos] > '9') {
 			return fmt.Errorf("%w: %s must be a number, at offset %d", ErrMalformed, key, n.pos)
@@ -218,10 +219,20 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 	return nil
 }
 
-// truthyJSON reports whether a canonical JSON value is truthy in JavaScript.
-func truthyJSON(canon []byte) bool {
-	switch string(canon) {
-	case "0", "false", "null", `""`:
+// truthyRaw reports whether the JSON value raw is truthy in JavaScript: everything but false, null,
+// "" and numbers equal to zero. 1e999 is Infinity, which is truthy even though JSON.stringify writes it
+// as null. Invalid JSON counts as truthy, so that Marshal, not a caller deciding presence, reports it.
+func truthyRaw(raw []byte) bool {
+	raw = bytes.Trim(raw, " \t\r\n")
+	switch {
+	case len(raw) == 0:
+		return false
+	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
+		f, err := strconv.ParseFloat(string(raw), 64)
+		return f != 0 || err != nil && !isRangeErr(err)
+	}
+	switch string(raw) {
+	case "false", "null", `""`:
 		return false
 	}
 	return true

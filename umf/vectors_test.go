@@ -18,9 +18,12 @@ type nodeVectors struct {
 	UTF8      []struct{ Name, InHex, Out string }
 	Numbers   []struct{ Bits, Text, Out string }
 	ShortForm []struct{ Name, In, Out string }
-	Sign      []struct{ Name, Secret, In, Signed, Signature, Out string }
-	Reply     []struct{ Name, Orig, Resp, Out string }
-	Route     []struct {
+	Sign      []struct {
+		Name, Secret, In, Signed, Signature, Out string
+		Verifiable                               bool
+	}
+	Reply []struct{ Name, Orig, Resp, Out string }
+	Route []struct {
 		In  string
 		Out struct {
 			Instance, SubID, ServiceName, HTTPMethod, APIRoute, Error string
@@ -132,8 +135,8 @@ func TestNodeSign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Verify(wire, []byte(c.Secret)); err != nil {
-			t.Errorf("%s: Verify of Node's message: %v", c.Name, err)
+		if err := Verify(wire, []byte(c.Secret)); (err == nil) != c.Verifiable {
+			t.Errorf("%s: Verify of Node's message = %v; Node can verify it: %v", c.Name, err, c.Verifiable)
 		}
 	}
 }

@@ -90,7 +90,17 @@ const messages = [
   ['strings needing escapes', { to: 'svc:/"q"', frm: 'a\\b:/', ...base, typ: 'line\nbreak', bdy: 'x' }],
 ];
 const shortForm = messages.map(([name, obj]) => ({ name, in: stringify(obj), out: wire(obj) }));
-shortForm.push({ name: 'duplicate keys in the raw message', in: '{"to":"a:/","to":"b:/","frm":"c:/","bdy":{"k":1,"k":2},"mid":"m","ts":"t"}', out: wire(JSON.parse('{"to":"a:/","to":"b:/","frm":"c:/","bdy":{"k":1,"k":2},"mid":"m","ts":"t"}')) });
+// Raw texts that no JavaScript object literal can express.
+const rawMessages = [
+  ['duplicate keys in the raw message', '{"to":"a:/","to":"b:/","frm":"c:/","bdy":{"k":1,"k":2},"mid":"m","ts":"t"}'],
+  ['infinite body is truthy and written as null', '{"to":"a:/","body":1e999,"bdy":"short","tmo":1e-400,"mid":"m","ts":"t"}'],
+  ['escaped field names', '{"\\u0074o":"a:/","fr\\u006d":"b:/","mid":"m","ts":"t","bdy":{"\\u0031":1}}'],
+  ['null fields', '{"to":"a:/","frm":null,"hdr":null,"typ":null,"mid":"m","ts":"t","bdy":null}'],
+  ['whitespace everywhere', ' {\n "to" : "a:/" ,\t"mid":"m", "ts":"t" , "bdy" : [ 1 , { "b" : 2 , "a" : 3 } ] } '],
+];
+for (const [name, text] of rawMessages) {
+  shortForm.push({ name, in: text, out: wire(JSON.parse(text)) });
+}
 
 // sign: createMessage then signMessage('sha256', secret), as a Node user signs.
 const signCases = [
@@ -100,12 +110,19 @@ const signCases = [
   ['already signed', 'secret', { to: 'svc:/', frm: 'a:/', ...base, sig: 'stale', bdy: [1e21] }],
   ['unicode secret', 'clé 🔑', { to: 'svc:/', frm: 'a:/', ...base, bdy: 'héllo' }],
 ];
-const sign = signCases.map(([name, secret, obj]) => {
-  const msg = UMF.createMessage(obj);
+// A raw text: Infinity is truthy, so Node signs "body":null, which no receiver can check again.
+signCases.push(['infinite body', 'secret', '{"to":"svc:/","frm":"a:/","mid":"m","ts":"t","bdy":-1e999}']);
+const sign = signCases.map(([name, secret, objOrText]) => {
+  const text = typeof objOrText === 'string' ? objOrText : stringify(objOrText);
+  const msg = UMF.createMessage(JSON.parse(text));
   msg.signMessage('sha256', secret);
   const long = Object.assign({}, msg.toJSON());
   delete long.signature;
-  return { name, secret, in: stringify(obj), signed: stringify(long), signature: msg.signature, out: stringify(msg.toShort()) };
+  const out = stringify(msg.toShort());
+  // verifiable: Node itself gets the same signature back from the message it wrote.
+  const again = UMF.createMessage(JSON.parse(out));
+  again.signMessage('sha256', secret);
+  return { name, secret, in: text, signed: stringify(long), signature: msg.signature, out, verifiable: again.signature === msg.signature };
 });
 
 // reply: the exact steps of hydra's _sendReplyMessage, then what _sendMessage publishes.
@@ -139,6 +156,34 @@ const routes = ['svc:/p', 'svc:[get]/p', 'svc:[GET]/v1/x', 'iid@svc:[post]/v1/x'
   'hydra-router:/refresh', 'svc:/v1/x/:id', 'svc:[delete]/v1/x/:id/:sub', 'svc:', 'svc:[get]', 'a@b@c:/x', 'svc:/[x]',
   'svc:[get/x', 'svc', '', 'abc@svc:[Patch]/v1/items/:id', 'svc:[get][x]'];
 const parseRoute = routes.map((r) => ({ in: r, out: UMF.parseRoute(r) }));
+
+// --stdin: differential mode for integration/umf_test.go. Each input line is {"hex": <UTF-8 bytes of a
+// JSON text>, "secret": <optional>}; each output line gives, as hex, what Node makes of it:
+// {"norm": JSON.stringify(JSON.parse(text)), "wire": the re-serialized message, "sig": signMessage}.
+if (process.argv[2] === '--stdin') {
+  const hex = (s) => Buffer.from(s, 'utf8').toString('hex');
+  const rl = require('readline').createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    const req = JSON.parse(line);
+    const out = {};
+    try {
+      const v = JSON.parse(Buffer.from(req.hex, 'hex').toString('utf8'));
+      out.norm = hex(stringify(v));
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        out.wire = hex(wire(v));
+        if (req.secret) {
+          const msg = UMF.createMessage(v);
+          msg.signMessage('sha256', req.secret);
+          out.sig = msg.signature;
+        }
+      }
+    } catch (e) {
+      out.error = String(e);
+    }
+    process.stdout.write(JSON.stringify(out) + '\n');
+  });
+  return;
+}
 
 process.stdout.write(JSON.stringify({
   generator: 'integration/node/vectors.js', hydra: require('hydra/package.json').version, node: process.version,
