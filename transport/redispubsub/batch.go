@@ -27,6 +27,7 @@ type batcher struct {
 }
 
 type pubReq struct {
+	ctx     context.Context
 	channel string
 	payload []byte
 	n       int64
@@ -42,10 +43,11 @@ func newBatcher(client goredis.UniversalClient, timeout time.Duration, max int) 
 }
 
 // publish PUBLISHes payload on channel and returns the number of receivers. payload may be reused by
-// the caller once publish returns.
-func (b *batcher) publish(channel string, payload []byte) (int64, error) {
+// the caller once publish returns. ctx bounds the PUBLISH when it goes alone; a pipeline of several
+// is bounded by the batcher's timeout instead, since no one caller's context may cut the others off.
+func (b *batcher) publish(ctx context.Context, channel string, payload []byte) (int64, error) {
 	r := b.pool.Get().(*pubReq)
-	r.channel, r.payload = channel, payload
+	r.ctx, r.channel, r.payload = ctx, channel, payload
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
 	lead := !b.flushing
@@ -59,7 +61,7 @@ func (b *batcher) publish(channel string, payload []byte) (int64, error) {
 		<-r.done
 	}
 	n, err := r.n, r.err
-	r.payload, r.cmd, r.err, r.n = nil, nil, nil, 0
+	r.ctx, r.payload, r.cmd, r.err, r.n = nil, nil, nil, nil, 0
 	b.pool.Put(r)
 	return n, err
 }
@@ -94,13 +96,13 @@ func (b *batcher) flush() {
 }
 
 func (b *batcher) exec(batch []*pubReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
-	defer cancel()
 	if len(batch) == 1 {
 		r := batch[0]
-		r.n, r.err = b.client.Publish(ctx, r.channel, r.payload).Result()
+		r.n, r.err = b.client.Publish(r.ctx, r.channel, r.payload).Result()
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
 	pipe := b.client.Pipeline()
 	for _, r := range batch {
 		r.cmd = pipe.Publish(ctx, r.channel, r.payload)

@@ -56,9 +56,15 @@ type Conn struct {
 	ctx    context.Context // handlers' base context, cancelled by Close
 	cancel context.CancelFunc
 	done   chan struct{}
-	loop   sync.WaitGroup // the receive loop
-	work   sync.WaitGroup // handler goroutines
 	stats  counters
+
+	workers sync.WaitGroup // every reading or handling goroutine, see worker
+	turn    chan struct{}  // passes the reader role to a parked worker
+	idle    atomic.Int32   // parked workers
+
+	// Reader state, touched only by the worker that reads.
+	awaitingPong bool
+	backoff      time.Duration
 }
 
 // Handler handles one incoming UMF message. ctx is cancelled when the Conn closes.
@@ -117,7 +123,8 @@ func ConnHealthCheck(d time.Duration) ConnOption { return func(c *Conn) { c.heal
 // ConnSubscribeTimeout bounds the wait for the subscription confirmation in NewConn (default 5 s).
 func ConnSubscribeTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.subTimeout = d } }
 
-// ConnPublishTimeout bounds one PUBLISH pipeline (default 5 s).
+// ConnPublishTimeout bounds a pipeline of coalesced PUBLISHes (default 5 s). A PUBLISH that goes
+// alone is bounded by its caller's context and the client's own timeouts.
 func ConnPublishTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.pubTimeout = d } }
 
 // ConnMaxBatch bounds how many concurrent PUBLISHes share one pipeline (default 128).
@@ -144,6 +151,8 @@ func NewConn(client goredis.UniversalClient, service, instanceID string, options
 		routes:      map[string]Handler{}, types: map[string]Handler{},
 		pending: map[string]*call{},
 		done:    make(chan struct{}),
+		turn:    make(chan struct{}),
+		backoff: minBackoff,
 	}
 	for _, o := range options {
 		o(c)
@@ -162,8 +171,8 @@ func NewConn(client goredis.UniversalClient, service, instanceID string, options
 	}
 	c.up = true
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.loop.Add(1)
-	go c.receive()
+	c.workers.Add(1)
+	go c.worker()
 	return c, nil
 }
 
@@ -254,8 +263,7 @@ func (c *Conn) Close() error {
 	close(c.done)
 	c.cancel()
 	err := c.ps.Close()
-	c.loop.Wait()
-	c.work.Wait()
+	c.workers.Wait()
 	return err
 }
 

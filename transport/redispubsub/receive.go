@@ -17,17 +17,52 @@ const (
 	maxBackoff = 2 * time.Second
 )
 
-// receive is the Conn's one reading goroutine. go-redis re-dials and resubscribes by itself after a
-// read error; receive turns every such error into ErrConnectionLost for the requests in flight (their
-// replies may be gone) and marks the Conn up again when the subscription confirmations return.
-func (c *Conn) receive() {
-	defer c.loop.Done()
-	awaitingPong := false
-	backoff := minBackoff
+// maxIdle bounds the workers parked between messages; more leave when their handler returns.
+const maxIdle = 64
+
+// worker reads the subscription while it holds the reader role; when it reads a message that needs
+// a handler it passes the role on (to a parked worker, or a new one) and runs the handler itself, so
+// the request's path has no goroutine hand-off (a wake-up costs tens of microseconds on a busy
+// machine) and a handler never holds up reading. Afterwards it parks until it gets the role again.
+// Exactly one worker reads at a time.
+func (c *Conn) worker() {
+	defer c.workers.Done()
+	for {
+		h, msg := c.read()
+		if h == nil {
+			return // closed
+		}
+		select {
+		case c.turn <- struct{}{}:
+		default:
+			c.workers.Add(1)
+			go c.worker()
+		}
+		h.ServeMessage(c.ctx, c, msg)
+		<-c.concurrency
+		if c.idle.Add(1) > maxIdle {
+			c.idle.Add(-1)
+			return
+		}
+		select {
+		case <-c.turn:
+			c.idle.Add(-1)
+		case <-c.done:
+			c.idle.Add(-1)
+			return
+		}
+	}
+}
+
+// read receives until a message needs a handler, or the Conn closes (nil). go-redis re-dials and
+// resubscribes by itself after a read error; read turns every such error into ErrConnectionLost for
+// the requests in flight (their replies may be gone) and marks the Conn up again when the
+// subscription confirmations return.
+func (c *Conn) read() (Handler, *umf.Message) {
 	for {
 		var m any
 		var err error
-		if awaitingPong {
+		if c.awaitingPong {
 			// Without a read timeout go-redis treats a deadline as a dead connection and re-dials,
 			// which is what an unanswered ping means (a half-open TCP connection).
 			ctx, cancel := context.WithTimeout(context.Background(), c.health)
@@ -38,31 +73,33 @@ func (c *Conn) receive() {
 		}
 		if err != nil {
 			if c.isClosed() || errors.Is(err, goredis.ErrClosed) {
-				return
+				return nil, nil
 			}
-			if !awaitingPong && isTimeout(err) {
+			if !c.awaitingPong && isTimeout(err) {
 				ctx, cancel := context.WithTimeout(context.Background(), c.health)
 				err = c.ps.Ping(ctx)
 				cancel()
 				if err == nil {
-					awaitingPong = true
+					c.awaitingPong = true
 					continue
 				}
 			}
-			awaitingPong = false
+			c.awaitingPong = false
 			c.lost(err)
 			select {
 			case <-c.done:
-				return
-			case <-time.After(backoff/2 + rand.N(backoff/2+1)):
+				return nil, nil
+			case <-time.After(c.backoff/2 + rand.N(c.backoff/2+1)):
 			}
-			backoff = min(2*backoff, maxBackoff)
+			c.backoff = min(2*c.backoff, maxBackoff)
 			continue
 		}
-		awaitingPong, backoff = false, minBackoff
+		c.awaitingPong, c.backoff = false, minBackoff
 		switch m := m.(type) {
 		case *goredis.Message:
-			c.dispatch(m.Payload)
+			if h, msg := c.dispatch(m.Payload); h != nil {
+				return h, msg
+			}
 		case *goredis.Subscription:
 			if m.Kind == "subscribe" && m.Count == len(c.channels) {
 				c.resubscribed()
@@ -108,14 +145,14 @@ func (c *Conn) resubscribed() {
 	}
 }
 
-// dispatch routes one payload: replies to their waiting request, other messages to a handler
-// goroutine. It never blocks on a handler.
-func (c *Conn) dispatch(payload string) {
+// dispatch delivers replies to their waiting request and returns the handler of other messages,
+// with a ConnConcurrency slot taken for it. It never blocks.
+func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 	c.stats.received.Add(1)
 	if len(payload) > c.maxSize {
 		c.stats.malformed.Add(1)
 		c.logger.Log("msg", "dropped oversized message", "size", len(payload))
-		return
+		return nil, nil
 	}
 	msg, err := umf.Unmarshal([]byte(payload))
 	if err == nil && msg.To == "" {
@@ -124,36 +161,29 @@ func (c *Conn) dispatch(payload string) {
 	if err != nil {
 		c.stats.malformed.Add(1)
 		c.logger.Log("msg", "dropped malformed message", "err", err)
-		return
+		return nil, nil
 	}
 	// A message with rmid is a reply. Never hand one to a handler: two echoing services would
 	// otherwise bounce a late reply between them forever.
 	if msg.RMID != "" {
 		c.deliver(msg)
-		return
+		return nil, nil
 	}
 	h := c.handler(msg)
 	if h == nil {
 		c.stats.unhandled.Add(1)
 		c.logger.Log("msg", "no handler", "mid", msg.MID, "to", msg.To, "typ", msg.Type)
-		return
+		return nil, nil
 	}
 	select {
 	case c.concurrency <- struct{}{}:
 	default:
 		c.stats.rejected.Add(1)
 		c.logger.Log("msg", "handlers busy, message dropped", "mid", msg.MID)
-		return
+		return nil, nil
 	}
 	c.stats.handled.Add(1)
-	c.work.Add(1)
-	go func() {
-		defer func() {
-			<-c.concurrency
-			c.work.Done()
-		}()
-		h.ServeMessage(c.ctx, c, msg)
-	}()
+	return h, msg
 }
 
 func (c *Conn) deliver(msg *umf.Message) {

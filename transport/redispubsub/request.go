@@ -64,7 +64,7 @@ func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message) (*
 		c.calls.Put(cl)
 		return nil, err
 	}
-	if err := c.publish(channel, msg); err != nil {
+	if err := c.publish(ctx, channel, msg); err != nil {
 		c.forget(msg.MID, cl)
 		return nil, err
 	}
@@ -94,14 +94,14 @@ func (c *Conn) forget(mid string, cl *call) {
 }
 
 // publish marshals msg and PUBLISHes it on channel; no receiver is ErrNoResponders.
-func (c *Conn) publish(channel string, msg *umf.Message) error {
+func (c *Conn) publish(ctx context.Context, channel string, msg *umf.Message) error {
 	bp := buffers.Get().(*[]byte)
 	b, err := msg.AppendMarshal((*bp)[:0])
 	if err != nil {
 		buffers.Put(bp)
 		return fmt.Errorf("redispubsub: encode %s: %w", msg.MID, err)
 	}
-	n, err := c.pub.publish(channel, b)
+	n, err := c.pub.publish(ctx, channel, b)
 	if cap(b) <= 64<<10 { // keep the pool from pinning huge buffers
 		*bp = b
 		buffers.Put(bp)
@@ -125,7 +125,7 @@ func (c *Conn) Send(ctx context.Context, msg *umf.Message) error {
 		return err
 	}
 	c.fill(msg)
-	return c.publish(channel, msg)
+	return c.publish(ctx, channel, msg)
 }
 
 // Broadcast delivers msg to every instance of the service its to names, on the service channel
@@ -137,7 +137,7 @@ func (c *Conn) Broadcast(ctx context.Context, msg *umf.Message) error {
 		return fmt.Errorf("%w: %w", ErrBadAddress, err)
 	}
 	c.fill(msg)
-	return c.publish(c.keys.ServiceChannel(a.Service), msg)
+	return c.publish(ctx, c.keys.ServiceChannel(a.Service), msg)
 }
 
 // Reply sends resp as the reply to orig following Node's sendReplyMessage rules (umf.Reply): to the
@@ -148,7 +148,7 @@ func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
 	if err != nil {
 		return err
 	}
-	return c.publish(channel, reply)
+	return c.publish(ctx, channel, reply)
 }
 
 // channelFor returns the instance channel for a UMF address, choosing a random live instance when

@@ -88,13 +88,11 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 		defer context.AfterFunc(ctx, pcancel)()
 		ctx = pctx
 	}
-	var cancel context.CancelFunc
 	if msg.Timeout > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(msg.Timeout*float64(time.Second)))
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 	}
-	defer cancel()
 	if len(s.finalizer) > 0 {
 		defer func() {
 			for _, f := range s.finalizer {

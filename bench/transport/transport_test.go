@@ -1,0 +1,207 @@
+// Package transport benchmarks request/reply over Redis pub/sub: hydrakit's redispubsub transport
+// next to a raw go-redis PUBLISH/SUBSCRIBE ping-pong measured in the same run, at 1, 8 and 32
+// requests in flight. Both sides (caller and responder) run in this process on one Redis, so
+// allocs/op counts both sides of one request.
+package transport
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+var inflight = []int{1, 8, 32}
+
+// baseline holds the raw ping-pong's req/s per in-flight count, for the ratio.
+var baseline sync.Map
+
+func BenchmarkRequestReply(b *testing.B) {
+	client := redistest.Client(b)
+	for _, n := range inflight {
+		b.Run(fmt.Sprintf("inflight=%d/raw-go-redis", n), func(b *testing.B) {
+			call := rawPingPong(b, client)
+			rps := run(b, n, call)
+			baseline.Store(n, rps)
+		})
+		b.Run(fmt.Sprintf("inflight=%d/hydrakit", n), func(b *testing.B) {
+			call := hydrakitCall(b, client)
+			rps := run(b, n, call)
+			if base, ok := baseline.Load(n); ok {
+				b.ReportMetric(rps/base.(float64), "x-raw")
+			}
+		})
+	}
+}
+
+// run keeps n requests in flight until b.Loop ends and reports req/s and latency percentiles.
+func run(b *testing.B, n int, call func(ctx context.Context, i int) error) float64 {
+	b.ReportAllocs()
+	tokens := make(chan int, n)
+	lat := make([][]time.Duration, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range tokens {
+				start := time.Now()
+				if err := call(context.Background(), i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(start))
+			}
+		}()
+	}
+	start := time.Now()
+	i := 0
+	for b.Loop() {
+		tokens <- i
+		i++
+	}
+	close(tokens)
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	rps := float64(i) / elapsed.Seconds()
+	b.ReportMetric(rps, "req/s")
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+	}
+	return rps
+}
+
+// rawPingPong is the naive baseline: the responder reads its channel and PUBLISHes each reply in
+// turn; the caller PUBLISHes and waits for the reply demultiplexed by an ID prefix. The payload is
+// the size of the transport's UMF request.
+func rawPingPong(b *testing.B, client *goredis.Client) func(context.Context, int) error {
+	ctx := context.Background()
+	reqCh, replyCh := "bench:raw:req:"+keyspace.NewInstanceID(), "bench:raw:reply:"+keyspace.NewInstanceID()
+	padding := string(make([]byte, 200))
+
+	server := client.Subscribe(ctx, reqCh)
+	caller := client.Subscribe(ctx, replyCh)
+	for _, ps := range []*goredis.PubSub{server, caller} {
+		if _, err := ps.Receive(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var pmu sync.Mutex
+	pending := map[string]chan struct{}{}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			m, err := server.ReceiveMessage(ctx)
+			if err != nil {
+				return
+			}
+			client.Publish(ctx, replyCh, m.Payload)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			m, err := caller.ReceiveMessage(ctx)
+			if err != nil {
+				return
+			}
+			id := m.Payload[:16]
+			pmu.Lock()
+			ch := pending[id]
+			delete(pending, id)
+			pmu.Unlock()
+			if ch != nil {
+				ch <- struct{}{}
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		_ = server.Close()
+		_ = caller.Close()
+		wg.Wait()
+	})
+	return func(ctx context.Context, i int) error {
+		id := fmt.Sprintf("%016d", i)
+		ch := make(chan struct{}, 1)
+		pmu.Lock()
+		pending[id] = ch
+		pmu.Unlock()
+		if err := client.Publish(ctx, reqCh, id+padding).Err(); err != nil {
+			return err
+		}
+		select {
+		case <-ch:
+			return nil
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("raw: no reply to %s", id)
+		}
+	}
+}
+
+type sumRequest struct{ A, B int }
+
+// hydrakitCall is the same round trip through a Publisher and a Subscriber on two Conns.
+func hydrakitCall(b *testing.B, client *goredis.Client) func(context.Context, int) error {
+	server, err := redispubsub.NewConn(client, "bench-calc", keyspace.NewInstanceID())
+	if err != nil {
+		b.Fatal(err)
+	}
+	caller, err := redispubsub.NewConn(client, "bench-caller", keyspace.NewInstanceID())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = caller.Close()
+		_ = server.Close()
+	})
+	server.Handle("/sum", redispubsub.NewSubscriber(
+		func(_ context.Context, req interface{}) (interface{}, error) {
+			r := req.(sumRequest)
+			return r.A + r.B, nil
+		},
+		func(_ context.Context, m *umf.Message) (interface{}, error) {
+			var r sumRequest
+			return r, m.DecodeBody(&r)
+		},
+		redispubsub.EncodeJSONResponse))
+	e := redispubsub.NewPublisher(caller,
+		redispubsub.InstanceAddress("bench-calc", server.InstanceID(), "/sum"),
+		redispubsub.EncodeJSONRequest,
+		func(_ context.Context, m *umf.Message) (interface{}, error) {
+			return strconv.Atoi(string(m.Body))
+		}).Endpoint()
+	return func(ctx context.Context, i int) error {
+		v, err := e(ctx, sumRequest{A: i, B: 1})
+		if err != nil {
+			return err
+		}
+		if v.(int) != i+1 {
+			return fmt.Errorf("hydrakit: wrong sum %d for %d", v, i)
+		}
+		return nil
+	}
+}
