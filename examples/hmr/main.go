@@ -1,0 +1,95 @@
+// Command hmr is a Hydra message relay: a service that registers with sd/redis and answers every UMF
+// message it receives, on its service channel or its instance channel, with a reply whose bdy is
+// {"echo": <request bdy>}, as Node Hydra's hmr service does. It deregisters cleanly on SIGINT and
+// SIGTERM.
+//
+//	go run ./examples/hmr -redis redis://127.0.0.1:6379/0 -name hmr
+//
+// Once registered it prints "ready <instance ID>" on stdout.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
+	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hmr:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hmr", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis URL (Node Hydra uses DB 0 when given a URL)")
+	name := fs.String("name", "hmr", "service name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts, err := goredis.ParseURL(*url)
+	if err != nil {
+		return err
+	}
+	client := goredis.NewClient(opts)
+	defer client.Close()
+	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
+
+	// Subscribe first, then announce presence: no message sent to a visible instance is lost.
+	id := keyspace.NewInstanceID()
+	conn, err := redispubsub.NewConn(client, *name, id, redispubsub.ConnLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.HandleDefault(echo(logger))
+
+	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: *name, ID: id, Description: "Hydra message relay"}, logger)
+	if err != nil {
+		return err
+	}
+	reg.Register()
+	fmt.Fprintln(stdout, "ready", id)
+	<-ctx.Done()
+	reg.Deregister() // presence goes first, then the Conn closes (deferred)
+	return nil
+}
+
+// echo answers msg with {"echo": <bdy>}; a message with nowhere to reply to is dropped, as Node's
+// hmr does.
+func echo(logger log.Logger) redispubsub.Handler {
+	return redispubsub.HandlerFunc(func(ctx context.Context, c *redispubsub.Conn, msg *umf.Message) {
+		if msg.From == "" && msg.Via == "" {
+			return
+		}
+		body := msg.Body
+		if len(body) == 0 {
+			body = json.RawMessage("null")
+		}
+		resp := &umf.Message{}
+		err := resp.SetBody(map[string]json.RawMessage{"echo": body})
+		if err == nil {
+			err = c.Reply(ctx, msg, resp)
+		}
+		if err != nil {
+			logger.Log("msg", "reply failed", "mid", msg.MID, "err", err)
+		}
+	})
+}
