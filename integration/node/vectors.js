@@ -157,15 +157,28 @@ const routes = ['svc:/p', 'svc:[get]/p', 'svc:[GET]/v1/x', 'iid@svc:[post]/v1/x'
   'svc:[get/x', 'svc', '', 'abc@svc:[Patch]/v1/items/:id', 'svc:[get][x]'];
 const parseRoute = routes.map((r) => ({ in: r, out: UMF.parseRoute(r) }));
 
-// --stdin: differential mode for integration/umf_test.go. Each input line is {"hex": <UTF-8 bytes of a
-// JSON text>, "secret": <optional>}; each output line gives, as hex, what Node makes of it:
-// {"norm": JSON.stringify(JSON.parse(text)), "wire": the re-serialized message, "sig": signMessage}.
+// --stdin: differential mode for integration/umf_test.go. Each input line is one of
+//   {"hex": <UTF-8 bytes of a JSON text>, "secret": s} → {"norm": JSON.stringify(JSON.parse(text)),
+//                                   "wire": the re-serialized message, "sig": signMessage} (as hex)
+//   {"route": address}             → {"route": parseRoute(address)}
+//   {"orig": hex, "resp": hex}     → {"reply": what _sendReplyMessage publishes, as hex}
 if (process.argv[2] === '--stdin') {
   const hex = (s) => Buffer.from(s, 'utf8').toString('hex');
   const rl = require('readline').createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     const req = JSON.parse(line);
     const out = {};
+    if (req.route !== undefined) {
+      out.route = UMF.parseRoute(req.route);
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return;
+    }
+    if (req.orig !== undefined) {
+      const parse = (h) => JSON.parse(Buffer.from(h, 'hex').toString('utf8'));
+      out.reply = hex(replyOf(parse(req.orig), parse(req.resp)));
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return;
+    }
     try {
       const v = JSON.parse(Buffer.from(req.hex, 'hex').toString('utf8'));
       out.norm = hex(stringify(v));
