@@ -1,0 +1,146 @@
+// Command worker is a Hydra queue worker: it registers NAME (visible to Node Hydra and hydra-cli),
+// consumes NAME's queue with a queue.Consumer and completes every message, logging its mid.
+//
+//	go run ./examples/worker -redis redis://127.0.0.1:6379/0 -name resize [-fail-every 3]
+//	go run ./examples/worker -redis redis://127.0.0.1:6379/0 -name resize -produce 100
+//
+// With -fail-every N every Nth message fails, so retries and the incomplete list can be watched
+// (hydra-cli, or queue.Inspector). SIGINT or SIGTERM stops it gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/queue"
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	redisURL, name              string
+	failEvery, workers, produce int
+	attempts                    int
+	lease, work                 time.Duration
+}
+
+func parse(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.StringVar(&c.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	fs.StringVar(&c.name, "name", "", "service name whose queue to consume (required)")
+	fs.IntVar(&c.failEvery, "fail-every", 0, "fail every Nth message (0: never)")
+	fs.IntVar(&c.workers, "workers", 8, "concurrent handlers")
+	fs.IntVar(&c.attempts, "attempts", 3, "attempts before a message goes to the incomplete list")
+	fs.DurationVar(&c.lease, "lease", 25*time.Second, "lease of a message without heartbeat")
+	fs.DurationVar(&c.work, "work", 0, "simulated work per message")
+	fs.IntVar(&c.produce, "produce", 0, "enqueue N messages to -name's queue and exit")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.name == "" {
+		return c, errors.New("-name is required")
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	c, err := parse(args)
+	if err != nil {
+		return err
+	}
+	opts, err := goredis.ParseURL(c.redisURL)
+	if err != nil {
+		return err
+	}
+	client := goredis.NewClient(opts)
+	defer client.Close()
+	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stdout)), "ts", log.DefaultTimestampUTC)
+	if c.produce > 0 {
+		return produce(ctx, client, c, logger)
+	}
+
+	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: c.name, Type: "worker"}, logger)
+	if err != nil {
+		return err
+	}
+	logger = log.With(logger, "instance", registrar.ID())
+	registrar.Register()
+	defer registrar.Deregister()
+	// Health reporting hook: start the health package's reporter for registrar.ID() here and stop
+	// it after the consumer (examples/worker's health is owned by the health package's author).
+
+	var n atomic.Int64
+	handler := queue.HandlerFunc(func(ctx context.Context, d *queue.Delivery) error {
+		if c.work > 0 {
+			select {
+			case <-time.After(c.work):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if c.failEvery > 0 && n.Add(1)%int64(c.failEvery) == 0 {
+			logger.Log("msg", "failing on purpose", "mid", d.Message.MID, "attempt", d.Attempt)
+			return fmt.Errorf("failed on purpose (every %d messages)", c.failEvery)
+		}
+		logger.Log("msg", "handled", "mid", d.Message.MID, "attempt", d.Attempt)
+		return nil
+	})
+	consumer, err := queue.NewConsumer(client, c.name, handler,
+		queue.ConsumerWorkers(c.workers), queue.ConsumerMaxAttempts(c.attempts),
+		queue.ConsumerLease(c.lease), queue.ConsumerRecoverInterval(min(c.lease/5, 5*time.Second)),
+		queue.ConsumerBackoff(func(a int) time.Duration { return time.Duration(a) * 100 * time.Millisecond }),
+		queue.ConsumerLogger(logger))
+	if err != nil {
+		return err
+	}
+	if err := consumer.Start(); err != nil {
+		return err
+	}
+	logger.Log("msg", "consuming", "queue", c.name)
+	<-ctx.Done()
+	logger.Log("msg", "stopping")
+	return consumer.Stop()
+}
+
+// produce enqueues c.produce messages in batches of 500, logging each mid.
+func produce(ctx context.Context, client goredis.UniversalClient, c config, logger log.Logger) error {
+	p := queue.NewProducer(client)
+	for done := 0; done < c.produce; {
+		batch := make([]*umf.Message, 0, 500)
+		for ; done < c.produce && len(batch) < cap(batch); done++ {
+			m, err := umf.New(c.name+":/", "worker-example:/", map[string]int{"n": done})
+			if err != nil {
+				return err
+			}
+			batch = append(batch, m)
+		}
+		if err := p.EnqueueBatch(ctx, batch); err != nil {
+			return err
+		}
+		for _, m := range batch {
+			logger.Log("msg", "enqueued", "mid", m.MID)
+		}
+	}
+	return nil
+}
