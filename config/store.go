@@ -22,10 +22,8 @@ type Store struct {
 // StoreOption configures a Store.
 type StoreOption func(*Store)
 
-// StorePrefix replaces Hydra's "hydra:service" key prefix. Node Hydra only reads the default.
-func StorePrefix(prefix string) StoreOption {
-	return func(s *Store) { s.keys = keyspace.New(keyspace.WithPrefix(prefix)) }
-}
+// StoreKeyspace replaces Node Hydra's key names. Default keyspace.Default.
+func StoreKeyspace(k keyspace.Scheme) StoreOption { return func(s *Store) { s.keys = k } }
 
 // NewStore returns a Store on client.
 func NewStore(client goredis.UniversalClient, options ...StoreOption) *Store {

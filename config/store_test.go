@@ -118,11 +118,11 @@ func TestStoreKeepsCase(t *testing.T) {
 	if want, have := int64(1), client.Exists(ctx, "hydra:service:MySvc:configs").Val(); want != have {
 		t.Errorf("want %d, have %d", want, have)
 	}
-	if err := NewStore(client, StorePrefix("acme")).Put(ctx, "svc", "1", 1); err != nil {
+	if err := NewStore(client, StoreKeyspace(keyspace.New(keyspace.WithPrefix("acme"), keyspace.ClusterSafe()))).Put(ctx, "svc", "1", 1); err != nil {
 		t.Fatal(err)
 	}
-	if want, have := int64(1), client.Exists(ctx, "acme:svc:configs").Val(); want != have {
-		t.Errorf("prefix: want %d, have %d", want, have)
+	if want, have := int64(1), client.Exists(ctx, "acme:{svc}:configs").Val(); want != have {
+		t.Errorf("keyspace: want %d, have %d", want, have)
 	}
 }
 

@@ -29,10 +29,9 @@ func ReporterLogger(l log.Logger) ReporterOption { return func(r *Reporter) { r.
 // ReporterClock replaces time.Now for the snapshot's timestamps.
 func ReporterClock(now func() time.Time) ReporterOption { return func(r *Reporter) { r.now = now } }
 
-// ReporterPrefix replaces Hydra's "hydra:service" key prefix. Node Hydra only reads the default.
-func ReporterPrefix(prefix string) ReporterOption {
-	return func(r *Reporter) { r.keys = keyspace.New(keyspace.WithPrefix(prefix)) }
-}
+// ReporterKeyspace replaces Node Hydra's key names; use the registrar's scheme. Default
+// keyspace.Default.
+func ReporterKeyspace(s keyspace.Scheme) ReporterOption { return func(r *Reporter) { r.keys = s } }
 
 // RecorderOption configures a Recorder.
 type RecorderOption func(*Recorder)
@@ -67,7 +66,6 @@ func RecorderLogger(l log.Logger) RecorderOption { return func(r *Recorder) { r.
 // RecorderClock replaces time.Now for entry timestamps.
 func RecorderClock(now func() time.Time) RecorderOption { return func(r *Recorder) { r.now = now } }
 
-// RecorderPrefix replaces Hydra's "hydra:service" key prefix. Node Hydra only reads the default.
-func RecorderPrefix(prefix string) RecorderOption {
-	return func(r *Recorder) { r.keys = keyspace.New(keyspace.WithPrefix(prefix)) }
-}
+// RecorderKeyspace replaces Node Hydra's key names; use the registrar's scheme. Default
+// keyspace.Default.
+func RecorderKeyspace(s keyspace.Scheme) RecorderOption { return func(r *Recorder) { r.keys = s } }

@@ -1,0 +1,245 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log/level"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/health"
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
+)
+
+// nodeHealthAll is one element of Node's getServiceHealthAll answer.
+type nodeHealthAll struct {
+	Health   []map[string]json.RawMessage `json:"health"`
+	Log      []health.Entry               `json:"log"`
+	Presence []nodeInstance               `json:"presence"`
+}
+
+// Node's getServiceHealthAll lists a Go instance (registered by sd/redis) with its health snapshot,
+// its flight-recorder entries and its presence, with every field Node writes and in Node's types.
+func TestHealthNodeSeesGoInstance(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	const svc = "go-health"
+	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: svc, IP: "127.0.0.1", Port: 8080, Version: "1.2.3"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Register()
+	defer reg.Deregister()
+
+	checks := health.NewChecker()
+	_ = checks.Register("redis", health.RedisCheck(client))
+	reporter, err := health.NewReporter(client, svc, reg.ID(), health.ReporterChecker(checks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reporter.Start()
+	defer func() { _ = reporter.Stop() }()
+	recorder, err := health.NewRecorder(client, svc, reg.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = level.Error(recorder).Log("msg", "payment failed", "err", "card declined")
+	_ = level.Info(recorder).Log("msg", "not recorded")
+	_ = recorder.Close()
+	logKey := keyspace.Default.HealthLog(svc, reg.ID())
+	if n := client.LLen(context.Background(), logKey).Val(); n != 1 {
+		t.Fatalf("log entries: %d", n)
+	}
+
+	p := startNodePeer(t, srv.URL()+"/0", "node-observer")
+	var all []nodeHealthAll
+	if err := json.Unmarshal(p.MustCall("getServiceHealthAll"), &all); err != nil {
+		t.Fatal(err)
+	}
+	var ours *nodeHealthAll
+	for i := range all {
+		if len(all[i].Health) == 1 && strings.Contains(string(all[i].Health[0]["serviceName"]), svc) {
+			ours = &all[i]
+		}
+	}
+	if ours == nil {
+		t.Fatalf("Node's getServiceHealthAll does not list %s: %+v", svc, all)
+	}
+
+	h := ours.Health[0]
+	str := func(k string) string {
+		var s string
+		if err := json.Unmarshal(h[k], &s); err != nil {
+			t.Errorf("%s must be a string: %s", k, h[k])
+		}
+		return s
+	}
+	num := func(k string) float64 {
+		var f float64
+		if err := json.Unmarshal(h[k], &f); err != nil {
+			t.Errorf("%s must be a number: %s", k, h[k])
+		}
+		return f
+	}
+	hostName, _ := os.Hostname()
+	for k, want := range map[string]string{
+		"serviceName": svc, "instanceID": reg.ID(), "hostName": hostName, "nodeVersion": runtime.Version(),
+		"platform": runtime.GOOS, "status": "ok",
+	} {
+		if have := str(k); want != have {
+			t.Errorf("%s: want %q, have %q", k, want, have)
+		}
+	}
+	for _, k := range []string{"updatedOn", "sampledOn"} {
+		ts, err := time.Parse("2006-01-02T15:04:05.000Z", str(k))
+		if err != nil || time.Since(ts) > time.Minute {
+			t.Errorf("%s: %v %v", k, ts, err)
+		}
+	}
+	if str("architecture") == "" {
+		t.Error("architecture missing")
+	}
+	if want, have := float64(os.Getpid()), num("processID"); want != have {
+		t.Errorf("processID: want %v, have %v", want, have)
+	}
+	if num("uptimeSeconds") <= 0 || num("goroutines") < 1 {
+		t.Errorf("uptimeSeconds %v, goroutines %v", num("uptimeSeconds"), num("goroutines"))
+	}
+	var mem map[string]float64
+	if err := json.Unmarshal(h["memory"], &mem); err != nil {
+		t.Fatalf("memory: %v", err)
+	}
+	for _, k := range []string{"rss", "heapTotal", "heapUsed", "external"} {
+		if mem[k] <= 0 {
+			t.Errorf("memory.%s: %v", k, mem[k])
+		}
+	}
+
+	if want, have := 1, len(ours.Log); want != have {
+		t.Fatalf("log: want %d entry, have %+v", want, ours.Log)
+	}
+	if e := ours.Log[0]; e.Type != "error" || e.Msg != `payment failed err="card declined"` ||
+		e.ServiceName != svc || e.ProcessID != os.Getpid() || e.TS == "" {
+		t.Errorf("log entry: %+v", e)
+	}
+	if !slices.ContainsFunc(ours.Presence, func(in nodeInstance) bool { return in.InstanceID == reg.ID() }) {
+		t.Errorf("presence: %+v", ours.Presence)
+	}
+}
+
+// The health key of a Go instance never goes missing between writes, which Node's own (3 s TTL, 5 s
+// interval) does; Stop leaves it 3 s like Node's shutdown.
+func TestHealthNoGapAndShutdownTTL(t *testing.T) {
+	client := redistest.Client(t)
+	ctx := context.Background()
+	svc, iid := redistest.Name("gap"), keyspace.NewInstanceID()
+	reporter, err := health.NewReporter(client, svc, iid, health.ReporterInterval(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reporter.Start()
+	key := keyspace.Default.Health(svc, iid)
+	healthWaitUntil(t, 5*time.Second, func() bool { return client.Exists(ctx, key).Val() == 1 })
+	for range 100 {
+		ttl := client.PTTL(ctx, key).Val()
+		if ttl <= 200*time.Millisecond {
+			t.Fatalf("TTL %v does not outlive the next write", ttl)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := reporter.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := client.TTL(ctx, key).Val(); ttl <= 0 || ttl > 3*time.Second {
+		t.Errorf("after Stop: TTL %v", ttl)
+	}
+}
+
+// A service whose Redis goes away keeps serving: logging through the flight recorder does not block,
+// the readiness probe reports the Redis check failing, and everything recovers when Redis returns.
+func TestHealthRedisOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
+	defer func() { _ = client.Close() }()
+	ctx := context.Background()
+	svc, iid := "outage-svc", keyspace.NewInstanceID()
+
+	checks := health.NewChecker(health.CheckerTimeout(300 * time.Millisecond))
+	_ = checks.Register("redis", health.RedisCheck(client))
+	reporter, err := health.NewReporter(client, svc, iid, health.ReporterInterval(100*time.Millisecond), health.ReporterChecker(checks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reporter.Start()
+	defer func() { _ = reporter.Stop() }()
+	recorder, err := health.NewRecorder(client, svc, iid, health.RecorderBuffer(16), health.RecorderTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = recorder.Close() }()
+	probe := httptest.NewServer(health.ReadinessHandler(checks))
+	defer probe.Close()
+	ready := func() int {
+		resp, err := http.Get(probe.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	if want, have := http.StatusOK, ready(); want != have {
+		t.Fatalf("ready before: want %d, have %d", want, have)
+	}
+
+	srv.Kill(t)
+	if want, have := http.StatusServiceUnavailable, ready(); want != have {
+		t.Errorf("ready with Redis down: want %d, have %d", want, have)
+	}
+	var slowest time.Duration
+	for range 500 {
+		start := time.Now()
+		_ = level.Error(recorder).Log("msg", "while down")
+		slowest = max(slowest, time.Since(start))
+	}
+	if slowest > 250*time.Millisecond { // a blocked Log would wait for the 300 ms write timeout
+		t.Errorf("Log blocked for %v", slowest)
+	}
+
+	srv.Restart(t) // keys are gone: the reporter must write the snapshot again
+	healthWaitUntil(t, 10*time.Second, func() bool { return ready() == http.StatusOK })
+	healthKey := keyspace.Default.Health(svc, iid)
+	healthWaitUntil(t, 10*time.Second, func() bool { return client.Exists(ctx, healthKey).Val() == 1 })
+	_ = level.Error(recorder).Log("msg", "recovered")
+	logKey := keyspace.Default.HealthLog(svc, iid)
+	healthWaitUntil(t, 10*time.Second, func() bool {
+		return strings.Contains(client.LIndex(ctx, logKey, 0).Val(), `"msg":"recovered"`)
+	})
+	if recorder.Stats().Dropped == 0 {
+		t.Error("entries lost during the outage must be counted")
+	}
+	entries := client.LRange(ctx, logKey, 0, -1).Val()
+	if !slices.ContainsFunc(entries, func(e string) bool { return strings.Contains(e, "flight recorder dropped") }) {
+		t.Errorf("no drop notice after recovery: %q", entries)
+	}
+}
+
+func healthWaitUntil(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met in %v", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
