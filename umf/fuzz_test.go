@@ -30,6 +30,10 @@ func FuzzUnmarshal(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Marshal of an unmarshaled message: %v", err)
 		}
+		// A Node queue consumer LREMs JSON.stringify(JSON.parse(raw)): our bytes must be that fixed point.
+		if canon, err := Normalize(b1); err != nil || !bytes.Equal(canon, b1) {
+			t.Fatalf("Marshal wrote %s, JSON.stringify(JSON.parse()) of it is %s (%v)", b1, canon, err)
+		}
 		m2, err := Unmarshal(b1)
 		if err != nil {
 			t.Fatalf("Unmarshal of %s: %v", b1, err)
