@@ -1,0 +1,317 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
+	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// transportService is a Go service as users run it: the Conn subscribes first, then the Registrar
+// announces presence (Node delivers and replies only to instances it sees).
+func transportService(t *testing.T, client goredis.UniversalClient, service string) *redispubsub.Conn {
+	t.Helper()
+	id := keyspace.NewInstanceID()
+	conn, err := redispubsub.NewConn(client, service, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: service, ID: id}, nil, sdredis.RegistrarNoJanitor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Register()
+	t.Cleanup(func() {
+		reg.Deregister()
+		_ = conn.Close()
+	})
+	return conn
+}
+
+type sumReq struct{ A, B int }
+
+func sumSubscriber() *redispubsub.Subscriber {
+	return redispubsub.NewSubscriber(
+		func(_ context.Context, req interface{}) (interface{}, error) {
+			r := req.(sumReq)
+			return map[string]int{"sum": r.A + r.B}, nil
+		},
+		func(_ context.Context, m *umf.Message) (interface{}, error) {
+			var r sumReq
+			return r, m.DecodeBody(&r)
+		},
+		redispubsub.EncodeJSONResponse)
+}
+
+func TestTransportNodeRequestGoSubscriber(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	conn := transportService(t, client, "gocalc")
+	conn.Handle("/sum", sumSubscriber())
+	p := startNodePeer(t, srv.URL()+"/0", "node-caller")
+
+	raw, err := p.Op("request", map[string]any{"to": conn.InstanceID() + "@gocalc:[post]/sum", "bdy": map[string]int{"A": 40, "B": 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Sent, Reply *umf.Message }
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	if want, have := res.Sent.MID, res.Reply.RMID; want != have {
+		t.Errorf("rmid: want %q, have %q", want, have)
+	}
+	if want, have := p.InstanceID+"@node-caller:/", res.Reply.To; want != have {
+		t.Errorf("to: want %q, have %q", want, have)
+	}
+	if want, have := `{"sum":42}`, string(res.Reply.Body); want != have {
+		t.Errorf("bdy: want %s, have %s", want, have)
+	}
+	// A service address: Node picks the (only) instance itself.
+	if _, err := p.Op("request", map[string]any{"to": "gocalc:/sum", "bdy": map[string]int{"A": 1, "B": 1}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTransportGoPublisherNodeResponder(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	conn := transportService(t, client, "gocaller")
+	p := startNodePeer(t, srv.URL()+"/0", "node-echo")
+	p.MustCall("getInstanceID") // the peer is up
+	if _, err := p.Op("replyMode", map[string]any{"mode": "echo"}); err != nil {
+		t.Fatal(err)
+	}
+	e := redispubsub.NewPublisher(conn, redispubsub.InstanceAddress("node-echo", p.InstanceID, "/v1/echo"),
+		redispubsub.EncodeJSONRequest,
+		func(_ context.Context, m *umf.Message) (interface{}, error) {
+			var v struct{ Echo map[string]string }
+			return v, m.DecodeBody(&v)
+		}, redispubsub.PublisherBefore(redispubsub.SetRequestID), redispubsub.PublisherTimeout(5*time.Second)).Endpoint()
+	resp, err := e(context.Background(), map[string]string{"hello": "node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := "node", resp.(struct{ Echo map[string]string }).Echo["hello"]; want != have {
+		t.Errorf("want %q, have %q", want, have)
+	}
+}
+
+func TestTransportBroadcastsBothWays(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	conn := transportService(t, client, "gofleet")
+	got := make(chan *umf.Message, 4)
+	conn.HandleDefault(redispubsub.HandlerFunc(func(_ context.Context, _ *redispubsub.Conn, m *umf.Message) { got <- m }))
+	p := startNodePeer(t, srv.URL()+"/0", "nodefleet")
+
+	// Node → Go, on the Go service channel.
+	if raw, err := p.Op("broadcast", map[string]any{"to": "gofleet:/news", "bdy": map[string]string{"from": "node"}}); err != nil || string(raw) != "null" {
+		t.Fatalf("broadcast: %s %v", raw, err)
+	}
+	select {
+	case m := <-got:
+		if want, have := `{"from":"node"}`, string(m.Body); want != have {
+			t.Errorf("want %s, have %s", want, have)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Go did not receive Node's broadcast")
+	}
+	// Go → Node, on the Node service channel.
+	if err := conn.Broadcast(context.Background(), &umf.Message{To: "nodefleet:/news", From: conn.Address(), Body: []byte(`{"from":"go"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	ev := p.WaitEvent("message", 5*time.Second)
+	m, err := umf.Unmarshal(ev.Msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"from":"go"}`, string(m.Body); want != have {
+		t.Errorf("want %s, have %s", want, have)
+	}
+}
+
+// buildHMR builds examples/hmr once per test into a temp dir.
+func buildHMR(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hmr")
+	out, err := exec.Command("go", "build", "-o", bin, "../examples/hmr").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build hmr: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startHMR starts an hmr responder and returns its process and instance ID.
+func startHMR(t *testing.T, bin, redisURL, name string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "-redis", redisURL, "-name", name)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("hmr: %v", err)
+	}
+	return cmd, strings.TrimSpace(strings.TrimPrefix(line, "ready "))
+}
+
+func TestTransportBalancedClientSurvivesKilledResponder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills child processes")
+	}
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	bin := buildHMR(t)
+	var procs []*exec.Cmd
+	var ids []string
+	for range 3 {
+		cmd, id := startHMR(t, bin, srv.URL()+"/0", "hmr")
+		procs, ids = append(procs, cmd), append(ids, id)
+	}
+	conn := transportService(t, client, "hmr-caller")
+	instancer, err := sdredis.NewInstancer(client, "hmr", log.NewNopLogger(), sdredis.InstancerInstanceID(), sdredis.InstancerNodesScan(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer instancer.Stop()
+	b := redispubsub.NewBalancer(conn, instancer, "hmr", "/", redispubsub.EncodeJSONRequest,
+		func(_ context.Context, m *umf.Message) (interface{}, error) {
+			var v struct{ Echo int }
+			return v.Echo, m.DecodeBody(&v)
+		}, redispubsub.BalancerTimeout(5*time.Second), redispubsub.BalancerAttemptTimeout(500*time.Millisecond))
+	defer b.Close()
+	e := b.Endpoint()
+
+	const workers = 8
+	var phase atomic.Int32 // 0: before the kill, 1: dead instance still listed, 2: gone from discovery
+	var failed [3]atomic.Int32
+	var served [3]atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ph := phase.Load()
+				v, err := e(context.Background(), w*1_000_000+i)
+				if err != nil || v.(int) != w*1_000_000+i {
+					failed[ph].Add(1)
+					t.Logf("phase %d: %v", ph, err)
+					continue
+				}
+				served[ph].Add(1)
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	if err := procs[0].Process.Kill(); err != nil { // SIGKILL: no deregistration
+		t.Fatal(err)
+	}
+	phase.Store(1)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		live, err := sdredis.ListInstances(context.Background(), client, "hmr")
+		if err == nil && len(live) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed instance %s never left discovery", ids[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // the Instancer's resync (1 s) catches up
+	phase.Store(2)
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	t.Logf("served %d/%d/%d, failed %d/%d/%d (before kill / dead but listed / gone)",
+		served[0].Load(), served[1].Load(), served[2].Load(), failed[0].Load(), failed[1].Load(), failed[2].Load())
+	if n := failed[0].Load(); n != 0 {
+		t.Errorf("%d requests failed before the kill", n)
+	}
+	if n := failed[1].Load(); n > workers {
+		t.Errorf("%d requests failed while the dead instance was listed; at most the %d in flight may", n, workers)
+	}
+	if n := failed[2].Load(); n != 0 {
+		t.Errorf("%d requests failed after the dead instance left discovery", n)
+	}
+	if served[2].Load() == 0 {
+		t.Error("no request served after the kill")
+	}
+}
+
+func TestTransportRedisRestartResubscribes(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	server, err := redispubsub.NewConn(client, "gocalc", keyspace.NewInstanceID(), redispubsub.ConnHealthCheck(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	server.Handle("/sum", sumSubscriber())
+	caller, err := redispubsub.NewConn(client, "caller", keyspace.NewInstanceID(), redispubsub.ConnHealthCheck(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+	e := redispubsub.NewPublisher(caller, redispubsub.InstanceAddress("gocalc", server.InstanceID(), "/sum"),
+		redispubsub.EncodeJSONRequest, func(context.Context, *umf.Message) (interface{}, error) { return nil, nil },
+		redispubsub.PublisherTimeout(time.Second)).Endpoint()
+	srv.Restart(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := e(context.Background(), sumReq{A: 1})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, redispubsub.ErrConnectionLost) && !errors.Is(err, redispubsub.ErrNoResponders) &&
+			!errors.Is(err, context.DeadlineExceeded) && !isNetErr(err) {
+			t.Fatalf("unexpected error while Redis restarts: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no successful request 15 s after the restart: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if server.Stats().Reconnects < 1 || caller.Stats().Reconnects < 1 {
+		t.Errorf("want a resubscription on both Conns, have %d and %d", server.Stats().Reconnects, caller.Stats().Reconnects)
+	}
+}
+
+func isNetErr(err error) bool {
+	var op interface{ Timeout() bool }
+	return errors.As(err, &op) || errors.Is(err, os.ErrDeadlineExceeded) || strings.Contains(err.Error(), "connect")
+}
