@@ -1,11 +1,6 @@
 package umf
 
-import (
-	"errors"
-	"math"
-	"strconv"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
@@ -236,31 +231,3 @@ func invalidSubpart(b []byte) int {
 	}
 	return i
 }
-
-// appendJSNumber appends f as JavaScript's Number.prototype.toString writes it; JSON.stringify writes
-// null for the non-finite values.
-func appendJSNumber(dst []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0):
-		return append(dst, "null"...)
-	case f == 0:
-		return append(dst, '0')
-	}
-	if abs := math.Abs(f); abs >= 1e-6 && abs < 1e21 {
-		return strconv.AppendFloat(dst, f, 'f', -1, 64)
-	}
-	// Go writes at least two exponent digits ("1e-07"); JavaScript writes as few as needed.
-	start := len(dst)
-	dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
-	for i := start; i < len(dst); i++ {
-		if dst[i] == 'e' {
-			if d := i + 2; dst[d] == '0' {
-				dst = append(dst[:d], dst[d+1:]...)
-			}
-			break
-		}
-	}
-	return dst
-}
-
-func isRangeErr(err error) bool { return errors.Is(err, strconv.ErrRange) }
