@@ -36,7 +36,7 @@ func TestConfigNodeInterop(t *testing.T) {
 	if fromNode.Workers != 4 || fromNode.Mode != "safe" || fromNode.Limits["rps"] != 10 {
 		t.Errorf("Go read of Node's putConfig: %+v", fromNode)
 	}
-	if raw, err := store.Get(ctx, svc, "1.10.0"); err != nil || string(raw) != `{"workers":8,"mode":"fast","unicode":"é<&>"}` {
+	if raw, err := store.Get(ctx, svc, "1.10.0"); err != nil || string(raw) != `{"mode":"fast","unicode":"é<&>","workers":8}` {
 		t.Errorf("Get returns Node's JSON.stringify bytes verbatim: %s %v", raw, err)
 	}
 	versions, err := store.List(ctx, svc)
