@@ -92,44 +92,6 @@ type result struct {
 	err error
 }
 
-// ConnOption configures a Conn.
-type ConnOption func(*Conn)
-
-// ConnLogger sets the logger; the default discards.
-func ConnLogger(logger log.Logger) ConnOption { return func(c *Conn) { c.logger = logger } }
-
-// ConnKeyspace sets the key scheme; the default is Node Hydra's.
-func ConnKeyspace(s keyspace.Scheme) ConnOption { return func(c *Conn) { c.keys = s } }
-
-// ConnInstanceLister sets how instances of a service are found for service addresses.
-func ConnInstanceLister(l InstanceLister) ConnOption { return func(c *Conn) { c.lister = l } }
-
-// ConnMaxPending bounds the requests waiting for a reply (default 10000); past it requests fail
-// with ErrTooManyPending.
-func ConnMaxPending(n int) ConnOption { return func(c *Conn) { c.maxPending = n } }
-
-// ConnConcurrency bounds the handlers running at once (default 1024).
-func ConnConcurrency(n int) ConnOption {
-	return func(c *Conn) { c.concurrency = make(chan struct{}, max(n, 1)) }
-}
-
-// ConnMaxMessageSize drops (and counts as malformed) payloads larger than n bytes (default 1 MiB).
-func ConnMaxMessageSize(n int) ConnOption { return func(c *Conn) { c.maxSize = n } }
-
-// ConnHealthCheck sets how long the connection may stay silent before it is pinged; an unanswered
-// ping after as long again counts as a lost connection (default 3 s, as go-redis).
-func ConnHealthCheck(d time.Duration) ConnOption { return func(c *Conn) { c.health = d } }
-
-// ConnSubscribeTimeout bounds the wait for the subscription confirmation in NewConn (default 5 s).
-func ConnSubscribeTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.subTimeout = d } }
-
-// ConnPublishTimeout bounds a pipeline of coalesced PUBLISHes (default 5 s). A PUBLISH that goes
-// alone is bounded by its caller's context and the client's own timeouts.
-func ConnPublishTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.pubTimeout = d } }
-
-// ConnMaxBatch bounds how many concurrent PUBLISHes share one pipeline (default 128).
-func ConnMaxBatch(n int) ConnOption { return func(c *Conn) { c.maxBatch = max(n, 1) } }
-
 // NewConn subscribes to the service and instance channels of service/instanceID and returns once
 // Redis has confirmed both subscriptions. The client stays the caller's: Close does not close it.
 func NewConn(client goredis.UniversalClient, service, instanceID string, options ...ConnOption) (*Conn, error) {
@@ -272,35 +234,5 @@ func (c *Conn) failPendingLocked(err error) {
 	for mid, call := range c.pending {
 		delete(c.pending, mid)
 		call.ch <- result{err: err}
-	}
-}
-
-// Stats is a snapshot of a Conn's counters.
-type Stats struct {
-	Received   uint64 // payloads read from either channel
-	Handled    uint64 // messages handed to a handler
-	Replies    uint64 // replies matched to a waiting request
-	Malformed  uint64 // dropped: not JSON, wrong types, no to, or over ConnMaxMessageSize
-	Unhandled  uint64 // dropped: no handler for their route or typ
-	Orphans    uint64 // replies whose request had already ended (timeout, cancel, connection lost)
-	Rejected   uint64 // dropped: ConnConcurrency handlers were busy
-	Reconnects uint64 // resubscriptions after the connection was lost
-	Pending    int    // requests waiting for a reply now
-}
-
-type counters struct {
-	received, handled, replies, malformed, unhandled, orphans, rejected, reconnects atomic.Uint64
-}
-
-// Stats returns the counters.
-func (c *Conn) Stats() Stats {
-	c.pmu.Lock()
-	pending := len(c.pending)
-	c.pmu.Unlock()
-	s := &c.stats
-	return Stats{
-		Received: s.received.Load(), Handled: s.handled.Load(), Replies: s.replies.Load(),
-		Malformed: s.malformed.Load(), Unhandled: s.unhandled.Load(), Orphans: s.orphans.Load(),
-		Rejected: s.rejected.Load(), Reconnects: s.reconnects.Load(), Pending: pending,
 	}
 }

@@ -3,8 +3,10 @@ package redispubsub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
+	"runtime/debug"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -38,7 +40,7 @@ func (c *Conn) worker() {
 			c.workers.Add(1)
 			go c.worker()
 		}
-		h.ServeMessage(c.ctx, c, msg)
+		c.serve(h, msg)
 		<-c.concurrency
 		if c.idle.Add(1) > maxIdle {
 			c.idle.Add(-1)
@@ -52,6 +54,18 @@ func (c *Conn) worker() {
 			return
 		}
 	}
+}
+
+// serve runs a handler; a panic is logged and counted, not allowed to take the process down with
+// the message that caused it.
+func (c *Conn) serve(h Handler, msg *umf.Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.stats.panics.Add(1)
+			c.logger.Log("msg", "handler panicked", "mid", msg.MID, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	h.ServeMessage(c.ctx, c, msg)
 }
 
 // read receives until a message needs a handler, or the Conn closes (nil). go-redis re-dials and

@@ -1,0 +1,35 @@
+package redispubsub
+
+import "sync/atomic"
+
+// Stats is a snapshot of a Conn's counters.
+type Stats struct {
+	Received   uint64 // payloads read from either channel
+	Handled    uint64 // messages handed to a handler
+	Replies    uint64 // replies matched to a waiting request
+	Malformed  uint64 // dropped: not JSON, wrong types, no to, or over ConnMaxMessageSize
+	Unhandled  uint64 // dropped: no handler for their route or typ
+	Orphans    uint64 // replies whose request had already ended (timeout, cancel, connection lost)
+	Rejected   uint64 // dropped: ConnConcurrency handlers were busy
+	Reconnects uint64 // resubscriptions after the connection was lost
+	Panics     uint64 // handlers that panicked (recovered and logged)
+	Pending    int    // requests waiting for a reply now
+}
+
+type counters struct {
+	received, handled, replies, malformed, unhandled, orphans, rejected, reconnects, panics atomic.Uint64
+}
+
+// Stats returns the counters.
+func (c *Conn) Stats() Stats {
+	c.pmu.Lock()
+	pending := len(c.pending)
+	c.pmu.Unlock()
+	s := &c.stats
+	return Stats{
+		Received: s.received.Load(), Handled: s.handled.Load(), Replies: s.replies.Load(),
+		Malformed: s.malformed.Load(), Unhandled: s.unhandled.Load(), Orphans: s.orphans.Load(),
+		Rejected: s.rejected.Load(), Reconnects: s.reconnects.Load(), Panics: s.panics.Load(),
+		Pending: pending,
+	}
+}
