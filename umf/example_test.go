@@ -75,3 +75,19 @@ func ExampleNormalize() {
 	// Output:
 	// {"2":"<é","10":[1,1e+21,0],"b":2}
 }
+
+func ExampleSign() {
+	m := &umf.Message{To: "svc:/", From: "a:/", MID: "m", Timestamp: "t", Version: umf.Version, Body: []byte(`{"x":1}`)}
+	secret := []byte("secret")
+	if err := umf.Sign(m, secret); err != nil {
+		panic(err)
+	}
+	fmt.Println(m.Signature) // what Node's msg.signMessage('sha256', 'secret') gives for this message
+	fmt.Println(umf.Verify(m, secret))
+	m.Body = []byte(`{"x":2}`)
+	fmt.Println(umf.Verify(m, secret))
+	// Output:
+	// 28eab4d1730cb5faa2e4e37eb4ddd4657a1a3cde146c211fdc7609ba981d5c8b
+	// <nil>
+	// umf: bad signature: signature does not match
+}
