@@ -272,3 +272,23 @@ func TestRedisRestart(t *testing.T) {
 		t.Errorf("want %d, have %d", want, have)
 	}
 }
+
+func TestHandlerPanicIsRecovered(t *testing.T) {
+	client := redistest.Client(t)
+	server := newConn(t, client, "calc")
+	caller := newConn(t, client, "caller")
+	server.Handle("/boom", NewSubscriber(func(context.Context, interface{}) (interface{}, error) {
+		panic("boom")
+	}, NopRequestDecoder, EncodeJSONResponse))
+	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	boom := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/boom"), EncodeJSONRequest,
+		decodeSumResponse, PublisherTimeout(200*time.Millisecond)).Endpoint()
+	if _, err := boom(context.Background(), nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("want DeadlineExceeded, have %v", err)
+	}
+	eventually(t, "panic counted", func() bool { return server.Stats().Panics == 1 })
+	sum := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"), EncodeJSONRequest, decodeSumResponse).Endpoint()
+	if _, err := sum(ctxTimeout(t, 5*time.Second), sumRequest{A: 1}); err != nil {
+		t.Fatalf("the Conn stopped answering after a panic: %v", err)
+	}
+}
