@@ -83,8 +83,9 @@ func (m *Message) DecodeBody(v any) error {
 	return nil
 }
 
-// MarshalJSON returns the short wire form, so a Message embedded in other JSON is written as Hydra
-// writes it.
+// MarshalJSON returns the short wire form, so a Message embedded in other JSON is written in Hydra's
+// shape. encoding/json escapes <, >, &, U+2028 and U+2029 in it again unless the Encoder has
+// SetEscapeHTML(false): use Marshal for bytes that go on the wire.
 func (m *Message) MarshalJSON() ([]byte, error) { return m.Marshal() }
 
 // UnmarshalJSON replaces m with the message in data (short or long form).
