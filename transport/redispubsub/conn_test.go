@@ -283,8 +283,9 @@ func TestHandlerPanicIsRecovered(t *testing.T) {
 	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 	boom := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/boom"), EncodeJSONRequest,
 		decodeSumResponse, PublisherTimeout(200*time.Millisecond)).Endpoint()
-	if _, err := boom(context.Background(), nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("want DeadlineExceeded, have %v", err)
+	var re *RemoteError
+	if _, err := boom(context.Background(), nil); !errors.As(err, &re) || re.Code != 500 {
+		t.Errorf("want a 500 error reply, have %v", err)
 	}
 	eventually(t, "panic counted", func() bool { return server.Stats().Panics == 1 })
 	sum := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"), EncodeJSONRequest, decodeSumResponse).Endpoint()

@@ -2,6 +2,7 @@ package redispubsub
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -108,7 +109,7 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 		s.fail(ctx, c, msg, decodeError{err})
 		return
 	}
-	response, err := s.e(ctx, request)
+	response, err := s.endpoint(ctx, c, msg, request)
 	if err != nil {
 		s.fail(ctx, c, msg, err)
 		return
@@ -128,6 +129,18 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 	if err := c.Reply(ctx, msg, reply); err != nil {
 		s.errorHandler.Handle(ctx, err)
 	}
+}
+
+// endpoint calls the endpoint; if it panics the requester gets a 500 reply at once, then the panic
+// goes on to the Conn, which logs and counts it.
+func (s *Subscriber) endpoint(ctx context.Context, c *Conn, msg *umf.Message, request interface{}) (interface{}, error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.fail(ctx, c, msg, fmt.Errorf("redispubsub: endpoint panicked: %v", r))
+			panic(r)
+		}
+	}()
+	return s.e(ctx, request)
 }
 
 func (s *Subscriber) fail(ctx context.Context, c *Conn, msg *umf.Message, err error) {
