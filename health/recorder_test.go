@@ -190,8 +190,9 @@ func TestRecorderRedisDown(t *testing.T) {
 		_ = level.Error(r).Log("msg", fmt.Sprint("down", i))
 		slowest = max(slowest, time.Since(start))
 	}
-	// A Log that waited for Redis would take the write timeout (1 s); allow scheduling noise only.
-	if slowest > 250*time.Millisecond {
+	// A Log that waited for Redis would take the client's dial retries or the 1 s write timeout;
+	// allow scheduling noise only.
+	if slowest > 500*time.Millisecond {
 		t.Errorf("Log blocked for %v with Redis down", slowest)
 	}
 	waitFor(t, "a failed write", func() bool { return strings.Contains(own.String(), "flight recorder write failed") })

@@ -90,7 +90,7 @@ func TestReporterNoTTLGap(t *testing.T) {
 	svc := redistest.Name("gap")
 	key := keyspace.Default.Health(svc, testInstance)
 	const interval = 100 * time.Millisecond
-	r, err := NewReporter(client, svc, testInstance, ReporterInterval(interval), ReporterTTL(3*interval))
+	r, err := NewReporter(client, svc, testInstance, ReporterInterval(interval), ReporterTTL(5*interval))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestReporterNoTTLGap(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	var samples, missing int
-	for end := time.Now().Add(12 * interval); time.Now().Before(end); samples++ {
+	for end := time.Now().Add(15 * interval); time.Now().Before(end); samples++ {
 		if client.Exists(ctx, key).Val() == 0 {
 			missing++
 		}
@@ -177,6 +177,30 @@ func TestReporterRedisOutage(t *testing.T) {
 	}
 	if err := r.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
+	}
+}
+
+func TestKeyspaceOptions(t *testing.T) {
+	_, client := redistest.Mini(t)
+	ctx := context.Background()
+	scheme := keyspace.New(keyspace.WithPrefix("acme"), keyspace.ClusterSafe())
+	r, err := NewReporter(client, "svc", testInstance, ReporterKeyspace(scheme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Report(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := NewRecorder(client, "svc", testInstance, RecorderKeyspace(scheme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rec.Log("level", "error", "msg", "x")
+	_ = rec.Close()
+	for _, key := range []string{"acme:{svc}:" + testInstance + ":health", "acme:{svc}:" + testInstance + ":health:log"} {
+		if want, have := int64(1), client.Exists(ctx, key).Val(); want != have {
+			t.Errorf("%s: want %d, have %d", key, want, have)
+		}
 	}
 }
 
