@@ -32,6 +32,7 @@ type RecorderStats struct {
 type Recorder struct {
 	client    goredis.UniversalClient
 	service   string
+	instance  string
 	key       string
 	keys      keyspace.Scheme
 	next      log.Logger
@@ -42,15 +43,14 @@ type Recorder struct {
 	now       func() time.Time
 	processID int
 
-	queue    chan Entry
-	stop     chan struct{}
-	done     chan struct{}
-	closing  sync.Once
-	closed   atomic.Bool
-	unsaid   atomic.Uint64 // drops not yet reported in the log
-	dropped  atomic.Uint64
-	written  atomic.Uint64
-	instance string
+	queue   chan Entry
+	stop    chan struct{}
+	done    chan struct{}
+	closing sync.Once
+	closed  atomic.Bool
+	unsaid  atomic.Uint64 // drops not yet reported in the log
+	dropped atomic.Uint64
+	written atomic.Uint64
 }
 
 var _ log.Logger = (*Recorder)(nil) // API check
