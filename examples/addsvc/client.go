@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/kit/sd/lb"
+	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
+
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
+	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// clients holds one balanced endpoint per method and transport, all discovered through sd/redis.
+type clients struct {
+	httpSum, pubsubSum, httpConcat, pubsubConcat endpoint.Endpoint
+	close                                        func()
+}
+
+func newClients(client goredis.UniversalClient, conn *redispubsub.Conn, logger log.Logger) (*clients, error) {
+	byAddr, err := sdredis.NewInstancer(client, serviceName, logger) // host:port, for HTTP
+	if err != nil {
+		return nil, err
+	}
+	byID, err := sdredis.NewInstancer(client, serviceName, logger, sdredis.InstancerInstanceID()) // for pub/sub
+	if err != nil {
+		byAddr.Stop()
+		return nil, err
+	}
+	httpSum, sumEndpointer := httpClient(byAddr, "/sum", decodeHTTPResponse[int], logger)
+	httpConcat, concatEndpointer := httpClient(byAddr, "/concat", decodeHTTPResponse[string], logger)
+	sum := redispubsub.NewBalancer(conn, byID, serviceName, "/sum", redispubsub.EncodeJSONRequest, decodeUMFResponse[int],
+		redispubsub.BalancerPublisherOptions(redispubsub.PublisherBefore(redispubsub.SetRequestID)))
+	concat := redispubsub.NewBalancer(conn, byID, serviceName, "/concat", redispubsub.EncodeJSONRequest, decodeUMFResponse[string])
+	return &clients{
+		httpSum: httpSum, httpConcat: httpConcat, pubsubSum: sum.Endpoint(), pubsubConcat: concat.Endpoint(),
+		close: func() {
+			sum.Close()
+			concat.Close()
+			sumEndpointer.Close()
+			concatEndpointer.Close()
+			byID.Stop()
+			byAddr.Stop()
+		},
+	}, nil
+}
+
+// httpClient is go-kit's client idiom: Endpointer → round robin → retry.
+func httpClient(instancer sd.Instancer, path string, dec httptransport.DecodeResponseFunc, logger log.Logger) (endpoint.Endpoint, *sd.DefaultEndpointer) {
+	factory := func(instance string) (endpoint.Endpoint, io.Closer, error) {
+		u := &url.URL{Scheme: "http", Host: instance, Path: path}
+		return httptransport.NewClient(http.MethodPost, u, httptransport.EncodeJSONRequest, dec).Endpoint(), nil, nil
+	}
+	endpointer := sd.NewEndpointer(instancer, factory, logger)
+	retry := lb.RetryWithCallback(5*time.Second, lb.NewRoundRobin(endpointer), func(n int, err error) (bool, error) {
+		var se httpStatusError
+		return n < 3 && !errors.As(err, &se), nil // another instance would answer the same
+	})
+	return retry, endpointer
+}
+
+// httpStatusError is an answer from the service, not a failure to reach it.
+type httpStatusError struct {
+	code int
+	body string
+}
+
+func (e httpStatusError) Error() string { return fmt.Sprintf("http %d: %s", e.code, e.body) }
+
+func decodeHTTPResponse[T any](_ context.Context, r *http.Response) (interface{}, error) {
+	if r.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 1024))
+		return nil, httpStatusError{r.StatusCode, string(bytes.TrimSpace(b))}
+	}
+	var v response[T]
+	err := json.NewDecoder(r.Body).Decode(&v)
+	return v.V, err
+}
+
+func decodeUMFResponse[T any](_ context.Context, m *umf.Message) (interface{}, error) {
+	var v response[T]
+	err := m.DecodeBody(&v)
+	return v.V, err
+}
