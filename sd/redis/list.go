@@ -43,7 +43,7 @@ func ListInstances(ctx context.Context, client goredis.UniversalClient, service 
 	if err != nil {
 		return nil, err
 	}
-	return f.lookup(ctx, union(indexed, scanned))
+	return f.lookup(ctx, union(indexed, scanned), nil)
 }
 
 // finder reads the instances of one service.
@@ -87,33 +87,51 @@ func (f *finder) scanNodes(ctx context.Context) ([]string, error) {
 	}
 }
 
-// lookup checks candidates in one round trip (MGET of their presence keys, HMGET of their nodes
-// entries) and returns the live ones, sorted by ID. Malformed entries are skipped.
-func (f *finder) lookup(ctx context.Context, ids []string) ([]Instance, error) {
+// lookup checks candidates in one round trip and returns the live ones, sorted by ID: MGET of their
+// presence keys, and HMGET of the nodes entries of those not in known (instance IDs are never reused,
+// and an instance's entry only changes in updatedOn, so a watch need not re-read them every second).
+// Malformed entries are skipped.
+func (f *finder) lookup(ctx context.Context, ids []string, known map[string]Instance) ([]Instance, error) {
 	if len(ids) == 0 {
 		return []Instance{}, nil
 	}
 	presence := make([]string, len(ids))
+	var unknown []string
 	for i, id := range ids {
 		presence[i] = f.keys.Presence(f.service, id)
+		if _, ok := known[id]; !ok {
+			unknown = append(unknown, id)
+		}
 	}
 	pipe := f.client.Pipeline()
 	alive := pipe.MGet(ctx, presence...)
-	entries := pipe.HMGet(ctx, f.keys.Nodes(), ids...)
+	var entries *goredis.SliceCmd
+	if len(unknown) > 0 {
+		entries = pipe.HMGet(ctx, f.keys.Nodes(), unknown...)
+	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, fmt.Errorf("redis: look up %s instances: %w", f.service, err)
 	}
+	read := make(map[string]Instance, len(unknown))
+	for i, id := range unknown {
+		raw, ok := entries.Val()[i].(string)
+		if !ok {
+			continue
+		}
+		if in, err := parseEntry([]byte(raw)); err == nil && in.ID == id && in.Service == f.service {
+			read[id] = in
+		}
+	}
 	live := make([]Instance, 0, len(ids))
 	for i, v := range alive.Val() {
-		raw, ok := entries.Val()[i].(string)
-		if v == nil || !ok {
+		if v == nil {
 			continue
 		}
-		in, err := parseEntry([]byte(raw))
-		if err != nil || in.ID != ids[i] || in.Service != f.service {
-			continue
+		if in, ok := known[ids[i]]; ok {
+			live = append(live, in)
+		} else if in, ok := read[ids[i]]; ok {
+			live = append(live, in)
 		}
-		live = append(live, in)
 	}
 	slices.SortFunc(live, func(a, b Instance) int { return strings.Compare(a.ID, b.ID) })
 	return live, nil

@@ -108,8 +108,9 @@ func startWatch(key watchKey, f *finder, logger log.Logger) *watch {
 
 func (w *watch) timeout() time.Duration { return max(w.key.resync, time.Second) }
 
-// read returns the live instances among the indexed ones and nodeIDs; with scan it first refreshes
-// nodeIDs from the nodes hash.
+// read returns the live instances among the indexed ones and nodeIDs. With scan it first refreshes
+// nodeIDs from the nodes hash and re-reads every nodes entry; otherwise it re-reads only the entries of
+// instances not in the last live set.
 func (w *watch) read(ctx context.Context, nodeIDs []string, scan bool) ([]Instance, []string, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout())
 	defer cancel()
@@ -117,13 +118,27 @@ func (w *watch) read(ctx context.Context, nodeIDs []string, scan bool) ([]Instan
 	if err != nil {
 		return nil, nodeIDs, err
 	}
+	var known map[string]Instance
 	if scan {
 		if nodeIDs, err = w.f.scanNodes(ctx); err != nil {
 			return nil, nodeIDs, err
 		}
+	} else {
+		known = w.known()
 	}
-	live, err := w.f.lookup(ctx, union(indexed, nodeIDs))
+	live, err := w.f.lookup(ctx, union(indexed, nodeIDs), known)
 	return live, nodeIDs, err
+}
+
+// known returns the last live set by instance ID.
+func (w *watch) known() map[string]Instance {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := make(map[string]Instance, len(w.live))
+	for _, in := range w.live {
+		m[in.ID] = in
+	}
+	return m
 }
 
 func (w *watch) loop(ctx context.Context, nodeIDs []string) {
