@@ -81,28 +81,30 @@ var connectionSetup = map[string]bool{"info": true, "hello": true, "client|setin
 type cost struct {
 	calls, usec int64
 	by          map[string]int64 // calls by command
+	usecBy      map[string]int64 // Redis CPU µs by command
 }
 
 func delta(before, after map[string]stat, only ...string) cost {
-	c := cost{by: map[string]int64{}}
+	c := cost{by: map[string]int64{}, usecBy: map[string]int64{}}
 	for name, st := range after {
 		if connectionSetup[name] || (len(only) > 0 && !slices.Contains(only, name)) {
 			continue
 		}
 		if d := st.calls - before[name].calls; d > 0 {
 			c.by[name] = d
+			c.usecBy[name] = st.usec - before[name].usec
 			c.calls += d
-			c.usec += st.usec - before[name].usec
+			c.usec += c.usecBy[name]
 		}
 	}
 	return c
 }
 
-// String lists calls by command, sorted: "hmget=1,mget=1".
+// String lists calls (and Redis µs) by command, sorted: "hmget=1(12us),mget=1(30us)".
 func (c cost) String() string {
 	var parts []string
 	for name, n := range c.by {
-		parts = append(parts, name+"="+strconv.FormatInt(n, 10))
+		parts = append(parts, fmt.Sprintf("%s=%d(%dus)", name, n, c.usecBy[name]))
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ",")
