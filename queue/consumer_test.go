@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ func TestConsumerCompletesEveryMessage(t *testing.T) {
 	msgs := enqueueN(t, c, svc, 300)
 	got := newSeen()
 	startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
-		equal(t, 1, d.Attempt)
+		if d.Attempt != 1 {
+			t.Errorf("attempt %d, want 1", d.Attempt)
+		}
 		got.add(d.Message.MID)
 		return nil
 	}), fast()...)
@@ -38,21 +41,28 @@ func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {
 	svc := service()
 	m := newMessage(t, svc, map[string]any{"job": "x", "2": true})
 	must(t, NewProducer(c).Enqueue(context.Background(), m))
+	var mu sync.Mutex // handler and backoff run on worker goroutines
 	var attempts []int
 	var calls atomic.Int32
 	var delays []time.Duration
 	startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
 		calls.Add(1)
-		attempts = append(attempts, d.Attempt) // one worker: no race
+		mu.Lock()
+		attempts = append(attempts, d.Attempt)
+		mu.Unlock()
 		return errors.New("boom <&>")
 	}), fast(ConsumerWorkers(1), ConsumerMaxAttempts(3), ConsumerBackoff(func(a int) time.Duration {
+		mu.Lock()
 		delays = append(delays, time.Duration(a)*30*time.Millisecond)
+		mu.Unlock()
 		return time.Duration(a) * 30 * time.Millisecond
 	}))...)
 	eventually(t, 5*time.Second, "dead letter", func() bool { return stats(t, c, svc).Incomplete == 1 })
 	equal(t, true, drained(t, c, svc))
+	mu.Lock()
 	equal(t, []int{1, 2, 3}, attempts)
 	equal(t, 2, len(delays))
+	mu.Unlock()
 	items, err := NewInspector(c).Incomplete(context.Background(), svc, 0, 10)
 	must(t, err)
 	equal(t, 1, len(items))

@@ -88,6 +88,9 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 			<-c.slots
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			failures++
 			c.logger.Log("msg", "fetch failed", "err", err)
 			sleep(ctx, retryDelay(failures))
