@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -241,5 +242,74 @@ func healthWaitUntil(t *testing.T, timeout time.Duration, cond func() bool) {
 			t.Fatalf("condition not met in %v", timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Our snapshot and log entry have exactly Node's field names and types: Node's own getHealth() and
+// sendToHealthLog() output decode into health.Snapshot and health.Entry, and every key Node writes is
+// a key we write.
+func TestHealthFieldsMatchNode(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	ctx := context.Background()
+	p := startNodePeer(t, srv.URL()+"/0", "node-fields")
+
+	raw := p.MustCall("getHealth")
+	var nodeSnap health.Snapshot
+	if err := json.Unmarshal(raw, &nodeSnap); err != nil {
+		t.Fatalf("Node's snapshot does not decode into health.Snapshot: %v: %s", err, raw)
+	}
+	if nodeSnap.InstanceID != p.InstanceID || nodeSnap.Memory.HeapUsed == 0 || nodeSnap.ProcessID == 0 {
+		t.Errorf("decoded Node snapshot: %+v", nodeSnap)
+	}
+	reporter, err := health.NewReporter(client, "go-fields", keyspace.NewInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := json.Marshal(reporter.Snapshot(ctx))
+	var nodeKeys, ourKeys map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &nodeKeys)
+	_ = json.Unmarshal(ours, &ourKeys)
+	for k := range nodeKeys {
+		if _, ok := ourKeys[k]; !ok {
+			t.Errorf("Node writes %q, we do not", k)
+		}
+	}
+	var nodeMem, ourMem map[string]float64
+	_ = json.Unmarshal(nodeKeys["memory"], &nodeMem)
+	_ = json.Unmarshal(ourKeys["memory"], &ourMem)
+	for k := range ourMem {
+		if _, ok := nodeMem[k]; !ok {
+			t.Errorf("memory.%s is not one of Node's: %v", k, nodeMem)
+		}
+	}
+
+	p.MustCall("sendToHealthLog", "error", "node says <hi>")
+	logKey := keyspace.Default.HealthLog("node-fields", p.InstanceID)
+	healthWaitUntil(t, 5*time.Second, func() bool { return client.LLen(ctx, logKey).Val() > 0 })
+	var nodeEntry health.Entry
+	nodeRaw := client.LIndex(ctx, logKey, 0).Val()
+	if err := json.Unmarshal([]byte(nodeRaw), &nodeEntry); err != nil {
+		t.Fatal(err)
+	}
+	if nodeEntry.Type != "error" || nodeEntry.Msg != "node says <hi>" || nodeEntry.ServiceName != "node-fields" {
+		t.Errorf("Node's entry: %+v", nodeEntry)
+	}
+	// Our bytes are Node's bytes (key order, no HTML escaping), timestamps and process IDs aside.
+	recorder, err := health.NewRecorder(client, "node-fields", p.InstanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = recorder.Log("level", "error", "msg", "node says <hi>")
+	_ = recorder.Close()
+	goRaw := client.LIndex(ctx, logKey, 0).Val()
+	var goEntry health.Entry
+	if err := json.Unmarshal([]byte(goRaw), &goEntry); err != nil {
+		t.Fatal(err)
+	}
+	goRaw = strings.Replace(goRaw, goEntry.TS, nodeEntry.TS, 1)
+	goRaw = strings.Replace(goRaw, fmt.Sprintf(`"processID":%d`, goEntry.ProcessID), fmt.Sprintf(`"processID":%d`, nodeEntry.ProcessID), 1)
+	if goRaw != nodeRaw {
+		t.Errorf("entry bytes:\nnode %s\ngo   %s", nodeRaw, goRaw)
 	}
 }
