@@ -2,6 +2,7 @@ package redis
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,5 +157,37 @@ func TestListInstances(t *testing.T) {
 	}
 	if _, err := ListInstances(t.Context(), c, "a:b"); !errors.Is(err, ErrConfig) {
 		t.Errorf("want ErrConfig, have %v", err)
+	}
+}
+
+// Instancers of one service created and stopped concurrently share watches safely, and the last Stop
+// ends the watch.
+func TestInstancersConcurrent(t *testing.T) {
+	_, c := redistest.Mini(t)
+	register(t, c, Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				in, err := NewInstancer(c, "svc", nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ch := make(chan sd.Event, 1)
+				in.Register(ch)
+				if ev := <-ch; len(ev.Instances) != 1 {
+					t.Errorf("have %+v", ev)
+				}
+				in.Deregister(ch)
+				in.Stop()
+			}
+		})
+	}
+	wg.Wait()
+	watches.Lock()
+	defer watches.Unlock()
+	if want, have := 0, len(watches.m); want != have {
+		t.Errorf("watches left: want %d, have %d", want, have)
 	}
 }

@@ -36,7 +36,7 @@ type watch struct {
 	key    watchKey
 	f      *finder
 	logger log.Logger
-	refs   int
+	refs   int // guarded by watches
 
 	mu        sync.Mutex
 	listeners map[*Instancer]listener
@@ -45,20 +45,30 @@ type watch struct {
 
 	pubsub *goredis.PubSub
 	cancel context.CancelFunc
-	done   chan struct{}
+	ready  chan struct{} // closed once the first read is done
+	done   chan struct{} // closed when the loop has ended
 }
 
-// acquire returns the shared watch for key, starting it (with a blocking first read) when it is new,
-// and adds l, which receives the current state before acquire returns.
+// acquire returns the shared watch for key, starting it (with a blocking first read, outside the
+// registry's lock) when it is new, and adds l, which receives the current state before acquire returns.
 func acquire(key watchKey, f *finder, logger log.Logger, owner *Instancer, l listener) *watch {
 	watches.Lock()
-	defer watches.Unlock()
 	w := watches.m[key]
 	if w == nil {
-		w = startWatch(key, f, logger)
+		w = &watch{
+			key: key, f: f, logger: logger,
+			listeners: map[*Instancer]listener{},
+			ready:     make(chan struct{}), done: make(chan struct{}),
+		}
 		watches.m[key] = w
+		w.refs++
+		watches.Unlock()
+		w.start()
+	} else {
+		w.refs++
+		watches.Unlock()
+		<-w.ready
 	}
-	w.refs++
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.listeners[owner] = l
@@ -66,44 +76,44 @@ func acquire(key watchKey, f *finder, logger log.Logger, owner *Instancer, l lis
 	return w
 }
 
-// release removes owner's listener and stops the watch when it was the last one, waiting for its
+// release removes owner's listener and, when it was the last one, stops the watch and waits for its
 // goroutine to end.
 func (w *watch) release(owner *Instancer) {
-	watches.Lock()
-	defer watches.Unlock()
 	w.mu.Lock()
 	delete(w.listeners, owner)
 	w.mu.Unlock()
-	if w.refs--; w.refs > 0 {
-		return
+	watches.Lock()
+	w.refs--
+	last := w.refs == 0
+	if last {
+		delete(watches.m, w.key)
 	}
-	delete(watches.m, w.key)
-	w.cancel()
-	<-w.done
-	_ = w.pubsub.Close()
+	watches.Unlock()
+	if last {
+		w.cancel()
+		<-w.done
+		_ = w.pubsub.Close()
+	}
 }
 
-func startWatch(key watchKey, f *finder, logger log.Logger) *watch {
+// start subscribes to announcements, reads the live set once and starts the loop.
+func (w *watch) start() {
+	defer close(w.ready)
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &watch{
-		key: key, f: f, logger: logger,
-		listeners: map[*Instancer]listener{},
-		cancel:    cancel, done: make(chan struct{}),
-	}
+	w.cancel = cancel
 	// Subscribe before the first read, so that no announcement falls between the two.
-	w.pubsub = f.client.Subscribe(ctx, eventsChannel(f.keys, f.service))
+	w.pubsub = w.f.client.Subscribe(ctx, eventsChannel(w.f.keys, w.f.service))
 	rctx, rcancel := context.WithTimeout(ctx, w.timeout())
 	if _, err := w.pubsub.Receive(rctx); err != nil {
-		logger.Log("msg", "subscribe failed; relying on resync", "err", err)
+		w.logger.Log("msg", "subscribe failed; relying on resync", "err", err)
 	}
 	rcancel()
 	var nodeIDs []string
-	w.live, nodeIDs, w.err = w.read(ctx, nil, key.nodesScan > 0)
+	w.live, nodeIDs, w.err = w.read(ctx, nil, w.key.nodesScan > 0)
 	if w.err != nil {
-		logger.Log("msg", "initial lookup failed", "err", w.err)
+		w.logger.Log("msg", "initial lookup failed", "err", w.err)
 	}
 	go w.loop(ctx, nodeIDs)
-	return w
 }
 
 func (w *watch) timeout() time.Duration { return max(w.key.resync, time.Second) }
