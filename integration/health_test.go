@@ -138,34 +138,6 @@ func TestHealthNodeSeesGoInstance(t *testing.T) {
 	}
 }
 
-// The health key of a Go instance never goes missing between writes, which Node's own (3 s TTL, 5 s
-// interval) does; Stop leaves it 3 s like Node's shutdown.
-func TestHealthNoGapAndShutdownTTL(t *testing.T) {
-	client := redistest.Client(t)
-	ctx := context.Background()
-	svc, iid := redistest.Name("gap"), keyspace.NewInstanceID()
-	reporter, err := health.NewReporter(client, svc, iid, health.ReporterInterval(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reporter.Start()
-	key := keyspace.Default.Health(svc, iid)
-	healthWaitUntil(t, 5*time.Second, func() bool { return client.Exists(ctx, key).Val() == 1 })
-	for range 100 {
-		ttl := client.PTTL(ctx, key).Val()
-		if ttl <= 200*time.Millisecond {
-			t.Fatalf("TTL %v does not outlive the next write", ttl)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := reporter.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if ttl := client.TTL(ctx, key).Val(); ttl <= 0 || ttl > 3*time.Second {
-		t.Errorf("after Stop: TTL %v", ttl)
-	}
-}
-
 // A service whose Redis goes away keeps serving: logging through the flight recorder does not block,
 // the readiness probe reports the Redis check failing, and everything recovers when Redis returns.
 func TestHealthRedisOutage(t *testing.T) {
