@@ -80,7 +80,7 @@ func TestRefreshCostIndependentOfKeyspace(t *testing.T) {
 	c.HSet(t.Context(), "hydra:service:nodes", "node1", `{"serviceName":"svc","instanceID":"node1","ip":"h","port":"2"}`)
 	c.Set(t.Context(), "hydra:service:svc:node1:presence", "node1", 0)
 	f := &finder{client: c, keys: keyspace.Default, service: "svc"}
-	w := &watch{f: f, key: watchKey{resync: time.Second}}
+	w := &watch{f: f, key: watchKey{resync: time.Second, nodesScan: DefaultNodesScan}}
 
 	before := refreshCost(t, c, w)
 	if err := populate(t.Context(), c, 100_000); err != nil {
@@ -90,21 +90,22 @@ func TestRefreshCostIndependentOfKeyspace(t *testing.T) {
 	if before != after {
 		t.Errorf("commands per refresh changed with 100,000 unrelated keys:\nbefore %s\nafter  %s", before, after)
 	}
-	t.Logf("per refresh (full, fast): %s", after)
+	t.Logf("per read (full | index | presence): %s", after)
 }
 
-// refreshCost returns the commands one full (nodes-scanning) and one fast refresh issue.
+// refreshCost returns the commands a full, an index and a presence read issue.
 func refreshCost(t *testing.T, c *goredis.Client, w *watch) string {
 	t.Helper()
 	var out []string
-	var nodeIDs []string
-	for _, scan := range []bool{true, false} {
+	cand := &candidates{}
+	var live []Instance
+	for _, kind := range []readKind{readFull, readIndex, readPresence} {
 		before := commandStats(t.Context(), c)
-		live, ids, err := w.read(t.Context(), nodeIDs, scan)
-		if err != nil || len(live) != 2 {
-			t.Fatalf("read: %v %v", live, err)
+		got, err := w.read(t.Context(), cand, kind, live)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("read: %v %v", got, err)
 		}
-		nodeIDs = ids
+		live = got
 		out = append(out, formatDelta(before, commandStats(t.Context(), c)))
 	}
 	return strings.Join(out, " | ")

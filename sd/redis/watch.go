@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -30,8 +31,9 @@ var watches = struct {
 type listener func([]Instance, error)
 
 // watch keeps the live instances of one service in memory for all Instancers of one client. One
-// goroutine re-reads the service's own keys every resync interval and whenever a Registrar announces
-// a join or leave, and scans the nodes hash for Node-registered instances every nodesScan.
+// goroutine checks the candidates' presence every resync interval, re-reads the index whenever a
+// Registrar announces a join or leave, and scans the nodes hash for Node-registered instances every
+// nodesScan (see readKind).
 type watch struct {
 	key    watchKey
 	f      *finder
@@ -108,75 +110,123 @@ func (w *watch) start() {
 		w.logger.Log("msg", "subscribe failed; relying on resync", "err", err)
 	}
 	rcancel()
-	var nodeIDs []string
-	w.live, nodeIDs, w.err = w.read(ctx, nil, w.key.nodesScan > 0)
+	c := &candidates{}
+	w.live, w.err = w.read(ctx, c, readFull, nil)
 	if w.err != nil {
 		w.logger.Log("msg", "initial lookup failed", "err", w.err)
 	}
-	go w.loop(ctx, nodeIDs)
+	go w.loop(ctx, c, w.live, w.err != nil)
 }
 
 func (w *watch) timeout() time.Duration { return max(w.key.resync, time.Second) }
 
-// read returns the live instances among the indexed ones and nodeIDs. With scan it first refreshes
-// nodeIDs from the nodes hash and re-reads every nodes entry; otherwise it re-reads only the entries of
-// instances not in the last live set.
-func (w *watch) read(ctx context.Context, nodeIDs []string, scan bool) ([]Instance, []string, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.timeout())
-	defer cancel()
-	indexed, err := w.f.indexed(ctx)
-	if err != nil {
-		return nil, nodeIDs, err
-	}
-	var known map[string]Instance
-	if scan {
-		if nodeIDs, err = w.f.scanNodes(ctx); err != nil {
-			return nil, nodeIDs, err
-		}
-	} else {
-		known = w.known()
-	}
-	live, err := w.f.lookup(ctx, union(indexed, nodeIDs), known)
-	return live, nodeIDs, err
+// readKind says how much a read re-reads.
+type readKind int
+
+const (
+	// readPresence counts the candidates' presence keys with one EXISTS and looks instances up only when
+	// the count is not the number of live instances: the cheap steady-state check, every resync.
+	readPresence readKind = iota
+	// readIndex re-reads the index set, then looks the candidates up: after an announcement.
+	readIndex
+	// readFull re-reads the index, scans the nodes hash for Node-registered instances and re-reads every
+	// entry: every nodes-scan interval, and after a failure.
+	readFull
+)
+
+// candidates are the instance IDs a read considers; the loop goroutine owns them.
+type candidates struct {
+	indexed []string // members of the index set, as of the last index read
+	nodeIDs []string // the service's nodes-hash entries, as of the last scan
 }
 
-// known returns the last live set by instance ID.
-func (w *watch) known() map[string]Instance {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	m := make(map[string]Instance, len(w.live))
-	for _, in := range w.live {
+// read returns the live instances; live is the result of the previous successful read.
+func (w *watch) read(ctx context.Context, c *candidates, kind readKind, live []Instance) ([]Instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.timeout())
+	defer cancel()
+	if kind == readPresence {
+		ids := union(c.indexed, c.nodeIDs)
+		if len(ids) == 0 {
+			return live, nil
+		}
+		keys := make([]string, len(ids))
+		for i, id := range ids {
+			keys[i] = w.f.keys.Presence(w.f.service, id)
+		}
+		n, err := w.f.client.Exists(ctx, keys...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis: check %s presence: %w", w.f.service, err)
+		}
+		if int(n) == len(live) {
+			return live, nil
+		}
+		return w.f.lookup(ctx, ids, byID(live))
+	}
+	indexed, err := w.f.indexed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.indexed = indexed
+	if kind == readIndex {
+		return w.f.lookup(ctx, union(c.indexed, c.nodeIDs), byID(live))
+	}
+	if w.key.nodesScan > 0 {
+		if c.nodeIDs, err = w.f.scanNodes(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return w.f.lookup(ctx, union(c.indexed, c.nodeIDs), nil)
+}
+
+func byID(live []Instance) map[string]Instance {
+	m := make(map[string]Instance, len(live))
+	for _, in := range live {
 		m[in.ID] = in
 	}
 	return m
 }
 
-func (w *watch) loop(ctx context.Context, nodeIDs []string) {
+// fullEvery is how often the loop does a full read: the nodes-scan interval, or Node's 3 s without it.
+func (w *watch) fullEvery() time.Duration {
+	if w.key.nodesScan > 0 {
+		return w.key.nodesScan
+	}
+	return DefaultNodesScan
+}
+
+func (w *watch) loop(ctx context.Context, c *candidates, live []Instance, failed bool) {
 	defer close(w.done)
 	events := w.pubsub.Channel()
 	next := time.NewTimer(w.key.resync)
 	defer next.Stop()
-	lastScan := time.Now()
+	lastFull := time.Now()
 	backoff := time.Duration(0)
 	for {
+		kind := readPresence
 		select {
 		case <-ctx.Done():
 			return
 		case <-events:
+			kind = readIndex
 		case <-next.C:
 		}
-		scan := w.key.nodesScan > 0 && time.Since(lastScan) >= w.key.nodesScan
-		live, ids, err := w.read(ctx, nodeIDs, scan)
+		if failed || time.Since(lastFull) >= w.fullEvery() {
+			kind = readFull
+		}
+		got, err := w.read(ctx, c, kind, live)
 		if ctx.Err() != nil {
 			return
 		}
-		nodeIDs = ids
-		if err == nil && scan {
-			lastScan = time.Now()
+		failed = err != nil
+		if !failed {
+			live = got
+			if kind == readFull {
+				lastFull = time.Now()
+			}
 		}
-		w.publish(live, err)
+		w.publish(got, err)
 		wait := w.key.resync
-		if err != nil {
+		if failed {
 			// Capped, jittered backoff: quick retries after a blip, no hammering of a Redis that is down.
 			backoff = min(max(2*backoff, 50*time.Millisecond), w.key.resync)
 			wait = backoff/2 + rand.N(backoff/2+1)
