@@ -77,3 +77,35 @@ func TestConsumerSurvivesRedisRestart(t *testing.T) {
 		return got.len() == len(first)+len(second) && drained(t, c, svc)
 	})
 }
+
+// Redis dies while handlers run: Stop still returns within its deadline, and the results it could
+// not settle are not lost: the messages keep their leases and the next consumer recovers them.
+func TestStopWithRedisGoneLosesNothing(t *testing.T) {
+	srv := redistest.Start(t, redistest.AppendOnly())
+	c := srv.Client(t)
+	svc := service()
+	msgs := enqueueN(t, c, svc, 5)
+	started, release := make(chan struct{}, 5), make(chan struct{})
+	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	}), fast(ConsumerWorkers(5), ConsumerLease(500*time.Millisecond), ConsumerShutdownTimeout(300*time.Millisecond))...)
+	for range 5 {
+		<-started
+	}
+	srv.Kill(t)
+	close(release)
+	begin := time.Now()
+	must(t, con.Stop())
+	if took := time.Since(begin); took > 3*time.Second {
+		t.Fatalf("Stop took %v with Redis gone", took)
+	}
+	srv.Restart(t)
+	got := newSeen()
+	startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
+		got.add(d.Message.MID)
+		return nil
+	}), fast()...)
+	eventually(t, 10*time.Second, "recovery", func() bool { return got.len() == len(msgs) && drained(t, c, svc) })
+}
