@@ -73,12 +73,12 @@ func TestUMFAddressesAgainstNode(t *testing.T) {
 		head, _, _ := strings.Cut(s, ":")
 		a, err := umf.ParseAddress(s)
 		switch {
+		case strings.HasPrefix(strings.TrimPrefix(head, head[:strings.IndexByte(head, '@')+1]), "http"):
+			// Node reads service names starting with "http" as URLs.
 		case n.Error != "":
 			if err == nil {
 				t.Errorf("%q: Node says %q, umf accepted %+v (seed %d)", s, n.Error, a, seed)
 			}
-		case strings.HasPrefix(strings.TrimPrefix(head, head[:strings.IndexByte(head, '@')+1]), "http"):
-			// Node reads service names starting with "http" as URLs.
 		case err != nil:
 			inst, _, hasAt := strings.Cut(head, "@")
 			inst, _, _ = strings.Cut(inst, "-")
