@@ -293,3 +293,26 @@ func TestHandlerPanicIsRecovered(t *testing.T) {
 		t.Fatalf("the Conn stopped answering after a panic: %v", err)
 	}
 }
+
+// CLIENT KILL drops the subscription connections while Redis stays up: go-redis re-dials, the Conn
+// fails what was in flight and works again without a restart.
+func TestSubscriptionKilled(t *testing.T) {
+	client := redistest.Client(t)
+	server := newConn(t, client, "calc")
+	caller := newConn(t, client, "caller")
+	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	sum := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"), EncodeJSONRequest, decodeSumResponse,
+		PublisherTimeout(time.Second)).Endpoint()
+	if _, err := sum(context.Background(), sumRequest{A: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both Conns resubscribed", func() bool {
+		return server.Stats().Reconnects >= 1 && caller.Stats().Reconnects >= 1
+	})
+	if _, err := sum(ctxTimeout(t, 5*time.Second), sumRequest{A: 2}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -106,6 +106,12 @@ func (c *Conn) read() (Handler, *umf.Message) {
 			case <-time.After(c.backoff/2 + rand.N(c.backoff/2+1)):
 			}
 			c.backoff = min(2*c.backoff, maxBackoff)
+			// Subscribe again: on a broken connection this re-dials (go-redis resubscribes), on a
+			// healthy one Redis just confirms. Either way the confirmations mark the Conn up, even
+			// after an error that go-redis did not treat as a dead connection.
+			ctx, cancel := context.WithTimeout(context.Background(), c.health)
+			_ = c.ps.Subscribe(ctx, c.channels[:]...)
+			cancel()
 			continue
 		}
 		c.awaitingPong, c.backoff = false, minBackoff

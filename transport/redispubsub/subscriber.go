@@ -91,7 +91,8 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 	}
 	if msg.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(msg.Timeout*float64(time.Second)))
+		tmo := min(msg.Timeout, maxTimeout.Seconds()) // a huge tmo must not overflow into "expired"
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(tmo*float64(time.Second)))
 		defer cancel()
 	}
 	if len(s.finalizer) > 0 {
@@ -154,6 +155,9 @@ func (s *Subscriber) fail(ctx context.Context, c *Conn, msg *umf.Message, err er
 		s.errorHandler.Handle(ctx, err)
 	}
 }
+
+// maxTimeout caps the deadline a request's tmo can set.
+const maxTimeout = 24 * time.Hour
 
 // wantsReply: Node replies go to frm, or to via when set; without either there is nowhere to reply.
 func wantsReply(msg *umf.Message) bool { return msg.From != "" || msg.Via != "" }
