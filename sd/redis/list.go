@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -87,50 +86,48 @@ func (f *finder) scanNodes(ctx context.Context) ([]string, error) {
 	}
 }
 
-// lookup checks candidates in one round trip and returns the live ones, sorted by ID: MGET of their
-// presence keys, and HMGET of the nodes entries of those not in known (instance IDs are never reused,
-// and an instance's entry only changes in updatedOn, so a watch need not re-read them every second).
-// Malformed entries are skipped.
+// lookup returns the live instances among ids, sorted by ID: one MGET of their presence keys, then
+// one HMGET of the nodes entries of the live ones not in known. Instance IDs are never reused and an
+// entry only changes in updatedOn, so a watch need not re-read entries it holds; dead candidates (a
+// nodes hash that Node lets grow forever) cost a key lookup each, never an entry read. Malformed entries
+// are skipped.
 func (f *finder) lookup(ctx context.Context, ids []string, known map[string]Instance) ([]Instance, error) {
 	if len(ids) == 0 {
 		return []Instance{}, nil
 	}
 	presence := make([]string, len(ids))
-	var unknown []string
 	for i, id := range ids {
 		presence[i] = f.keys.Presence(f.service, id)
-		if _, ok := known[id]; !ok {
-			unknown = append(unknown, id)
-		}
 	}
-	pipe := f.client.Pipeline()
-	alive := pipe.MGet(ctx, presence...)
-	var entries *goredis.SliceCmd
-	if len(unknown) > 0 {
-		entries = pipe.HMGet(ctx, f.keys.Nodes(), unknown...)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+	alive, err := f.client.MGet(ctx, presence...).Result()
+	if err != nil {
 		return nil, fmt.Errorf("redis: look up %s instances: %w", f.service, err)
 	}
-	read := make(map[string]Instance, len(unknown))
-	for i, id := range unknown {
-		raw, ok := entries.Val()[i].(string)
-		if !ok {
-			continue
-		}
-		if in, err := parseEntry([]byte(raw)); err == nil && in.ID == id && in.Service == f.service {
-			read[id] = in
-		}
-	}
 	live := make([]Instance, 0, len(ids))
-	for i, v := range alive.Val() {
+	var unknown []string
+	for i, v := range alive {
 		if v == nil {
 			continue
 		}
 		if in, ok := known[ids[i]]; ok {
 			live = append(live, in)
-		} else if in, ok := read[ids[i]]; ok {
-			live = append(live, in)
+		} else {
+			unknown = append(unknown, ids[i])
+		}
+	}
+	if len(unknown) > 0 {
+		entries, err := f.client.HMGet(ctx, f.keys.Nodes(), unknown...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis: read %s nodes entries: %w", f.service, err)
+		}
+		for i, v := range entries {
+			raw, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if in, err := parseEntry([]byte(raw)); err == nil && in.ID == unknown[i] && in.Service == f.service {
+				live = append(live, in)
+			}
 		}
 	}
 	slices.SortFunc(live, func(a, b Instance) int { return strings.Compare(a.ID, b.ID) })

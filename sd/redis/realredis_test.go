@@ -97,11 +97,10 @@ func TestRefreshCostIndependentOfKeyspace(t *testing.T) {
 func refreshCost(t *testing.T, c *goredis.Client, w *watch) string {
 	t.Helper()
 	var out []string
-	cand := &candidates{}
 	var live []Instance
 	for _, kind := range []readKind{readFull, readIndex, readPresence} {
 		before := commandStats(t.Context(), c)
-		got, err := w.read(t.Context(), cand, kind, live)
+		got, err := w.read(t.Context(), kind, live)
 		if err != nil || len(got) != 2 {
 			t.Fatalf("read: %v %v", got, err)
 		}

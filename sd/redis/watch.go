@@ -31,7 +31,7 @@ var watches = struct {
 type listener func([]Instance, error)
 
 // watch keeps the live instances of one service in memory for all Instancers of one client. One
-// goroutine checks the candidates' presence every resync interval, re-reads the index whenever a
+// goroutine checks the live instances' presence every resync interval, re-reads the index whenever a
 // Registrar announces a join or leave, and scans the nodes hash for Node-registered instances every
 // nodesScan (see readKind).
 type watch struct {
@@ -110,12 +110,11 @@ func (w *watch) start() {
 		w.logger.Log("msg", "subscribe failed; relying on resync", "err", err)
 	}
 	rcancel()
-	c := &candidates{}
-	w.live, w.err = w.read(ctx, c, readFull, nil)
+	w.live, w.err = w.read(ctx, readFull, nil)
 	if w.err != nil {
 		w.logger.Log("msg", "initial lookup failed", "err", w.err)
 	}
-	go w.loop(ctx, c, w.live, w.err != nil)
+	go w.loop(ctx, w.live, w.err != nil)
 }
 
 func (w *watch) timeout() time.Duration { return max(w.key.resync, time.Second) }
@@ -124,28 +123,27 @@ func (w *watch) timeout() time.Duration { return max(w.key.resync, time.Second) 
 type readKind int
 
 const (
-	// readPresence counts the candidates' presence keys with one EXISTS and looks instances up only when
-	// the count is not the number of live instances: the cheap steady-state check, every resync.
+	// readPresence counts the live instances' presence keys with one EXISTS and looks them up again only
+	// when one is gone: the cheap steady-state check, every resync.
 	readPresence readKind = iota
-	// readIndex re-reads the index set, then looks the candidates up: after an announcement.
+	// readIndex re-reads the index set and looks its members up with the live ones: after an
+	// announcement of a join or leave.
 	readIndex
 	// readFull re-reads the index, scans the nodes hash for Node-registered instances and re-reads every
 	// entry: every nodes-scan interval, and after a failure.
 	readFull
 )
 
-// candidates are the instance IDs a read considers; the loop goroutine owns them.
-type candidates struct {
-	indexed []string // members of the index set, as of the last index read
-	nodeIDs []string // the service's nodes-hash entries, as of the last scan
-}
-
-// read returns the live instances; live is the result of the previous successful read.
-func (w *watch) read(ctx context.Context, c *candidates, kind readKind, live []Instance) ([]Instance, error) {
+// read returns the live instances, given the result of the previous successful read.
+func (w *watch) read(ctx context.Context, kind readKind, live []Instance) ([]Instance, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout())
 	defer cancel()
-	if kind == readPresence {
-		ids := union(c.indexed, c.nodeIDs)
+	ids := make([]string, len(live))
+	for i, in := range live {
+		ids[i] = in.ID
+	}
+	switch kind {
+	case readPresence:
 		if len(ids) == 0 {
 			return live, nil
 		}
@@ -161,21 +159,24 @@ func (w *watch) read(ctx context.Context, c *candidates, kind readKind, live []I
 			return live, nil
 		}
 		return w.f.lookup(ctx, ids, byID(live))
+	case readIndex:
+		indexed, err := w.f.indexed(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return w.f.lookup(ctx, union(indexed, ids), byID(live))
 	}
 	indexed, err := w.f.indexed(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.indexed = indexed
-	if kind == readIndex {
-		return w.f.lookup(ctx, union(c.indexed, c.nodeIDs), byID(live))
-	}
+	var scanned []string
 	if w.key.nodesScan > 0 {
-		if c.nodeIDs, err = w.f.scanNodes(ctx); err != nil {
+		if scanned, err = w.f.scanNodes(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return w.f.lookup(ctx, union(c.indexed, c.nodeIDs), nil)
+	return w.f.lookup(ctx, union(indexed, scanned), nil)
 }
 
 func byID(live []Instance) map[string]Instance {
@@ -194,7 +195,7 @@ func (w *watch) fullEvery() time.Duration {
 	return DefaultNodesScan
 }
 
-func (w *watch) loop(ctx context.Context, c *candidates, live []Instance, failed bool) {
+func (w *watch) loop(ctx context.Context, live []Instance, failed bool) {
 	defer close(w.done)
 	events := w.pubsub.Channel()
 	next := time.NewTimer(w.key.resync)
@@ -213,7 +214,7 @@ func (w *watch) loop(ctx context.Context, c *candidates, live []Instance, failed
 		if failed || time.Since(lastFull) >= w.fullEvery() {
 			kind = readFull
 		}
-		got, err := w.read(ctx, c, kind, live)
+		got, err := w.read(ctx, kind, live)
 		if ctx.Err() != nil {
 			return
 		}
