@@ -134,11 +134,3 @@ func (b *Balancer) Endpoint() endpoint.Endpoint { return b.endpoint }
 
 // Close stops following the instancer.
 func (b *Balancer) Close() { b.endpointer.Close() }
-
-// ListerFunc adapts a function to InstanceLister, e.g. over sd/redis ListInstances.
-type ListerFunc func(ctx context.Context, service string) ([]string, error)
-
-// Instances calls f.
-func (f ListerFunc) Instances(ctx context.Context, service string) ([]string, error) {
-	return f(ctx, service)
-}

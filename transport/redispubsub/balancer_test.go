@@ -13,6 +13,7 @@ import (
 
 	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/umf"
 )
 
 func TestBalancerSurvivesAnInstanceGoingAway(t *testing.T) {
@@ -78,5 +79,37 @@ func TestBalancerDoesNotRetryRemoteErrors(t *testing.T) {
 	}
 	if want, have := int32(1), calls.Load(); want != have {
 		t.Errorf("endpoint calls: want %d, have %d", want, have)
+	}
+}
+
+func TestInstancerListerForServiceAddresses(t *testing.T) {
+	client := redistest.Client(t)
+	server := newConn(t, client, "calc")
+	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	var made atomic.Int32
+	lister := NewInstancerLister(func(service string) (sd.Instancer, error) {
+		made.Add(1)
+		if service != "calc" {
+			return sd.FixedInstancer{}, nil
+		}
+		return sd.FixedInstancer{server.InstanceID()}, nil
+	})
+	defer lister.Close()
+	caller := newConn(t, client, "caller", ConnInstanceLister(lister))
+	e := NewPublisher(caller, "calc:/sum", EncodeJSONRequest, decodeSumResponse).Endpoint()
+	for i := range 3 {
+		resp, err := e(ctxTimeout(t, 5*time.Second), sumRequest{A: i, B: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, have := i+1, resp.(sumResponse).V; want != have {
+			t.Errorf("want %d, have %d", want, have)
+		}
+	}
+	if want, have := int32(1), made.Load(); want != have {
+		t.Errorf("instancers made: want %d, have %d", want, have)
+	}
+	if err := caller.Send(context.Background(), &umf.Message{To: "empty:/x"}); !errors.Is(err, ErrNoInstances) {
+		t.Errorf("want ErrNoInstances, have %v", err)
 	}
 }

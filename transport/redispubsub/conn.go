@@ -47,6 +47,8 @@ type Conn struct {
 	types    map[string]Handler
 	fallback Handler
 
+	channelCache channelCache
+
 	pmu     sync.Mutex
 	pending map[string]*call
 	up      bool // subscribed: replies can arrive

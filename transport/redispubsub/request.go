@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"time"
 
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -30,10 +29,10 @@ func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, err
 // fill sets a missing mid, ts and ver as Node's createMessage does.
 func (c *Conn) fill(msg *umf.Message) {
 	if msg.MID == "" {
-		msg.MID = umf.NewMID()
+		msg.MID = newMID()
 	}
 	if msg.Timestamp == "" {
-		msg.Timestamp = umf.FormatTime(time.Now())
+		msg.Timestamp = timestamp()
 	}
 	if msg.Version == "" {
 		msg.Version = umf.Version
@@ -154,12 +153,17 @@ func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
 // channelFor returns the instance channel for a UMF address, choosing a random live instance when
 // the address names only a service.
 func (c *Conn) channelFor(ctx context.Context, to string) (string, error) {
+	if ch, ok := c.channelCache.get(to); ok {
+		return ch, nil
+	}
 	a, err := umf.ParseAddress(to)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrBadAddress, err)
 	}
 	if a.Instance != "" {
-		return c.keys.InstanceChannel(a.Service, a.Instance), nil
+		ch := c.keys.InstanceChannel(a.Service, a.Instance)
+		c.channelCache.put(to, ch)
+		return ch, nil
 	}
 	if c.lister == nil {
 		return "", fmt.Errorf("%w: %q names no instance and the Conn has no InstanceLister", ErrBadAddress, to)

@@ -164,5 +164,5 @@ func wantsReply(msg *umf.Message) bool { return msg.From != "" || msg.Via != "" 
 
 // newReply is the response Node's sendReplyMessage overlays on the request: its own mid, ts, ver.
 func newReply() *umf.Message {
-	return &umf.Message{MID: umf.NewMID(), Timestamp: umf.FormatTime(time.Now()), Version: umf.Version}
+	return &umf.Message{MID: newMID(), Timestamp: timestamp(), Version: umf.Version}
 }
