@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +42,53 @@ func BenchmarkRequestReply(b *testing.B) {
 				b.ReportMetric(rps/base.(float64), "x-raw")
 			}
 		})
+		b.Run(fmt.Sprintf("inflight=%d/paired", n), func(b *testing.B) {
+			paired(b, n, rawPingPong(b, client), hydrakitCall(b, client))
+		})
 	}
+}
+
+// paired alternates short blocks of raw and hydrakit requests, so that load from other processes,
+// which drifts over seconds, weighs on both alike; x-raw-paired is hydrakit's throughput relative to
+// the raw baseline's over the same stretch of time. One op is one block on each side.
+func paired(b *testing.B, n int, raw, hydrakit func(context.Context, int) error) {
+	block := max(64, 8*n)
+	var rawTime, hkTime time.Duration
+	for b.Loop() {
+		for _, side := range []struct {
+			call func(context.Context, int) error
+			sum  *time.Duration
+		}{{raw, &rawTime}, {hydrakit, &hkTime}} {
+			start := time.Now()
+			if err := runBlock(n, block, side.call); err != nil {
+				b.Fatal(err)
+			}
+			*side.sum += time.Since(start)
+		}
+	}
+	b.ReportMetric(rawTime.Seconds()/hkTime.Seconds(), "x-raw-paired")
+}
+
+// runBlock makes count requests with n in flight.
+func runBlock(n, count int, call func(context.Context, int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(count); i = next.Add(1) {
+				if err := call(context.Background(), int(i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // run keeps n requests in flight until b.Loop ends and reports req/s and latency percentiles.
