@@ -62,9 +62,12 @@ func TestSDNodeServiceDiscoveredByGoInstancer(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	p := startNodePeer(t, srv.URL()+"/0", "sd-node-svc")
+	// Node may report itself registered before its first presence write lands: ask until it is there.
 	var presence []nodeInstance
-	if err := json.Unmarshal(p.MustCall("getServicePresence", "sd-node-svc"), &presence); err != nil || len(presence) != 1 {
-		t.Fatalf("node presence: %v %+v", err, presence)
+	for deadline := time.Now().Add(5 * time.Second); len(presence) != 1; time.Sleep(20 * time.Millisecond) {
+		if err := json.Unmarshal(p.MustCall("getServicePresence", "sd-node-svc"), &presence); err != nil || time.Now().After(deadline) {
+			t.Fatalf("node presence: %v %+v", err, presence)
+		}
 	}
 	port, err := strconv.Atoi(string(presence[0].Port))
 	if err != nil {
@@ -149,6 +152,20 @@ func TestSDRegisterRoutesNotifiesNodeRouter(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	router := startNodePeer(t, srv.URL()+"/0", "hydra-router")
+	// Node reports registerService done before its subscription and first presence write have reached
+	// Redis: wait for both, or the refresh is (correctly) not sent or not heard.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		subs := c.PubSubNumSub(t.Context(), "hydra:service:mc:hydra-router").Val()["hydra:service:mc:hydra-router"]
+		live, err := sdredis.ListInstances(t.Context(), c, "hydra-router")
+		if err == nil && len(live) == 1 && subs > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("router peer not live and subscribed: %v %v %d", live, err, subs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	r, err := sdredis.NewRegistrar(c, sdredis.Service{Name: "sd-routes", IP: "127.0.0.1", Port: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
