@@ -174,7 +174,14 @@ func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 		c.logger.Log("msg", "dropped oversized message", "size", len(payload))
 		return nil, nil
 	}
-	msg, err := umf.Unmarshal([]byte(payload))
+	// umf.Unmarshal copies what it keeps, so the bytes can come from (and go back to) a pool.
+	bp := buffers.Get().(*[]byte)
+	data := append((*bp)[:0], payload...)
+	msg, err := umf.Unmarshal(data)
+	if cap(data) <= 64<<10 {
+		*bp = data
+		buffers.Put(bp)
+	}
 	if err == nil && msg.To == "" {
 		err = errors.New("no to")
 	}
