@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
@@ -189,5 +191,47 @@ func TestInstancersConcurrent(t *testing.T) {
 	defer watches.Unlock()
 	if want, have := 0, len(watches.m); want != have {
 		t.Errorf("watches left: want %d, have %d", want, have)
+	}
+}
+
+// An Instancer created while Redis is down starts with an Err event and finds the service once Redis
+// is back.
+func TestInstancerStartsWhileRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	srv.Kill(t)
+	in, err := NewInstancer(c, "svc", nil, InstancerResync(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watchEvents(t, in)
+	if ev := <-ch; ev.Err == nil {
+		t.Fatalf("want an Err event, have %+v", ev)
+	}
+	srv.Restart(t)
+	register(t, srv.Client(t), Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
+	waitInstances(t, ch, 3*time.Second, "h:1")
+}
+
+func TestListInstancesFailures(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := ListInstances(ctx, c, "svc"); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: want context.Canceled, have %v", err)
+	}
+	srv.Kill(t)
+	c = goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1}) // fail fast, no redials
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := ListInstances(t.Context(), c, "svc"); err == nil {
+		t.Error("want an error with Redis down")
+	}
+	r, err := NewRegistrar(c, Service{Name: "svc"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RegisterRoutes(t.Context(), "[get]/x"); err == nil {
+		t.Error("RegisterRoutes: want an error with Redis down")
 	}
 }
