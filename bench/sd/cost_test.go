@@ -16,7 +16,7 @@ import (
 )
 
 // watcherCommands are the commands an Instancer issues; Registrars issue the others.
-var watcherCommands = []string{"smembers", "mget", "hmget", "hscan"}
+var watcherCommands = []string{"exists", "smembers", "mget", "hmget", "hscan"}
 
 // BenchmarkCommandsPerSecond runs N Registrars and one watching Instancer (default timings) for a 5 s
 // window per iteration and reports the Redis commands and Redis CPU time they cost per second, next to

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-kit/kit/sd"
 	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 		fmt.Println("registered", r.ID())
 		select {}
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // stat is one command's line of INFO commandstats.

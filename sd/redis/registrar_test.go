@@ -3,8 +3,10 @@ package redis
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,4 +126,38 @@ func must(s string, err error) string {
 		return "<" + err.Error() + ">"
 	}
 	return s
+}
+
+// Each transition is logged once: registered, re-registered after data loss, deregistered.
+func TestRegistrarLogsTransitions(t *testing.T) {
+	m, c := redistest.Mini(t)
+	var mu sync.Mutex
+	var msgs []string
+	logger := log.LoggerFunc(func(kv ...any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == "msg" {
+				msgs = append(msgs, fmt.Sprint(kv[i+1]))
+			}
+		}
+		return nil
+	})
+	r, err := NewRegistrar(c, Service{Name: "svc", ID: "abc"}, logger,
+		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond), RegistrarNoJanitor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Register()
+	m.FlushAll()
+	deadline := time.Now().Add(2 * time.Second)
+	for !m.Exists("hydra:service:svc:abc:presence") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.Deregister()
+	mu.Lock()
+	defer mu.Unlock()
+	if want, have := "[registered re-registered deregistered]", fmt.Sprint(msgs); want != have {
+		t.Errorf("want %s, have %s", want, have)
+	}
 }
