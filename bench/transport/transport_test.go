@@ -24,16 +24,21 @@ import (
 
 var inflight = []int{1, 8, 32}
 
-// baseline holds the raw ping-pong's req/s per in-flight count, for the ratio.
-var baseline sync.Map
+// baseline and baselineParallel hold the raw ping-pongs' req/s per in-flight count, for the ratios.
+var baseline, baselineParallel sync.Map
 
 func BenchmarkRequestReply(b *testing.B) {
 	client := redistest.Client(b)
 	for _, n := range inflight {
 		b.Run(fmt.Sprintf("inflight=%d/raw-go-redis", n), func(b *testing.B) {
-			call := rawPingPong(b, client)
+			call := rawPingPong(b, client, false)
 			rps := run(b, n, call)
 			baseline.Store(n, rps)
+		})
+		b.Run(fmt.Sprintf("inflight=%d/raw-go-redis-parallel", n), func(b *testing.B) {
+			call := rawPingPong(b, client, true)
+			rps := run(b, n, call)
+			baselineParallel.Store(n, rps)
 		})
 		b.Run(fmt.Sprintf("inflight=%d/hydrakit", n), func(b *testing.B) {
 			call := hydrakitCall(b, client)
@@ -41,9 +46,12 @@ func BenchmarkRequestReply(b *testing.B) {
 			if base, ok := baseline.Load(n); ok {
 				b.ReportMetric(rps/base.(float64), "x-raw")
 			}
+			if base, ok := baselineParallel.Load(n); ok {
+				b.ReportMetric(rps/base.(float64), "x-raw-parallel")
+			}
 		})
 		b.Run(fmt.Sprintf("inflight=%d/paired", n), func(b *testing.B) {
-			paired(b, n, rawPingPong(b, client), hydrakitCall(b, client))
+			paired(b, n, rawPingPong(b, client, false), hydrakitCall(b, client))
 		})
 	}
 }
@@ -141,9 +149,10 @@ func run(b *testing.B, n int, call func(ctx context.Context, i int) error) float
 }
 
 // rawPingPong is the naive baseline: the responder reads its channel and PUBLISHes each reply in
-// turn; the caller PUBLISHes and waits for the reply demultiplexed by an ID prefix. The payload is
-// the size of the transport's UMF request.
-func rawPingPong(b *testing.B, client *goredis.Client) func(context.Context, int) error {
+// turn (parallel: each from a goroutine of its own, so replies overlap on the connection pool); the
+// caller PUBLISHes and waits for the reply demultiplexed by an ID prefix. The payload is the size of
+// the transport's UMF request.
+func rawPingPong(b *testing.B, client *goredis.Client, parallel bool) func(context.Context, int) error {
 	ctx := context.Background()
 	reqCh, replyCh := "bench:raw:req:"+keyspace.NewInstanceID(), "bench:raw:reply:"+keyspace.NewInstanceID()
 	padding := string(make([]byte, 200))
@@ -166,7 +175,15 @@ func rawPingPong(b *testing.B, client *goredis.Client) func(context.Context, int
 			if err != nil {
 				return
 			}
-			client.Publish(ctx, replyCh, m.Payload)
+			if !parallel {
+				client.Publish(ctx, replyCh, m.Payload)
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				client.Publish(ctx, replyCh, m.Payload)
+			}()
 		}
 	}()
 	go func() {
