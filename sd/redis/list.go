@@ -34,15 +34,11 @@ func ListInstances(ctx context.Context, client goredis.UniversalClient, service 
 	for _, o := range options {
 		o(f)
 	}
-	indexed, err := f.indexed(ctx)
+	ids, err := f.candidates(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	scanned, err := f.scanNodes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return f.lookup(ctx, union(indexed, scanned), nil)
+	return f.lookup(ctx, ids, nil)
 }
 
 // finder reads the instances of one service.
@@ -61,16 +57,22 @@ func (f *finder) indexed(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// scanNodes walks the fleet-wide nodes hash with HSCAN and returns the IDs of the service's entries,
-// live or not. Node Hydra instances are indexed nowhere else.
-func (f *finder) scanNodes(ctx context.Context) ([]string, error) {
-	var ids []string
-	var cursor uint64
+// candidates returns the index members and, with scan, the IDs of the service's nodes-hash entries,
+// live or not (Node Hydra instances are indexed nowhere else). The index read and the first HSCAN page
+// share a round trip.
+func (f *finder) candidates(ctx context.Context, scan bool) ([]string, error) {
+	if !scan {
+		return f.indexed(ctx)
+	}
+	pipe := f.client.Pipeline()
+	members := pipe.SMembers(ctx, indexKey(f.keys, f.service))
+	page := pipe.HScan(ctx, f.keys.Nodes(), 0, "", nodesScanCount)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redis: read %s candidates: %w", f.service, err)
+	}
+	ids := members.Val()
+	kv, cursor := page.Val()
 	for {
-		kv, next, err := f.client.HScan(ctx, f.keys.Nodes(), cursor, "", nodesScanCount).Result()
-		if err != nil {
-			return nil, fmt.Errorf("redis: scan nodes: %w", err)
-		}
 		for i := 0; i+1 < len(kv); i += 2 {
 			raw := []byte(kv[i+1])
 			if !belongsTo(raw, f.service) {
@@ -80,8 +82,12 @@ func (f *finder) scanNodes(ctx context.Context) ([]string, error) {
 				ids = append(ids, kv[i])
 			}
 		}
-		if cursor = next; cursor == 0 {
-			return ids, nil
+		if cursor == 0 {
+			return union(ids, nil), nil
+		}
+		var err error
+		if kv, cursor, err = f.client.HScan(ctx, f.keys.Nodes(), cursor, "", nodesScanCount).Result(); err != nil {
+			return nil, fmt.Errorf("redis: scan nodes: %w", err)
 		}
 	}
 }

@@ -53,17 +53,11 @@ func (w *watch) read(ctx context.Context, kind readKind, live []Instance) ([]Ins
 		}
 		return w.f.lookup(ctx, union(indexed, ids), byID(live))
 	}
-	indexed, err := w.f.indexed(ctx)
+	candidates, err := w.f.candidates(ctx, w.key.nodesScan > 0)
 	if err != nil {
 		return nil, err
 	}
-	var scanned []string
-	if w.key.nodesScan > 0 {
-		if scanned, err = w.f.scanNodes(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return w.f.lookup(ctx, union(indexed, scanned), nil)
+	return w.f.lookup(ctx, candidates, nil)
 }
 
 func byID(live []Instance) map[string]Instance {
