@@ -22,7 +22,7 @@ type Delivery struct {
 	Message *umf.Message // Raw decoded
 	Attempt int          // 1 on the first delivery, counted across retries
 
-	member string // lease member "<token>|<raw>"
+	token string // lease token
 }
 
 // Handler processes deliveries. A nil error completes the message; an error wrapped by Permanent
@@ -47,22 +47,24 @@ type Consumer struct {
 	logger  log.Logger
 	id      string // lease token prefix, unique per Consumer
 
-	workers, prefetch, maxAttempts                                     int
-	lease, recoverEvery, schedulerEvery, blockTimeout, shutdownTimeout time.Duration
-	orphanAfter                                                        time.Duration
-	backoff                                                            func(attempt int) time.Duration
-	now                                                                func() time.Time
+	workers, prefetch, maxAttempts int
+	lease, recoverEvery            time.Duration
+	schedulerEvery, blockTimeout   time.Duration
+	shutdownTimeout, orphanAfter   time.Duration
+	backoff                        func(attempt int) time.Duration
+	now                            func() time.Time
 
 	mu      sync.Mutex
 	started bool
 	stopped bool
 
-	held                            heldSet               // leased messages not yet settled
-	slots                           chan struct{}         // one per held message: bounds fetching to workers+prefetch
-	jobs                            chan *Delivery        // fetcher → workers
-	outcomes                        chan outcome          // workers → settler
-	draining                        chan struct{}         // closed by Stop: workers hand back what they have not started
-	cancels                         [3]context.CancelFunc // fetch, handlers, background
+	held     heldSet               // leased messages not yet settled
+	slots    chan struct{}         // one per held message: bounds fetching to workers+prefetch
+	jobs     chan *Delivery        // fetcher → workers
+	outcomes chan outcome          // workers → settler
+	draining chan struct{}         // closed by Stop: workers hand back what they have not started
+	cancels  [3]context.CancelFunc // fetch, handlers, background
+
 	fetchWG, workWG, settleWG, bgWG sync.WaitGroup
 }
 

@@ -17,16 +17,27 @@ import (
 const attemptHeader = "hydrakit-attempt"
 
 // fetchScript moves up to ARGV[2] messages from received to in-progress and leases each one, in one
-// atomic step, so a consumer that dies at any moment leaves no unleased message behind.
-// KEYS[1] received, KEYS[2] in-progress, KEYS[3] leases
-// ARGV[1] lease deadline (unix ms), ARGV[2] max messages, ARGV[3] token prefix
-// Returns the raw messages, oldest first; the lease member of the i-th is ARGV[3]..i.."|"..raw.
+// atomic step, so a consumer that dies at any moment leaves no unleased message behind. go-redis
+// resends a command whose reply was lost (Redis restarting), so a fetch whose first token exists
+// already ran: it answers the same messages again instead of leasing more under the same tokens.
+// KEYS[1] received, KEYS[2] in-progress, KEYS[3] leases, KEYS[4] leased
+// ARGV[1] lease deadline (unix ms), ARGV[2] max messages, ARGV[3] token prefix (unique per call)
+// Returns the raw messages, oldest first; the lease token of the i-th is ARGV[3]..i.
 var fetchScript = goredis.NewScript(`
 local out = {}
+local again = redis.call('HEXISTS', KEYS[4], ARGV[3] .. 1) == 1
 for i = 1, tonumber(ARGV[2]) do
-  local raw = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  local raw
+  if again then
+    raw = redis.call('HGET', KEYS[4], ARGV[3] .. i)
+  else
+    raw = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  end
   if not raw then break end
-  redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3] .. i .. '|' .. raw)
+  if not again then
+    redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3] .. i)
+    redis.call('HSET', KEYS[4], ARGV[3] .. i, raw)
+  end
   out[i] = raw
 end
 return out
@@ -38,7 +49,7 @@ var fetchSeq atomic.Uint64
 func (c *Consumer) fetch(ctx context.Context, n int) ([]*Delivery, error) {
 	prefix := c.id + "." + strconv.FormatUint(fetchSeq.Add(1), 36) + "."
 	deadline := ms(c.now().Add(c.lease))
-	k := []string{c.keys.received, c.keys.inProgress, c.keys.leases}
+	k := []string{c.keys.received, c.keys.inProgress, c.keys.leases, c.keys.leased}
 	raws, err := fetchScript.Run(ctx, c.client, k, deadline, n, prefix).StringSlice()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
@@ -46,7 +57,7 @@ func (c *Consumer) fetch(ctx context.Context, n int) ([]*Delivery, error) {
 	ds := make([]*Delivery, 0, len(raws))
 	for i, raw := range raws {
 		d := &Delivery{Service: c.service, Raw: []byte(raw), Attempt: 1,
-			member: prefix + strconv.Itoa(i+1) + "|" + raw}
+			token: prefix + strconv.Itoa(i+1)}
 		if m, err := umf.Unmarshal(d.Raw); err == nil {
 			d.Message = m
 			if v, ok := m.Header(attemptHeader); ok {

@@ -11,18 +11,18 @@ import (
 // heldSet is the consumer's leased, unsettled messages, whose leases the heartbeat renews.
 type heldSet struct {
 	mu sync.Mutex
-	m  map[string]*Delivery // by lease member
+	m  map[string]*Delivery // by lease token
 }
 
 func (h *heldSet) add(d *Delivery) {
 	h.mu.Lock()
-	h.m[d.member] = d
+	h.m[d.token] = d
 	h.mu.Unlock()
 }
 
 func (h *heldSet) remove(d *Delivery) {
 	h.mu.Lock()
-	delete(h.m, d.member)
+	delete(h.m, d.token)
 	h.mu.Unlock()
 }
 
@@ -66,7 +66,7 @@ func (c *Consumer) renew(ctx context.Context) error {
 			n := min(len(held), maxSettle)
 			zs := make([]goredis.Z, n)
 			for i, d := range held[:n] {
-				zs[i] = goredis.Z{Score: deadline, Member: d.member}
+				zs[i] = goredis.Z{Score: deadline, Member: d.token}
 			}
 			pipe.ZAddXX(ctx, c.keys.leases, zs...)
 			held = held[n:]

@@ -8,7 +8,8 @@ type keys struct {
 	received   string // list: LPUSH new work, consumers take from the right
 	inProgress string // list: work being processed (by Go or Node consumers)
 	incomplete string // list: dead letters with bdy.reason
-	leases     string // zset: "<token>|<raw>" → lease deadline (unix ms)
+	leases     string // zset: lease token → lease deadline (unix ms)
+	leased     string // hash: lease token → the raw message it covers
 	delayed    string // zset: "<id>|<raw>" → due time (unix ms), retries and delayed enqueues
 	orphans    string // hash: raw → first time (unix ms) it was seen in progress without a lease
 }
@@ -19,6 +20,7 @@ func newKeys(s keyspace.Scheme, service string) keys {
 		inProgress: s.QueueInProgress(service),
 		incomplete: s.QueueIncomplete(service),
 		leases:     s.Own(service, "queue", "leases"),
+		leased:     s.Own(service, "queue", "leased"),
 		delayed:    s.Own(service, "queue", "delayed"),
 		orphans:    s.Own(service, "queue", "orphans"),
 	}

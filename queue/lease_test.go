@@ -134,3 +134,21 @@ func TestStopGivesUpOnStuckHandler(t *testing.T) {
 	close(release)
 	time.Sleep(50 * time.Millisecond) // the stuck worker exits; its late result goes nowhere
 }
+
+// go-redis resends a script whose reply was lost; a resent fetch must answer the same messages
+// under the same tokens, not lease more messages under tokens already in use.
+func TestFetchIsIdempotent(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	enqueueN(t, c, svc, 5)
+	k := newKeys(keyspace.Default, svc)
+	args := []any{ms(time.Now().Add(time.Minute)), 2, "tok.1."}
+	keys := []string{k.received, k.inProgress, k.leases, k.leased}
+	first, err := fetchScript.Run(context.Background(), c, keys, args...).StringSlice()
+	must(t, err)
+	again, err := fetchScript.Run(context.Background(), c, keys, args...).StringSlice()
+	must(t, err)
+	equal(t, first, again)
+	s := stats(t, c, svc)
+	equal(t, [3]int64{3, 2, 2}, [3]int64{s.Received, s.InProgress, s.Leased})
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
@@ -136,4 +138,14 @@ func isErr(t testing.TB, err, target error) {
 	if !errors.Is(err, target) {
 		t.Fatalf("want error wrapping %v, have %v", target, err)
 	}
+}
+
+// testLogger logs through t.Log, shown only for failed tests (or -v).
+func testLogger(t testing.TB) log.Logger { return log.NewLogfmtLogger(testWriter{t}) }
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -9,7 +9,7 @@ import (
 // orphanScript requeues in-progress messages that no lease covers (Node consumers hold none) once
 // they have been seen unleased for ARGV[2] ms. Copies are counted per byte string: the copies of a
 // message in progress minus its leases are its orphans. Adopted copies go to the front of received.
-// KEYS[1] in-progress, KEYS[2] leases, KEYS[3] orphans (hash raw → first seen), KEYS[4] received
+// KEYS[1] in-progress, KEYS[2] leased, KEYS[3] orphans (hash raw → first seen), KEYS[4] received
 // ARGV[1] now (unix ms), ARGV[2] adoption age (ms), ARGV[3] how many of the oldest in-progress
 // messages to inspect
 // Returns the number of messages requeued.
@@ -18,8 +18,7 @@ local copies = {}
 for _, raw in ipairs(redis.call('LRANGE', KEYS[1], -tonumber(ARGV[3]), -1)) do
   copies[raw] = (copies[raw] or 0) + 1
 end
-for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local raw = string.sub(m, string.find(m, '|', 1, true) + 1)
+for _, raw in ipairs(redis.call('HVALS', KEYS[2])) do
   if copies[raw] then copies[raw] = copies[raw] - 1 end
 end
 for _, raw in ipairs(redis.call('HKEYS', KEYS[3])) do
@@ -46,6 +45,6 @@ return n
 const orphanWindow = 1000
 
 func (c *Consumer) adoptOrphans(ctx context.Context) (int, error) {
-	k := []string{c.keys.inProgress, c.keys.leases, c.keys.orphans, c.keys.received}
+	k := []string{c.keys.inProgress, c.keys.leased, c.keys.orphans, c.keys.received}
 	return orphanScript.Run(ctx, c.client, k, ms(c.now()), c.orphanAfter.Milliseconds(), orphanWindow).Int()
 }

@@ -83,13 +83,13 @@ func TestKeys(t *testing.T) {
 		{keyspace.Default, keys{
 			received: "hydra:service:svc:mqrecieved", inProgress: "hydra:service:svc:mqinprogress",
 			incomplete: "hydra:service:svc:mqincomplete",
-			leases:     "hydra:service:hydrakit:svc:queue:leases", delayed: "hydra:service:hydrakit:svc:queue:delayed",
+			leases:     "hydra:service:hydrakit:svc:queue:leases", leased: "hydra:service:hydrakit:svc:queue:leased", delayed: "hydra:service:hydrakit:svc:queue:delayed",
 			orphans: "hydra:service:hydrakit:svc:queue:orphans",
 		}},
 		{keyspace.New(keyspace.ClusterSafe()), keys{
 			received: "hydra:service:{svc}:mqrecieved", inProgress: "hydra:service:{svc}:mqinprogress",
 			incomplete: "hydra:service:{svc}:mqincomplete",
-			leases:     "hydra:service:hydrakit:{svc}:queue:leases", delayed: "hydra:service:hydrakit:{svc}:queue:delayed",
+			leases:     "hydra:service:hydrakit:{svc}:queue:leases", leased: "hydra:service:hydrakit:{svc}:queue:leased", delayed: "hydra:service:hydrakit:{svc}:queue:delayed",
 			orphans: "hydra:service:hydrakit:{svc}:queue:orphans",
 		}},
 	} {

@@ -69,13 +69,26 @@ func TestConsumerSurvivesRedisRestart(t *testing.T) {
 		got.add(d.Message.MID)
 		time.Sleep(2 * time.Millisecond)
 		return nil
-	}), fast(ConsumerLease(time.Second))...)
+	}), fast(ConsumerLease(time.Second), ConsumerLogger(testLogger(t)))...)
 	eventually(t, 5*time.Second, "first batch", func() bool { return got.len() >= 10 })
 	srv.Restart(t)
 	second := enqueueN(t, c, svc, 50)
-	eventually(t, 20*time.Second, "every message", func() bool {
-		return got.len() == len(first)+len(second) && drained(t, c, svc)
-	})
+	deadline := time.Now().Add(20 * time.Second)
+	for got.len() != len(first)+len(second) || !drained(t, c, svc) {
+		if time.Now().After(deadline) {
+			k := newKeys(keyspace.Default, svc)
+			ctx := context.Background()
+			t.Log("in progress:", c.LRange(ctx, k.inProgress, 0, -1).Val())
+			t.Log("leases:", c.ZRangeWithScores(ctx, k.leases, 0, -1).Val(), "leased:", c.HGetAll(ctx, k.leased).Val())
+			for _, m := range append(first, second...) {
+				if got.get(m.MID) == 0 {
+					t.Log("never handled:", m.MID)
+				}
+			}
+			t.Fatalf("%d of %d handled, queue %+v", got.len(), len(first)+len(second), stats(t, c, svc))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Redis dies while handlers run: Stop still returns within its deadline, and the results it could

@@ -9,16 +9,17 @@ import (
 
 // recoverScript returns messages whose lease expired (their consumer died or lost Redis for longer
 // than the lease) to the front of the received list. Idempotent: any number of consumers may run it.
-// KEYS[1] leases, KEYS[2] in-progress, KEYS[3] received
+// KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received
 // ARGV[1] now (unix ms), ARGV[2] max leases per call
 // Returns the number of expired leases removed.
 var recoverScript = goredis.NewScript(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, m in ipairs(expired) do
-  redis.call('ZREM', KEYS[1], m)
-  local raw = string.sub(m, string.find(m, '|', 1, true) + 1)
-  if redis.call('LREM', KEYS[2], -1, raw) == 1 then
-    redis.call('RPUSH', KEYS[3], raw)
+for _, token in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], token)
+  local raw = redis.call('HGET', KEYS[2], token)
+  redis.call('HDEL', KEYS[2], token)
+  if raw and redis.call('LREM', KEYS[3], -1, raw) == 1 then
+    redis.call('RPUSH', KEYS[4], raw)
   end
 end
 return #expired
@@ -35,7 +36,7 @@ func (c *Consumer) recoverExpired(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	total := 0
-	k := []string{c.keys.leases, c.keys.inProgress, c.keys.received}
+	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received}
 	for {
 		n, err := recoverScript.Run(ctx, c.client, k, now, recoverBatch).Int()
 		total += n

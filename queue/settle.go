@@ -10,24 +10,29 @@ import (
 
 // settleScript applies handler outcomes, each only if its lease is still the consumer's own: a
 // lease recovered after expiry is gone, so a late result never removes another consumer's copy.
-// KEYS[1] leases, KEYS[2] in-progress, KEYS[3] received, KEYS[4] delayed, KEYS[5] incomplete
-// ARGV: groups of 5: op (c complete, q release, r retry, d dead-letter), lease member, raw,
+// KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] delayed,
+// KEYS[6] incomplete
+// ARGV: groups of 4: op (c complete, q release, r retry, d dead-letter), lease token,
 // target (r: delayed member; d: incomplete item), due (r: unix ms)
 // Returns one integer per group: 1 applied, 0 lease lost.
 var settleScript = goredis.NewScript(`
 local out = {}
-for i = 1, #ARGV, 5 do
+for i = 1, #ARGV, 4 do
   local ok = 0
   if redis.call('ZREM', KEYS[1], ARGV[i+1]) == 1 then
     ok = 1
-    redis.call('LREM', KEYS[2], -1, ARGV[i+2])
+    local raw = redis.call('HGET', KEYS[2], ARGV[i+1])
+    redis.call('HDEL', KEYS[2], ARGV[i+1])
+    if raw then
+      redis.call('LREM', KEYS[3], -1, raw)
+    end
     local op = ARGV[i]
-    if op == 'q' then
-      redis.call('RPUSH', KEYS[3], ARGV[i+2])
+    if op == 'q' and raw then
+      redis.call('RPUSH', KEYS[4], raw)
     elseif op == 'r' then
-      redis.call('ZADD', KEYS[4], ARGV[i+4], ARGV[i+3])
+      redis.call('ZADD', KEYS[5], ARGV[i+3], ARGV[i+2])
     elseif op == 'd' then
-      redis.call('RPUSH', KEYS[5], ARGV[i+3])
+      redis.call('RPUSH', KEYS[6], ARGV[i+2])
     end
   end
   out[#out+1] = ok
@@ -39,11 +44,11 @@ return out
 const maxSettle = 256
 
 func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
-	args := make([]any, 0, 5*len(batch))
+	args := make([]any, 0, 4*len(batch))
 	for _, o := range batch {
-		args = append(args, string(o.op), o.d.member, o.d.Raw, o.target, strconv.FormatInt(o.due, 10))
+		args = append(args, string(o.op), o.d.token, o.target, strconv.FormatInt(o.due, 10))
 	}
-	k := []string{c.keys.leases, c.keys.inProgress, c.keys.received, c.keys.delayed, c.keys.incomplete}
+	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.delayed, c.keys.incomplete}
 	applied, err := settleScript.Run(ctx, c.client, k, args...).Int64Slice()
 	if err != nil {
 		return err
@@ -54,7 +59,7 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 			if m := batch[i].d.Message; m != nil {
 				mid = m.MID
 			}
-			c.logger.Log("msg", "result dropped: lease expired and the message was redelivered", "mid", mid, "err", ErrLeaseLost)
+			c.logger.Log("msg", "result not applied: lease gone (expired and recovered, or settled by a resent call)", "mid", mid, "err", ErrLeaseLost)
 		}
 	}
 	return nil
