@@ -20,8 +20,9 @@ import (
 // the instance announces its presence, so that no message sent to it is lost; Close it after the
 // presence is gone.
 //
-// Handlers run on their own goroutines, at most ConnConcurrency at once, so a slow handler never holds
-// up replies; a message arriving while all slots are busy is dropped and counted as Rejected.
+// Each handler runs on a goroutine of its own (the one that read its message, while another takes
+// over reading), at most ConnConcurrency at once, so a slow handler never holds up replies or other
+// messages; a message arriving while all slots are busy is dropped and counted as Rejected.
 type Conn struct {
 	client   goredis.UniversalClient
 	service  string

@@ -28,7 +28,7 @@ type Publisher struct {
 // for the reply. to is iid@svc:/route for one instance (what the balanced client's factory makes),
 // or svc:/route to let the Conn's InstanceLister pick a live instance per request.
 func NewPublisher(conn *Conn, to string, enc EncodeRequestFunc, dec DecodeResponseFunc, options ...PublisherOption) *Publisher {
-	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: 10 * time.Second}
+	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: DefaultTimeout}
 	for _, o := range options {
 		o(p)
 	}

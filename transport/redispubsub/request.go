@@ -5,16 +5,27 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
+// DefaultTimeout bounds a Publisher call (PublisherTimeout) and a Request whose context has no
+// deadline.
+const DefaultTimeout = 10 * time.Second
+
 // Request sends msg to the instance its to names (or to one live instance of the service, see
-// InstanceLister) and waits for the reply whose rmid is msg's mid. Missing frm, mid, ts and ver are
-// filled in; frm defaults to the Conn's address so that the reply comes back here.
+// InstanceLister) and waits for the reply whose rmid is msg's mid, at most DefaultTimeout when ctx
+// has no deadline. Missing frm, mid, ts and ver are filled in; frm defaults to the Conn's address so
+// that the reply comes back here.
 func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
 	channel, err := c.channelFor(ctx, msg.To)
 	if err != nil {
 		return nil, err
