@@ -150,8 +150,12 @@ func TestRegistrarLogsTransitions(t *testing.T) {
 	}
 	r.Register()
 	m.FlushAll()
-	deadline := time.Now().Add(2 * time.Second)
-	for !m.Exists("hydra:service:svc:abc:presence") && time.Now().Before(deadline) {
+	logged := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(msgs)
+	}
+	for deadline := time.Now().Add(2 * time.Second); logged() < 2 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
 	r.Deregister()
