@@ -89,6 +89,21 @@ func TestTransportNodeRequestGoSubscriber(t *testing.T) {
 	if _, err := p.Op("request", map[string]any{"to": "gocalc:/sum", "bdy": map[string]int{"A": 1, "B": 1}}); err != nil {
 		t.Fatal(err)
 	}
+	// A body the endpoint cannot decode: Node gets the documented error reply.
+	raw, err = p.Op("request", map[string]any{"to": conn.InstanceID() + "@gocalc:/sum", "bdy": "not an object"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	var body redispubsub.ErrorBody
+	if err := res.Reply.DecodeBody(&body); err != nil {
+		t.Fatal(err)
+	}
+	if res.Reply.Type != redispubsub.TypeError || body.StatusCode != 400 || body.StatusMessage != "Bad Request" || body.Result.Reason == "" {
+		t.Errorf("want a typ error reply with statusCode 400 and a reason, have typ %q %+v", res.Reply.Type, body)
+	}
 }
 
 func TestTransportGoPublisherNodeResponder(t *testing.T) {
