@@ -23,10 +23,10 @@ const (
 const maxIdle = 64
 
 // worker reads the subscription while it holds the reader role; when it reads a message that needs
-// a handler it passes the role on (to a parked worker, or a new one) and runs the handler itself, so
-// the request's path has no goroutine hand-off (a wake-up costs tens of microseconds on a busy
-// machine) and a handler never holds up reading. Afterwards it parks until it gets the role again.
-// Exactly one worker reads at a time.
+// a handler it passes the role on (to a parked worker, or a new one) and runs the handler itself: the
+// message is handled by the goroutine that decoded it, with no queue in between, and a handler never
+// holds up reading. Afterwards the worker parks until it gets the role again. Exactly one worker
+// reads at a time.
 func (c *Conn) worker() {
 	defer c.workers.Done()
 	for {
