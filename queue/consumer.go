@@ -91,7 +91,7 @@ func NewConsumer(client goredis.UniversalClient, service string, handler Handler
 		o(c)
 	}
 	if c.prefetch < 0 {
-		c.prefetch = max(c.workers, 16)
+		c.prefetch = max(c.workers, 32)
 	}
 	c.keys = newKeys(c.scheme, name)
 	c.logger = log.With(c.logger, "service", name, "queue", c.keys.received)

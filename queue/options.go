@@ -16,7 +16,7 @@ type ConsumerOption func(*Consumer)
 func ConsumerWorkers(n int) ConsumerOption { return func(c *Consumer) { c.workers = max(n, 1) } }
 
 // ConsumerPrefetch sets how many leased messages may wait locally for a free worker (default: the
-// number of workers, at least 16). Fetching ahead in batches is what makes the pool fast; a small
+// number of workers, at least 32). Fetching ahead in batches is what makes the pool fast; a small
 // value shares a slow queue more evenly between consumers; 0 fetches only for idle workers.
 func ConsumerPrefetch(n int) ConsumerOption { return func(c *Consumer) { c.prefetch = max(n, 0) } }
 

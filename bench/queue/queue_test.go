@@ -1,6 +1,7 @@
 // Package queue benchmarks the hydrakit work queue end to end on a real Redis (enqueue in batches
 // of 100 → consume → complete, with leases, heartbeats, recoverer and scheduler running) next to a
-// raw go-redis LPUSH → BLMOVE → LREM loop measured in the same run, at 1 and 8 workers; and the
+// raw go-redis LPUSH → BLMOVE → LREM loop measured in the same run, at 1 and 8 workers, with the
+// Redis server's CPU time per message (INFO cpu, steadier than msgs/s on a shared machine); and the
 // Redis load of an idle pool, in commands per second from INFO commandstats (calls made inside Lua
 // scripts included).
 package queue
@@ -74,6 +75,7 @@ func endToEnd(b *testing.B, c goredis.UniversalClient, workers int, consume cons
 		pending = pending[:0]
 	}
 	b.ReportAllocs()
+	cpu0 := redisCPU(b, c)
 	start := time.Now()
 	n := int64(0)
 	for b.Loop() {
@@ -102,7 +104,26 @@ func endToEnd(b *testing.B, c goredis.UniversalClient, workers int, consume cons
 	}
 	rate := float64(n) / time.Since(start).Seconds()
 	b.ReportMetric(rate, "msgs/s")
+	b.ReportMetric((redisCPU(b, c)-cpu0).Seconds()*1e6/float64(n), "redis-cpu-µs/msg")
 	return rate
+}
+
+// redisCPU is the CPU time the Redis server has used (INFO cpu, user + sys): what one message costs
+// Redis, independent of how busy the rest of the machine is.
+func redisCPU(b *testing.B, c goredis.UniversalClient) time.Duration {
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (name == "used_cpu_user" || name == "used_cpu_sys") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // rawConsume is the baseline: each worker BLMOVEs received → in-progress and LREMs what it took,
