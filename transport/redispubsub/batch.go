@@ -3,6 +3,7 @@ package redispubsub
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -24,6 +25,8 @@ type batcher struct {
 	pool     sync.Pool
 
 	batch []*pubReq // reused by the leader of the moment; leaders never overlap
+
+	published, roundTrips atomic.Uint64
 }
 
 type pubReq struct {
@@ -96,6 +99,8 @@ func (b *batcher) flush() {
 }
 
 func (b *batcher) exec(batch []*pubReq) {
+	b.published.Add(uint64(len(batch)))
+	b.roundTrips.Add(1)
 	if len(batch) == 1 {
 		r := batch[0]
 		r.n, r.err = b.client.Publish(r.ctx, r.channel, r.payload).Result()

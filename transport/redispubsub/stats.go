@@ -13,6 +13,8 @@ type Stats struct {
 	Rejected   uint64 // dropped: ConnConcurrency handlers were busy
 	Reconnects uint64 // resubscriptions after the connection was lost
 	Panics     uint64 // handlers that panicked (recovered and logged)
+	Published  uint64 // messages PUBLISHed: requests, replies, sends, broadcasts
+	RoundTrips uint64 // Redis round trips they took; fewer than Published when coalesced
 	Pending    int    // requests waiting for a reply now
 }
 
@@ -30,6 +32,7 @@ func (c *Conn) Stats() Stats {
 		Received: s.received.Load(), Handled: s.handled.Load(), Replies: s.replies.Load(),
 		Malformed: s.malformed.Load(), Unhandled: s.unhandled.Load(), Orphans: s.orphans.Load(),
 		Rejected: s.rejected.Load(), Reconnects: s.reconnects.Load(), Panics: s.panics.Load(),
+		Published: c.pub.published.Load(), RoundTrips: c.pub.roundTrips.Load(),
 		Pending: pending,
 	}
 }
