@@ -18,6 +18,16 @@ import (
 	"github.com/hydrakit/hydrakit/umf"
 )
 
+// buildWorker builds examples/worker into a temporary directory.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "worker")
+	if out, err := exec.Command("go", "build", "-o", bin, "../examples/worker").CombinedOutput(); err != nil {
+		t.Fatalf("build worker: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // chaosWorker is one examples/worker process whose "handled" log lines are counted.
 type chaosWorker struct {
 	cmd  *exec.Cmd
@@ -63,10 +73,7 @@ func TestQueueChaos(t *testing.T) {
 		t.Skip("chaos test skipped in -short mode")
 	}
 	const total, procs, svc = 10000, 4, "chaos"
-	bin := filepath.Join(t.TempDir(), "worker")
-	if out, err := exec.Command("go", "build", "-o", bin, "../examples/worker").CombinedOutput(); err != nil {
-		t.Fatalf("build worker: %v\n%s", err, out)
-	}
+	bin := buildWorker(t)
 	srv := redistest.Start(t, redistest.AppendOnly())
 	c := srv.Client(t)
 	ctx := context.Background()

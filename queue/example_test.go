@@ -60,3 +60,34 @@ func Example() {
 	// received 0 in progress 0 incomplete 1
 	// dead letter: not an image
 }
+
+// A go-kit endpoint consuming a queue: the endpoint's error decides between retry and dead letter.
+func ExampleNewSubscriber() {
+	mr, _ := miniredis.Run()
+	defer mr.Close()
+	client := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer client.Close()
+
+	type sendEmail struct {
+		To string `json:"to"`
+	}
+	sent := make(chan string, 1)
+	send := func(_ context.Context, request any) (any, error) {
+		req := request.(sendEmail)
+		if req.To == "" {
+			return nil, queue.Permanent(errors.New("no recipient"))
+		}
+		sent <- req.To
+		return nil, nil
+	}
+	subscriber := queue.NewSubscriber(send, queue.DecodeJSONBody[sendEmail])
+
+	m, _ := umf.New("mailer:/", "shop:/", sendEmail{To: "ada@example.com"})
+	_ = queue.NewProducer(client).Enqueue(context.Background(), m)
+	consumer, _ := queue.NewConsumer(client, "mailer", subscriber)
+	_ = consumer.Start()
+	fmt.Println("sent to", <-sent)
+	_ = consumer.Stop()
+	// Output:
+	// sent to ada@example.com
+}

@@ -96,3 +96,23 @@ func TestKeys(t *testing.T) {
 		equal(t, tc.want, newKeys(tc.scheme, "svc"))
 	}
 }
+
+// The cluster-safe scheme puts every key of a queue under one hash tag; the whole pipeline works on it.
+func TestClusterSafeKeyspace(t *testing.T) {
+	c := redistest.Client(t)
+	svc := service()
+	scheme := keyspace.New(keyspace.ClusterSafe())
+	m := newMessage(t, svc, 1)
+	must(t, NewProducer(c, ProducerKeyspace(scheme)).Enqueue(context.Background(), m))
+	done := make(chan string, 1)
+	con := startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
+		done <- d.Message.MID
+		return nil
+	}), fast(ConsumerKeyspace(scheme))...)
+	equal(t, m.MID, <-done)
+	must(t, con.Stop())
+	s, err := NewInspector(c, InspectorKeyspace(scheme)).Stats(context.Background(), svc)
+	must(t, err)
+	equal(t, Stats{}, s)
+	equal(t, int64(0), c.Exists(context.Background(), keyspace.Default.QueueReceived(svc)).Val())
+}
