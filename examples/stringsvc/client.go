@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/kit/circuitbreaker"
 	"github.com/go-kit/kit/sd/lb"
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
@@ -28,7 +29,7 @@ func newUppercaseClient(instancer sd.Instancer, logger log.Logger) (endpoint.End
 			return nil, nil, err
 		}
 		e := httptransport.NewClient(http.MethodPost, u, encodeJSONRequest, decodeUppercaseResponse).Endpoint()
-		e = gobreakerMiddleware(gobreaker.NewCircuitBreaker(gobreaker.Settings{Name: instance, Timeout: 5 * time.Second}))(e)
+		e = circuitbreaker.Gobreaker(gobreaker.NewCircuitBreaker(gobreaker.Settings{Name: instance, Timeout: 5 * time.Second}))(e)
 		return e, nil, nil
 	}
 	endpointer := sd.NewEndpointer(instancer, factory, logger)
@@ -54,15 +55,4 @@ func decodeUppercaseResponse(_ context.Context, resp *http.Response) (any, error
 	var r uppercaseResponse
 	err := json.NewDecoder(resp.Body).Decode(&r)
 	return r, err
-}
-
-// gobreakerMiddleware is go-kit's circuitbreaker.Gobreaker, line for line. That package also imports
-// hystrix-go and handy, which this module's go.sum does not carry yet; with them, use
-// circuitbreaker.Gobreaker(cb) instead.
-func gobreakerMiddleware(cb *gobreaker.CircuitBreaker) endpoint.Middleware {
-	return func(next endpoint.Endpoint) endpoint.Endpoint {
-		return func(ctx context.Context, request any) (any, error) {
-			return cb.Execute(func() (any, error) { return next(ctx, request) })
-		}
-	}
 }
