@@ -1,0 +1,33 @@
+package redispubsub
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// Send delivers msg without waiting for any reply (Node's sendMessage): to the instance its to
+// names, or to one live instance of the service (needs an InstanceLister). Missing mid, ts and ver
+// are filled in; frm is left as it is, so without one a hydrakit Subscriber serves it
+// fire-and-forget (replies to a frm of this Conn would arrive as orphans: use Request). It returns ErrNoResponders when nobody received it.
+func (c *Conn) Send(ctx context.Context, msg *umf.Message) error {
+	channel, err := c.channelFor(ctx, msg.To)
+	if err != nil {
+		return err
+	}
+	c.fill(msg)
+	return c.publish(ctx, channel, msg)
+}
+
+// Broadcast delivers msg to every instance of the service its to names, on the service channel
+// (Node's sendBroadcastMessage), this one included if it belongs to that service. It returns
+// ErrNoResponders when nobody received it. Missing mid, ts and ver are filled in.
+func (c *Conn) Broadcast(ctx context.Context, msg *umf.Message) error {
+	a, err := umf.ParseAddress(msg.To)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadAddress, err)
+	}
+	c.fill(msg)
+	return c.publish(ctx, c.keys.ServiceChannel(a.Service), msg)
+}
