@@ -160,24 +160,32 @@ func TestTimeoutAndCancelCleanPending(t *testing.T) {
 	}, NopRequestDecoder, EncodeJSONResponse))
 	to := InstanceAddress("slow", server.InstanceID(), "/slow")
 
-	e := NewPublisher(caller, to, EncodeJSONRequest, decodeSumResponse, PublisherTimeout(100*time.Millisecond)).Endpoint()
+	e := NewPublisher(caller, to, EncodeJSONRequest, decodeSumResponse, PublisherTimeout(300*time.Millisecond)).Endpoint()
 	if _, err := e(context.Background(), nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want DeadlineExceeded, have %v", err)
 	}
-	if !<-hadDeadline {
-		t.Error("the handler's context has no deadline: tmo was not honoured")
+	select {
+	case ok := <-hadDeadline:
+		if !ok {
+			t.Error("the handler's context has no deadline: tmo was not honoured")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler never ran")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	res := make(chan error, 1)
 	e = NewPublisher(caller, to, EncodeJSONRequest, decodeSumResponse).Endpoint()
-	if _, err := e(ctx, nil); !errors.Is(err, context.Canceled) {
+	go func() { _, err := e(ctx, nil); res <- err }()
+	eventually(t, "second request being handled", func() bool { return server.Stats().Handled == 2 })
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
 		t.Fatalf("want Canceled, have %v", err)
 	}
 	if want, have := 0, caller.Stats().Pending; want != have {
 		t.Errorf("pending: want %d, have %d", want, have)
 	}
 	close(release)
-	// The cancelled request's handler has no deadline and replies late: an orphan, not a crash.
+	// Both handlers reply after their requests ended: orphans, not a crash.
 	eventually(t, "late reply counted as orphan", func() bool { return caller.Stats().Orphans >= 1 })
 }
 
