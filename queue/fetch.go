@@ -112,30 +112,27 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 			c.jobs <- d // never blocks: jobs holds as many as there are slots
 		}
 		if len(ds) < n {
-			for !c.waitForWork(ctx) && ctx.Err() == nil {
-			}
+			c.waitForWork(ctx)
 		}
 	}
 }
 
-// waitForWork blocks until the received list is non-empty (true) or the block timeout passes
-// (false). BLMOVE from the list's tail back to its tail changes nothing, so no message is ever
-// outside a list without a lease. An idle pool costs one BLMOVE per block timeout.
-func (c *Consumer) waitForWork(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return false
+// waitForWork blocks until the received list is non-empty, Redis fails, or ctx ends. BLMOVE from
+// the list's tail back to its tail changes nothing, so no message is ever outside a list without a
+// lease. An idle pool costs one BLMOVE per block timeout and nothing else on this path.
+func (c *Consumer) waitForWork(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := c.client.BLMove(ctx, c.keys.received, c.keys.received, "RIGHT", "RIGHT", c.blockTimeout).Err()
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, goredis.Nil): // timed out: wait again
+		case ctx.Err() == nil:
+			c.logger.Log("msg", "wait for work failed", "err", err)
+			sleep(ctx, time.Second)
+			return // fetch again: its errors back off
+		}
 	}
-	err := c.client.BLMove(ctx, c.keys.received, c.keys.received, "RIGHT", "RIGHT", c.blockTimeout).Err()
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, goredis.Nil):
-		return false
-	case ctx.Err() == nil:
-		c.logger.Log("msg", "wait for work failed", "err", err)
-		sleep(ctx, time.Second)
-	}
-	return true // after an error, fetch again: its error handling backs off
 }
 
 // retryDelay backs off from 100 ms to 5 s while Redis keeps failing.
