@@ -15,7 +15,8 @@ import (
 
 func TestDispatchByRouteTypeAndDefault(t *testing.T) {
 	client := redistest.Client(t)
-	server := newConn(t, client, "disp")
+	svc := redistest.Name("disp") // broadcasts: unique even on a shared REDIS_URL
+	server := newConn(t, client, svc)
 	got := make(chan string, 8)
 	mark := func(name string) Handler {
 		return HandlerFunc(func(_ context.Context, _ *Conn, _ *umf.Message) { got <- name })
@@ -25,9 +26,9 @@ func TestDispatchByRouteTypeAndDefault(t *testing.T) {
 	server.HandleDefault(mark("default"))
 
 	for _, tc := range []struct{ to, typ, want string }{
-		{"disp:[post]/a", "ping", "route"}, // route wins over typ; the verb is ignored
-		{"disp:/b", "ping", "type"},
-		{"disp:/b", "", "default"},
+		{svc + ":[post]/a", "ping", "route"}, // route wins over typ; the verb is ignored
+		{svc + ":/b", "ping", "type"},
+		{svc + ":/b", "", "default"},
 	} {
 		msg := &umf.Message{To: tc.to, Type: tc.typ}
 		if err := server.Broadcast(context.Background(), msg); err != nil {
@@ -48,15 +49,16 @@ func TestBroadcastReachesEveryInstance(t *testing.T) {
 	client := redistest.Client(t)
 	var n atomic.Int32
 	h := HandlerFunc(func(context.Context, *Conn, *umf.Message) { n.Add(1) })
+	fleet := redistest.Name("fleet")
 	for range 3 {
-		newConn(t, client, "fleet").HandleDefault(h)
+		newConn(t, client, fleet).HandleDefault(h)
 	}
 	sender := newConn(t, client, "sender")
-	if err := sender.Broadcast(context.Background(), &umf.Message{To: "fleet:/hello", Body: []byte(`{}`)}); err != nil {
+	if err := sender.Broadcast(context.Background(), &umf.Message{To: fleet + ":/hello", Body: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "3 instances got the broadcast", func() bool { return n.Load() == 3 })
-	if err := sender.Broadcast(context.Background(), &umf.Message{To: "nobody:/"}); !errors.Is(err, ErrNoResponders) {
+	if err := sender.Broadcast(context.Background(), &umf.Message{To: redistest.Name("nobody") + ":/"}); !errors.Is(err, ErrNoResponders) {
 		t.Errorf("want ErrNoResponders, have %v", err)
 	}
 }
@@ -171,7 +173,8 @@ func TestMalformedPayloadsAreCountedAndSkipped(t *testing.T) {
 func TestHandlerConcurrencyLimit(t *testing.T) {
 	client := redistest.Client(t)
 	release := make(chan struct{})
-	server := newConn(t, client, "busy", ConnConcurrency(1))
+	busy := redistest.Name("busy")
+	server := newConn(t, client, busy, ConnConcurrency(1))
 	server.HandleDefault(HandlerFunc(func(ctx context.Context, _ *Conn, _ *umf.Message) {
 		select {
 		case <-release:
@@ -179,7 +182,7 @@ func TestHandlerConcurrencyLimit(t *testing.T) {
 		}
 	}))
 	for range 3 {
-		if err := server.Broadcast(context.Background(), &umf.Message{To: "busy:/"}); err != nil {
+		if err := server.Broadcast(context.Background(), &umf.Message{To: busy + ":/"}); err != nil {
 			t.Fatal(err)
 		}
 	}
