@@ -65,6 +65,8 @@ type Conn struct {
 	turn    chan struct{}  // passes the reader role to a parked worker
 	idle    atomic.Int32   // parked workers
 
+	lastDropLog atomic.Int64 // unix ns of the last "dropped" log line
+
 	// Reader state, touched only by the worker that reads.
 	awaitingPong bool
 	backoff      time.Duration

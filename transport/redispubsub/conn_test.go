@@ -319,3 +319,23 @@ func TestSubscriptionKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type countingLogger struct{ n atomic.Int32 }
+
+func (l *countingLogger) Log(...any) error { l.n.Add(1); return nil }
+
+func TestDroppedMessagesDoNotFloodTheLog(t *testing.T) {
+	client := redistest.Client(t)
+	logger := &countingLogger{}
+	server := newConn(t, client, "calc", ConnLogger(logger))
+	channel := keyspace.Default.InstanceChannel("calc", server.InstanceID())
+	for range 100 {
+		if err := client.Publish(context.Background(), channel, "garbage").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "all counted", func() bool { return server.Stats().Malformed == 100 })
+	if n := logger.n.Load(); n > 5 {
+		t.Errorf("%d log lines for 100 bad messages within a second or so", n)
+	}
+}

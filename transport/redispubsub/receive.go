@@ -171,7 +171,7 @@ func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 	c.stats.received.Add(1)
 	if len(payload) > c.maxSize {
 		c.stats.malformed.Add(1)
-		c.logger.Log("msg", "dropped oversized message", "size", len(payload))
+		c.logDropped("msg", "dropped oversized message", "size", len(payload))
 		return nil, nil
 	}
 	// umf.Unmarshal copies what it keeps, so the bytes can come from (and go back to) a pool.
@@ -187,7 +187,7 @@ func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 	}
 	if err != nil {
 		c.stats.malformed.Add(1)
-		c.logger.Log("msg", "dropped malformed message", "err", err)
+		c.logDropped("msg", "dropped malformed message", "err", err)
 		return nil, nil
 	}
 	// A message with rmid is a reply. Never hand one to a handler: two echoing services would
@@ -199,18 +199,29 @@ func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 	h := c.handler(msg)
 	if h == nil {
 		c.stats.unhandled.Add(1)
-		c.logger.Log("msg", "no handler", "mid", msg.MID, "to", msg.To, "typ", msg.Type)
+		c.logDropped("msg", "no handler", "mid", msg.MID, "to", msg.To, "typ", msg.Type)
 		return nil, nil
 	}
 	select {
 	case c.concurrency <- struct{}{}:
 	default:
 		c.stats.rejected.Add(1)
-		c.logger.Log("msg", "handlers busy, message dropped", "mid", msg.MID)
+		c.logDropped("msg", "handlers busy, message dropped", "mid", msg.MID)
 		return nil, nil
 	}
 	c.stats.handled.Add(1)
 	return h, msg
+}
+
+// logDropped logs a dropped message, at most once per second: a flood of bad input must not turn
+// into a flood of log lines (the counters in Stats count every one).
+func (c *Conn) logDropped(keyvals ...any) {
+	now := time.Now().UnixNano()
+	last := c.lastDropLog.Load()
+	if now-last < int64(time.Second) || !c.lastDropLog.CompareAndSwap(last, now) {
+		return
+	}
+	c.logger.Log(keyvals...)
 }
 
 func (c *Conn) deliver(msg *umf.Message) {
