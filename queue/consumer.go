@@ -21,6 +21,9 @@ type Delivery struct {
 	Raw     []byte       // the exact bytes taken from the received list
 	Message *umf.Message // Raw decoded
 	Attempt int          // 1 on the first delivery, counted across retries
+	// Recoveries counts how often the message was taken back from a consumer that died (or lost
+	// Redis) while holding it, within the last week.
+	Recoveries int
 
 	token string // lease token
 }
@@ -48,6 +51,7 @@ type Consumer struct {
 	id      string // lease token prefix, unique per Consumer
 
 	workers, prefetch, maxAttempts int
+	maxRecoveries                  int
 	lease, recoverEvery            time.Duration
 	schedulerEvery, blockTimeout   time.Duration
 	shutdownTimeout, orphanAfter   time.Duration

@@ -20,12 +20,14 @@ const attemptHeader = "hydrakit-attempt"
 // atomic step, so a consumer that dies at any moment leaves no unleased message behind. go-redis
 // resends a command whose reply was lost (Redis restarting), so a fetch whose first token exists
 // already ran: it answers the same messages again instead of leasing more under the same tokens.
-// KEYS[1] received, KEYS[2] in-progress, KEYS[3] leases, KEYS[4] leased
+// KEYS[1] received, KEYS[2] in-progress, KEYS[3] leases, KEYS[4] leased, KEYS[5] recovered
 // ARGV[1] lease deadline (unix ms), ARGV[2] max messages, ARGV[3] token prefix (unique per call)
-// Returns the raw messages, oldest first; the lease token of the i-th is ARGV[3]..i.
+// Returns raw message, recovery count, raw message, recovery count...: oldest first; the lease
+// token of the i-th message is ARGV[3]..i.
 var fetchScript = goredis.NewScript(`
 local out = {}
 local again = redis.call('HEXISTS', KEYS[4], ARGV[3] .. 1) == 1
+local counted = redis.call('EXISTS', KEYS[5]) == 1
 for i = 1, tonumber(ARGV[2]) do
   local raw
   if again then
@@ -38,7 +40,8 @@ for i = 1, tonumber(ARGV[2]) do
     redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3] .. i)
     redis.call('HSET', KEYS[4], ARGV[3] .. i, raw)
   end
-  out[i] = raw
+  out[#out+1] = raw
+  out[#out+1] = counted and redis.call('HGET', KEYS[5], raw) or '0'
 end
 return out
 `)
@@ -49,15 +52,16 @@ var fetchSeq atomic.Uint64
 func (c *Consumer) fetch(ctx context.Context, n int) ([]*Delivery, error) {
 	prefix := c.id + "." + strconv.FormatUint(fetchSeq.Add(1), 36) + "."
 	deadline := ms(c.now().Add(c.lease))
-	k := []string{c.keys.received, c.keys.inProgress, c.keys.leases, c.keys.leased}
-	raws, err := fetchScript.Run(ctx, c.client, k, deadline, n, prefix).StringSlice()
+	k := []string{c.keys.received, c.keys.inProgress, c.keys.leases, c.keys.leased, c.keys.recovered}
+	res, err := fetchScript.Run(ctx, c.client, k, deadline, n, prefix).StringSlice()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
-	ds := make([]*Delivery, 0, len(raws))
-	for i, raw := range raws {
-		d := &Delivery{Service: c.service, Raw: []byte(raw), Attempt: 1,
-			token: prefix + strconv.Itoa(i+1)}
+	ds := make([]*Delivery, 0, len(res)/2)
+	for i := 0; i+1 < len(res); i += 2 {
+		recoveries, _ := strconv.Atoi(res[i+1])
+		d := &Delivery{Service: c.service, Raw: []byte(res[i]), Attempt: 1, Recoveries: recoveries,
+			token: prefix + strconv.Itoa(i/2+1)}
 		if m, err := umf.Unmarshal(d.Raw); err == nil {
 			d.Message = m
 			if v, ok := m.Header(attemptHeader); ok {

@@ -12,6 +12,7 @@ type keys struct {
 	leased     string // hash: lease token → the raw message it covers
 	delayed    string // zset: "<id>|<raw>" → due time (unix ms), retries and delayed enqueues
 	orphans    string // hash: raw → first time (unix ms) it was seen in progress without a lease
+	recovered  string // hash: raw → how often it was taken back from a consumer whose lease expired
 }
 
 func newKeys(s keyspace.Scheme, service string) keys {
@@ -23,5 +24,6 @@ func newKeys(s keyspace.Scheme, service string) keys {
 		leased:     s.Own(service, "queue", "leased"),
 		delayed:    s.Own(service, "queue", "delayed"),
 		orphans:    s.Own(service, "queue", "orphans"),
+		recovered:  s.Own(service, "queue", "recovered"),
 	}
 }

@@ -143,12 +143,13 @@ func TestFetchIsIdempotent(t *testing.T) {
 	enqueueN(t, c, svc, 5)
 	k := newKeys(keyspace.Default, svc)
 	args := []any{ms(time.Now().Add(time.Minute)), 2, "tok.1."}
-	keys := []string{k.received, k.inProgress, k.leases, k.leased}
+	keys := []string{k.received, k.inProgress, k.leases, k.leased, k.recovered}
 	first, err := fetchScript.Run(context.Background(), c, keys, args...).StringSlice()
 	must(t, err)
 	again, err := fetchScript.Run(context.Background(), c, keys, args...).StringSlice()
 	must(t, err)
 	equal(t, first, again)
+	equal(t, 4, len(first)) // two messages, each with its recovery count
 	s := stats(t, c, svc)
 	equal(t, [3]int64{3, 2, 2}, [3]int64{s.Received, s.InProgress, s.Leased})
 }

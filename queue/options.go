@@ -77,6 +77,14 @@ func ConsumerBackoff(f func(attempt int) time.Duration) ConsumerOption {
 	}
 }
 
+// ConsumerMaxRecoveries moves a message to the incomplete list, without handling it, once it has been
+// taken back from consumers that died holding it n times (within a week): a message that crashes
+// every process handling it would otherwise be redelivered forever. Off (0) by default, since
+// messages that were only prefetched by a crashed consumer count too.
+func ConsumerMaxRecoveries(n int) ConsumerOption {
+	return func(c *Consumer) { c.maxRecoveries = max(n, 0) }
+}
+
 // ConsumerShutdownTimeout sets how long Stop lets running handlers finish before cancelling their
 // contexts and returning their messages to the received list (default 10 s).
 func ConsumerShutdownTimeout(d time.Duration) ConsumerOption {

@@ -84,13 +84,13 @@ func TestKeys(t *testing.T) {
 			received: "hydra:service:svc:mqrecieved", inProgress: "hydra:service:svc:mqinprogress",
 			incomplete: "hydra:service:svc:mqincomplete",
 			leases:     "hydra:service:hydrakit:svc:queue:leases", leased: "hydra:service:hydrakit:svc:queue:leased", delayed: "hydra:service:hydrakit:svc:queue:delayed",
-			orphans: "hydra:service:hydrakit:svc:queue:orphans",
+			orphans: "hydra:service:hydrakit:svc:queue:orphans", recovered: "hydra:service:hydrakit:svc:queue:recovered",
 		}},
 		{keyspace.New(keyspace.ClusterSafe()), keys{
 			received: "hydra:service:{svc}:mqrecieved", inProgress: "hydra:service:{svc}:mqinprogress",
 			incomplete: "hydra:service:{svc}:mqincomplete",
 			leases:     "hydra:service:hydrakit:{svc}:queue:leases", leased: "hydra:service:hydrakit:{svc}:queue:leased", delayed: "hydra:service:hydrakit:{svc}:queue:delayed",
-			orphans: "hydra:service:hydrakit:{svc}:queue:orphans",
+			orphans: "hydra:service:hydrakit:{svc}:queue:orphans", recovered: "hydra:service:hydrakit:{svc}:queue:recovered",
 		}},
 	} {
 		equal(t, tc.want, newKeys(tc.scheme, "svc"))

@@ -122,3 +122,48 @@ func TestStopWithRedisGoneLosesNothing(t *testing.T) {
 	}), fast()...)
 	eventually(t, 10*time.Second, "recovery", func() bool { return got.len() == len(msgs) && drained(t, c, svc) })
 }
+
+// Recoveries are counted per message; a consumer with ConsumerMaxRecoveries dead-letters a message
+// that keeps coming back from dead consumers without handling it, and completing a message
+// forgets its count.
+func TestRecoveriesCountedAndLimited(t *testing.T) {
+	c := redistest.Client(t)
+	ctx := context.Background()
+	crashTwice := func(svc string) {
+		dead, err := NewConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }),
+			ConsumerLease(time.Millisecond))
+		must(t, err)
+		for range 2 {
+			ds, err := dead.fetch(ctx, 1) // taken, then the "process" dies
+			must(t, err)
+			equal(t, 1, len(ds))
+			time.Sleep(5 * time.Millisecond)
+			_, err = dead.recoverExpired(ctx)
+			must(t, err)
+		}
+	}
+
+	counted := service()
+	enqueueN(t, c, counted, 1)
+	crashTwice(counted)
+	seen := make(chan int, 1)
+	con := startConsumer(t, c, counted, HandlerFunc(func(_ context.Context, d *Delivery) error {
+		seen <- d.Recoveries
+		return nil
+	}), fast()...)
+	equal(t, 2, <-seen)
+	must(t, con.Stop())
+	equal(t, int64(0), c.Exists(ctx, newKeys(keyspace.Default, counted).recovered).Val())
+
+	limited := service()
+	enqueueN(t, c, limited, 1)
+	crashTwice(limited)
+	startConsumer(t, c, limited, HandlerFunc(func(context.Context, *Delivery) error {
+		t.Error("a message over the recovery limit was handled")
+		return nil
+	}), fast(ConsumerMaxRecoveries(2))...)
+	eventually(t, 5*time.Second, "dead letter", func() bool { return stats(t, c, limited).Incomplete == 1 })
+	items, err := NewInspector(c).Incomplete(ctx, limited, 0, 1)
+	must(t, err)
+	equal(t, "consumers died holding it 2 times", items[0].Reason)
+}

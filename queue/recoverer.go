@@ -9,7 +9,9 @@ import (
 
 // recoverScript returns messages whose lease expired (their consumer died or lost Redis for longer
 // than the lease) to the front of the received list. Idempotent: any number of consumers may run it.
-// KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received
+// Each recovery is counted per message (kept a week), so that a message that kills every consumer
+// taking it can be recognized (ConsumerMaxRecoveries).
+// KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] recovered
 // ARGV[1] now (unix ms), ARGV[2] max leases per call
 // Returns the number of expired leases removed.
 var recoverScript = goredis.NewScript(`
@@ -20,6 +22,8 @@ for _, token in ipairs(expired) do
   redis.call('HDEL', KEYS[2], token)
   if raw and redis.call('LREM', KEYS[3], -1, raw) == 1 then
     redis.call('RPUSH', KEYS[4], raw)
+    redis.call('HINCRBY', KEYS[5], raw, 1)
+    redis.call('EXPIRE', KEYS[5], 604800)
   end
 end
 return #expired
@@ -36,7 +40,7 @@ func (c *Consumer) recoverExpired(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	total := 0
-	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received}
+	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.recovered}
 	for {
 		n, err := recoverScript.Run(ctx, c.client, k, now, recoverBatch).Int()
 		total += n

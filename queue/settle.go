@@ -10,13 +10,15 @@ import (
 
 // settleScript applies handler outcomes, each only if its lease is still the consumer's own: a
 // lease recovered after expiry is gone, so a late result never removes another consumer's copy.
+// A message that ends (complete, retry, dead letter) forgets its recovery count.
 // KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] delayed,
-// KEYS[6] incomplete
+// KEYS[6] incomplete, KEYS[7] recovered
 // ARGV: groups of 4: op (c complete, q release, r retry, d dead-letter), lease token,
 // target (r: delayed member; d: incomplete item), due (r: unix ms)
 // Returns one integer per group: 1 applied, 0 lease lost.
 var settleScript = goredis.NewScript(`
 local out = {}
+local counted = redis.call('EXISTS', KEYS[7]) == 1
 for i = 1, #ARGV, 4 do
   local ok = 0
   if redis.call('ZREM', KEYS[1], ARGV[i+1]) == 1 then
@@ -27,6 +29,9 @@ for i = 1, #ARGV, 4 do
       redis.call('LREM', KEYS[3], -1, raw)
     end
     local op = ARGV[i]
+    if counted and raw and op ~= 'q' then
+      redis.call('HDEL', KEYS[7], raw)
+    end
     if op == 'q' and raw then
       redis.call('RPUSH', KEYS[4], raw)
     elseif op == 'r' then
@@ -48,7 +53,8 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 	for _, o := range batch {
 		args = append(args, string(o.op), o.d.token, o.target, strconv.FormatInt(o.due, 10))
 	}
-	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.delayed, c.keys.incomplete}
+	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.delayed,
+		c.keys.incomplete, c.keys.recovered}
 	applied, err := settleScript.Run(ctx, c.client, k, args...).Int64Slice()
 	if err != nil {
 		return err

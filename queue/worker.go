@@ -36,6 +36,12 @@ func (c *Consumer) workLoop(ctx context.Context) {
 			continue
 		default:
 		}
+		if c.maxRecoveries > 0 && d.Recoveries >= c.maxRecoveries {
+			err := fmt.Errorf("consumers died holding it %d times", d.Recoveries)
+			c.logger.Log("msg", "message moved to incomplete", "mid", midOf(d), "err", err)
+			c.outcomes <- outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
+			continue
+		}
 		err := c.handle(ctx, d)
 		c.outcomes <- c.decide(ctx, d, err)
 	}
@@ -53,11 +59,15 @@ func (c *Consumer) handle(ctx context.Context, d *Delivery) (err error) {
 	return c.handler.Handle(ctx, d)
 }
 
-func (c *Consumer) decide(ctx context.Context, d *Delivery, err error) outcome {
-	mid := ""
-	if d.Message != nil {
-		mid = d.Message.MID
+func midOf(d *Delivery) string {
+	if d.Message == nil {
+		return ""
 	}
+	return d.Message.MID
+}
+
+func (c *Consumer) decide(ctx context.Context, d *Delivery, err error) outcome {
+	mid := midOf(d)
 	switch {
 	case err == nil:
 		return outcome{op: opComplete, d: d}
