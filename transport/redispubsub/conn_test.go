@@ -339,3 +339,26 @@ func TestDroppedMessagesDoNotFloodTheLog(t *testing.T) {
 		t.Errorf("%d log lines for 100 bad messages within a second or so", n)
 	}
 }
+
+// Conn.Reply gives the same message as umf.Reply, whatever the bodies.
+func TestReplyMatchesUMFReply(t *testing.T) {
+	orig := &umf.Message{To: "a@svc:/x", From: "b@caller:/", MID: "m", Type: "t", Body: []byte(`{"big":"request"}`)}
+	for _, body := range []string{`{"v":1}`, ` [1]`, `0`, `""`, `null`, `"s"`, ``} {
+		resp := &umf.Message{MID: "r", Timestamp: "2026-01-01T00:00:00.000Z", Version: umf.Version, Body: []byte(body)}
+		want, err := umf.Reply(orig, resp).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := *orig
+		if isObjectOrArray(resp.Body) {
+			o.Body = nil
+		}
+		have, err := umf.Reply(&o, resp).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(want) != string(have) {
+			t.Errorf("body %q: want %s, have %s", body, want, have)
+		}
+	}
+}

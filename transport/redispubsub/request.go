@@ -128,12 +128,34 @@ func (c *Conn) publish(ctx context.Context, channel string, msg *umf.Message) er
 // Reply sends resp as the reply to orig following Node's sendReplyMessage rules (umf.Reply): to the
 // requester's frm, or its via when set, with rmid = orig's mid.
 func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
+	if isObjectOrArray(resp.Body) && len(orig.Body) > 0 {
+		// resp's body replaces orig's in any case: spare umf.Reply a look at a request body that
+		// may be large.
+		o := *orig
+		o.Body = nil
+		orig = &o
+	}
 	reply := umf.Reply(orig, resp)
 	channel, err := c.channelFor(ctx, reply.To)
 	if err != nil {
 		return err
 	}
 	return c.publish(ctx, channel, reply)
+}
+
+// isObjectOrArray reports whether raw JSON is an object or an array, which JavaScript always finds
+// truthy.
+func isObjectOrArray(raw []byte) bool {
+	for _, b := range raw {
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 // channelFor returns the instance channel for a UMF address, choosing a random live instance when
