@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/go-kit/kit/circuitbreaker"
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/kit/sd/lb"
@@ -100,7 +101,7 @@ func NewBalancer(conn *Conn, instancer sd.Instancer, service, route string, enc 
 		}
 		opts := append([]PublisherOption{PublisherTimeout(c.attemptTimeout)}, c.publisher...)
 		p := NewPublisher(conn, InstanceAddress(service, instance, route), enc, dec, opts...)
-		return breaker(gobreaker.NewCircuitBreaker(settings), p.Endpoint()), nil, nil
+		return circuitbreaker.Gobreaker(gobreaker.NewCircuitBreaker(settings))(p.Endpoint()), nil, nil
 	}
 	endpointer := sd.NewEndpointer(instancer, factory, c.logger, c.endpointer...)
 	retry := lb.RetryWithCallback(c.timeout, lb.NewRoundRobin(endpointer), func(n int, err error) (bool, error) {
@@ -118,14 +119,6 @@ func NewBalancer(conn *Conn, instancer sd.Instancer, service, route string, enc 
 func instant(err error) bool {
 	return errors.Is(err, ErrNoResponders) || errors.Is(err, gobreaker.ErrOpenState) ||
 		errors.Is(err, gobreaker.ErrTooManyRequests) || errors.Is(err, lb.ErrNoEndpoints)
-}
-
-// breaker is go-kit's circuitbreaker.Gobreaker, which this module cannot import: that package also
-// pulls in hystrix-go and handy, which are not dependencies of hydrakit.
-func breaker(cb *gobreaker.CircuitBreaker, next endpoint.Endpoint) endpoint.Endpoint {
-	return func(ctx context.Context, request interface{}) (interface{}, error) {
-		return cb.Execute(func() (interface{}, error) { return next(ctx, request) })
-	}
 }
 
 // Endpoint returns the balanced endpoint. Its errors are lb.RetryError values (Final holds the last

@@ -235,8 +235,10 @@ func TestRedisRestart(t *testing.T) {
 	server := newConn(t, client, "calc", ConnHealthCheck(500*time.Millisecond))
 	caller := newConn(t, client, "caller", ConnHealthCheck(500*time.Millisecond))
 	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
 	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 	server.Handle("/hang", HandlerFunc(func(ctx context.Context, _ *Conn, _ *umf.Message) {
+		arrived <- struct{}{}
 		select {
 		case <-release:
 		case <-ctx.Done():
@@ -248,7 +250,13 @@ func TestRedisRestart(t *testing.T) {
 
 	res := make(chan error, 1)
 	go func() { _, err := hang(context.Background(), nil); res <- err }()
-	eventually(t, "request in flight", func() bool { return caller.Stats().Pending == 1 })
+	// Kill Redis only once the request was published and received: a kill during PUBLISH would
+	// fail it with the publish error instead, which is not what this test is about.
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the server")
+	}
 	killed := time.Now()
 	srv.Kill(t)
 	select {
