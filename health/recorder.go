@@ -12,7 +12,7 @@ import (
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 // logEntries is Node Hydra's MAX_ENTRIES_IN_HEALTH_LOG: the list is trimmed to the newest 64.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 const testInstance = "0123456789abcdef0123456789abcdef"

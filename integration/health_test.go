@@ -17,8 +17,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/health"
-	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 

@@ -1,6 +1,6 @@
 package queue
 
-import "github.com/hydrakit/hydrakit/internal/keyspace"
+import "github.com/hydrakit/hydrakit/keyspace"
 
 // keys are every Redis key of one service's queue. Hydra's three lists come from the keyspace; the
 // rest are hydrakit's own, which Node never reads. With a cluster-safe scheme all share one slot.

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 

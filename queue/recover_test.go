@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 // A message a Node consumer took (RPOPLPUSH, no lease) and never completed is adopted after the

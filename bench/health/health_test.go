@@ -20,8 +20,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/health"
-	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 var baseline sync.Map // benchmark name → baseline ns/op

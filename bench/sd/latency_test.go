@@ -13,8 +13,8 @@ import (
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/log"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hydrakit/hydrakit/health"
-	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/queue"
 	"github.com/hydrakit/hydrakit/umf"
 )

@@ -8,7 +8,7 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 // janitor removes nodes-hash entries (and index members) of instances that have had no presence for a

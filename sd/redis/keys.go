@@ -1,6 +1,6 @@
 package redis
 
-import "github.com/hydrakit/hydrakit/internal/keyspace"
+import "github.com/hydrakit/hydrakit/keyspace"
 
 // The keys and channels of hydrakit's own that this package reads and writes. Node Hydra reads none.
 

@@ -3,7 +3,7 @@ package redis
 import (
 	"testing"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 func TestKeys(t *testing.T) {

@@ -3,7 +3,7 @@ package redis
 import (
 	"time"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 // Node Hydra's timings: presence is refreshed every second and expires after three.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/hydrakit/hydrakit/internal/keyspace"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 func TestRegistrarWritesWhatNodeWrites(t *testing.T) {
