@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/queue"
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
 // examples/worker as documented: -produce enqueues, -fail-every makes retries and dead letters
@@ -46,6 +48,21 @@ func TestQueueWorkerExample(t *testing.T) {
 	}
 	if n := c.Exists(context.Background(), "hydra:service:wx:service").Val(); n != 1 {
 		t.Error("worker did not register its service")
+	}
+	// The failures are warnings, which the worker's flight recorder keeps in Hydra's health log.
+	healthLog := func() string {
+		var all []string
+		live, _ := sdredis.ListInstances(context.Background(), c, "wx")
+		for _, inst := range live {
+			all = append(all, c.LRange(context.Background(), keyspace.Default.HealthLog("wx", inst.ID), 0, -1).Val()...)
+		}
+		return strings.Join(all, "\n")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(healthLog(), "failing on purpose"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failure in the worker's flight recorder:\n%s", healthLog())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

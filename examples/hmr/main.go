@@ -1,7 +1,7 @@
 // Command hmr is a Hydra message relay: a service that registers with sd/redis and answers every UMF
 // message it receives, on its service channel or its instance channel, with a reply whose bdy is
 // {"echo": <request bdy>}, as Node Hydra's hmr service does. It deregisters cleanly on SIGINT and
-// SIGTERM.
+// SIGTERM. It reports health and keeps a flight-recorder log like any Hydra service.
 //
 //	go run ./examples/hmr -redis redis://127.0.0.1:6379/0 -name hmr
 //
@@ -21,6 +21,7 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit/health"
 	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
@@ -52,8 +53,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer client.Close()
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 
-	// Subscribe first, then announce presence: no message sent to a visible instance is lost.
 	id := keyspace.NewInstanceID()
+	// Health: the snapshot Node's tools read (getServiceHealthAll, hydra-cli health), and a flight
+	// recorder keeping warnings and errors in Hydra's health log.
+	recorder, err := health.NewRecorder(client, *name, id, health.RecorderNext(logger))
+	if err != nil {
+		return err
+	}
+	defer recorder.Close()
+	logger = recorder
+	checker := health.NewChecker()
+	if err := checker.Register("redis", health.RedisCheck(client)); err != nil {
+		return err
+	}
+	reporter, err := health.NewReporter(client, *name, id, health.ReporterChecker(checker), health.ReporterLogger(logger))
+	if err != nil {
+		return err
+	}
+	reporter.Start()
+	defer func() { _ = reporter.Stop() }()
+
+	// Subscribe first, then announce presence: no message sent to a visible instance is lost.
 	conn, err := redispubsub.NewConn(client, *name, id, redispubsub.ConnLogger(logger))
 	if err != nil {
 		return err

@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit/health"
 	"github.com/hydrakit/hydrakit/queue"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/umf"
@@ -84,11 +86,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger = log.With(logger, "instance", registrar.ID())
+	// Health: the snapshot Node's tools read, and a flight recorder keeping warnings and errors
+	// (a failing message is a warning) in Hydra's health log.
+	recorder, err := health.NewRecorder(client, c.name, registrar.ID(), health.RecorderNext(logger),
+		health.RecorderLevels(level.WarnValue(), level.ErrorValue()))
+	if err != nil {
+		return err
+	}
+	defer recorder.Close()
+	logger = log.With(recorder, "instance", registrar.ID())
+	checker := health.NewChecker()
+	if err := checker.Register("redis", health.RedisCheck(client)); err != nil {
+		return err
+	}
+	reporter, err := health.NewReporter(client, c.name, registrar.ID(), health.ReporterChecker(checker), health.ReporterLogger(logger))
+	if err != nil {
+		return err
+	}
 	registrar.Register()
 	defer registrar.Deregister()
-	// Health reporting hook: start the health package's reporter for registrar.ID() here and stop
-	// it after the consumer (examples/worker's health is owned by the health package's author).
+	reporter.Start()
+	defer func() { _ = reporter.Stop() }()
 
 	var n atomic.Int64
 	handler := queue.HandlerFunc(func(ctx context.Context, d *queue.Delivery) error {
@@ -100,7 +118,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 		if c.failEvery > 0 && n.Add(1)%int64(c.failEvery) == 0 {
-			logger.Log("msg", "failing on purpose", "mid", d.Message.MID, "attempt", d.Attempt)
+			level.Warn(logger).Log("msg", "failing on purpose", "mid", d.Message.MID, "attempt", d.Attempt)
 			return fmt.Errorf("failed on purpose (every %d messages)", c.failEvery)
 		}
 		logger.Log("msg", "handled", "mid", d.Message.MID, "attempt", d.Attempt)
