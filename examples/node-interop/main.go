@@ -19,6 +19,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-kit/kit/sd/lb"
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -107,6 +109,10 @@ func talk(ctx context.Context, svc *goService, out io.Writer) {
 	defer cancel()
 	g, err := svc.greetNode(ctx, "gopher")
 	if err != nil {
+		var retry lb.RetryError
+		if errors.As(err, &retry) {
+			err = retry.Final // the attempts before it said the same
+		}
 		fmt.Fprintf(out, "go: calling %s /greet: %v\n", svc.node, err)
 		return
 	}

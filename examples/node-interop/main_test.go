@@ -129,3 +129,20 @@ func TestNodeEnv(t *testing.T) {
 		}
 	}
 }
+
+// Without a Node service the Go service says so and queues nothing, so no jobs pile up.
+func TestTalkWithoutNode(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
+	defer cancel()
+	var stdout bytes.Buffer
+	if err := run(ctx, []string{"-redis", srv.URL() + "/0", "-every", "1h"}, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "go: calling node-interop /greet: no endpoints available\n"; !strings.HasSuffix(stdout.String(), want) {
+		t.Errorf("want output ending in %q, have:\n%s", want, stdout.String())
+	}
+	if n, err := srv.Client(t).LLen(context.Background(), keyspace.Default.QueueReceived("node-interop")).Result(); err != nil || n != 0 {
+		t.Errorf("queued while Node was away: %d, %v", n, err)
+	}
+}
