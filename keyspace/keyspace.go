@@ -75,8 +75,13 @@ func (s Scheme) svc(service string) string {
 }
 
 func (s Scheme) key(service string, parts ...string) string {
+	return s.join(s.prefix, service, parts)
+}
+
+// join builds base:<svc segment>:<parts...>.
+func (s Scheme) join(base, service string, parts []string) string {
 	var b strings.Builder
-	b.WriteString(s.prefix)
+	b.WriteString(base)
 	b.WriteByte(':')
 	b.WriteString(s.svc(service))
 	for _, p := range parts {
@@ -136,15 +141,7 @@ func (s Scheme) RouterChannel() string { return s.ServiceChannel(RouterService) 
 // <prefix>:hydrakit:<svc>:<parts...>, hash-tagged like every per-service key when cluster-safe.
 // Packages build their own names through it, one function per name, pinned by table tests.
 func (s Scheme) Own(service string, parts ...string) string {
-	var b strings.Builder
-	b.WriteString(s.own)
-	b.WriteByte(':')
-	b.WriteString(s.svc(service))
-	for _, p := range parts {
-		b.WriteByte(':')
-		b.WriteString(p)
-	}
-	return b.String()
+	return s.join(s.own, service, parts)
 }
 
 // OwnGlobal returns a fleet-wide key or channel of hydrakit's own: <prefix>:hydrakit:<parts...>.
