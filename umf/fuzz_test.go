@@ -87,6 +87,9 @@ func FuzzNormalize(f *testing.F) {
 		if json.Valid(data) && len(data) < 1<<16 && err != nil {
 			t.Fatalf("encoding/json accepts %q, Normalize does not: %v", data, err)
 		}
+		if skipErr := skipAll(data); (err == nil) != (skipErr == nil) {
+			t.Fatalf("%q: Normalize error %v, skip (Unmarshal's check) error %v", data, err, skipErr)
+		}
 		if err != nil {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,18 +59,39 @@ func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 // encoding/json without HTML escaping, then Normalize (which also undoes Go's \u2028 and \u2029
 // escapes and puts integer-like map keys first).
 func (m *Message) SetBody(v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	e := bodyEncoders.Get().(*bodyEncoder)
+	defer e.put()
+	if err := e.enc.Encode(v); err != nil {
 		return fmt.Errorf("%w: encode body: %w", ErrMalformed, err)
 	}
-	body, err := Normalize(buf.Bytes())
+	body, err := Normalize(e.buf.Bytes())
 	if err != nil {
 		return err
 	}
 	m.Body = body
 	return nil
+}
+
+// bodyEncoder is an Encoder writing to its own buffer, pooled: SetBody is on every request's path
+// and Normalize copies the result out anyway.
+type bodyEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var bodyEncoders = sync.Pool{New: func() any {
+	e := new(bodyEncoder)
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+func (e *bodyEncoder) put() {
+	if e.buf.Cap() > 64<<10 {
+		return // let oversized buffers go
+	}
+	e.buf.Reset()
+	bodyEncoders.Put(e)
 }
 
 // DecodeBody decodes Body into v with encoding/json.

@@ -80,8 +80,7 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 	n.skipWS()
 	f, long, known := lookupField(key)
 	if !known {
-		n.scratch, err = n.value(n.scratch[:0])
-		return err
+		return n.skip()
 	}
 	s := &slots[f][0]
 	if !long {
@@ -98,7 +97,7 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 		if f == fHeaders && (n.pos >= len(n.in) || n.in[n.pos] != '{') {
 			return fmt.Errorf("%w: %s must be an object, at offset %d", ErrMalformed, key, n.pos)
 		}
-		if n.scratch, err = n.value(n.scratch[:0]); err != nil {
+		if err = n.skip(); err != nil {
 			return err
 		}
 		s.raw = n.in[start:n.pos]
