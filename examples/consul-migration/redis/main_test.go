@@ -66,20 +66,21 @@ func TestServeThenCallFromAnotherRun(t *testing.T) {
 	go func() {
 		served <- run(ctx, []string{"-redis", url, "-instances", "2", "-requests", "0"}, &bytes.Buffer{}, &serveErr)
 	}()
+	defer func() { // also after a Fatal: the serving run must end before its Redis does
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serving run: %v\n%s", err, serveErr.String())
+		}
+	}()
 
 	var stdout, stderr bytes.Buffer
-	callCtx, callCancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer callCancel()
-	// The client waits for one instance; the second may register a moment later, so ask twice.
+	// The client waits for one instance; the second may register a moment later, so ask again.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		stdout.Reset()
-		err := run(callCtx, []string{"-redis", url, "-instances", "0", "-requests", "4"}, &stdout, &stderr)
+		err := run(t.Context(), []string{"-redis", url, "-instances", "0", "-requests", "4"}, &stdout, &stderr)
 		if err != nil {
-			t.Fatalf("%v\n%s", err, stderr.String())
-		}
-		if n := strings.Count(stdout.String(), "127.0.0.1:"); n != 4 {
-			t.Fatalf("want 4 answers, have:\n%s", stdout.String())
+			t.Fatalf("calling run: %v\n%s", err, stderr.String())
 		}
 		if distinct(stdout.String()) == 2 || time.Now().After(deadline) {
 			break
@@ -87,10 +88,6 @@ func TestServeThenCallFromAnotherRun(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	checkAnswers(t, stdout.String(), 4, 2)
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatalf("serving run: %v\n%s", err, serveErr.String())
-	}
 }
 
 func distinct(out string) int {
