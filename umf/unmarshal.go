@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // slot holds one spelling's value while reading; a JSON null leaves it unset, as Node ignores it.
@@ -183,13 +184,14 @@ func (m *Message) fill(slots *[numFields][2]slot, strs []byte) {
 	}
 	var all string
 	if strSize > 0 {
-		joined := make([]byte, 0, strSize)
+		var joined strings.Builder // one allocation, no second copy as string(bytes) would make
+		joined.Grow(strSize)
 		for f, p := range pick {
 			if field(f) != fVersion || string(strs[p.lo:p.hi]) != Version {
-				joined = append(joined, strs[p.lo:p.hi]...)
+				joined.Write(strs[p.lo:p.hi])
 			}
 		}
-		all = string(joined)
+		all = joined.String()
 	}
 	next := 0
 	str := func(f field) string {
