@@ -53,6 +53,11 @@ func BenchmarkRequestReply(b *testing.B) {
 		b.Run(fmt.Sprintf("inflight=%d/paired", n), func(b *testing.B) {
 			paired(b, n, rawPingPong(b, client, false), hydrakitCall(b, client))
 		})
+		// The control pairs the raw baseline with a second one of its own: how far from 1 the
+		// method itself lands (block order, machine load) on this run.
+		b.Run(fmt.Sprintf("inflight=%d/paired-control", n), func(b *testing.B) {
+			paired(b, n, rawPingPong(b, client, false), rawPingPong(b, client, false))
+		})
 	}
 }
 
