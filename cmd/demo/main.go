@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/embedded"
 )
@@ -50,24 +49,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger = log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 	}
 
-	url, where := *redisURL, "Redis at "+*redisURL
-	if url == "" {
-		if *role != "" {
-			return errors.New("a child needs -redis")
-		}
-		srv, err := embedded.Start()
-		if err != nil {
-			return fmt.Errorf("embedded Redis: %w", err)
-		}
-		defer srv.Close()
-		url, where = srv.URL()+"/0", "an embedded Redis (miniredis, keys expiring in real time) at "+srv.Addr()
+	if *redisURL == "" && *role != "" {
+		return errors.New("a child needs -redis")
 	}
-	opts, err := goredis.ParseURL(url)
+	client, url, closeRedis, err := embedded.Connect(*redisURL)
 	if err != nil {
-		return fmt.Errorf("-redis: %w", err)
+		return fmt.Errorf("redis: %w", err)
 	}
-	client := goredis.NewClient(opts)
-	defer client.Close()
+	defer closeRedis()
+	where := "Redis at " + url
+	if *redisURL == "" {
+		where = "an embedded Redis (miniredis, keys expiring in real time) at " + url
+	}
 
 	switch *role {
 	case "greeter":

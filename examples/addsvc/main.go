@@ -51,21 +51,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
-	url := *redisURL
-	if url == "" {
-		srv, err := embedded.Start()
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		url = srv.URL()
-	}
-	opts, err := goredis.ParseURL(url)
+	client, _, closeRedis, err := embedded.Connect(*redisURL)
 	if err != nil {
 		return err
 	}
-	client := goredis.NewClient(opts)
-	defer client.Close()
+	defer closeRedis()
 
 	if *selftest {
 		*listen = "127.0.0.1:0"

@@ -31,7 +31,6 @@ import (
 
 	"github.com/go-kit/kit/sd/lb"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/embedded"
 )
@@ -60,21 +59,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 	out := &lockedWriter{w: stdout}
 
-	u := *redisURL
-	if u == "" {
-		srv, err := embedded.Start()
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		u = srv.URL() + "/0"
-	}
-	opts, err := goredis.ParseURL(u)
+	client, u, closeRedis, err := embedded.Connect(*redisURL)
 	if err != nil {
 		return err
 	}
-	client := goredis.NewClient(opts)
-	defer client.Close()
+	defer closeRedis()
 
 	svc, err := startGoService(client, *name, *node, out, logger)
 	if err != nil {

@@ -52,21 +52,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 
-	url := *redisURL
-	if url == "" {
-		srv, err := embedded.Start()
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		url = srv.URL()
-	}
-	opts, err := goredis.ParseURL(url)
+	client, _, closeRedis, err := embedded.Connect(*redisURL)
 	if err != nil {
 		return err
 	}
-	client := goredis.NewClient(opts)
-	defer client.Close()
+	defer closeRedis()
 
 	switch {
 	case *selftest > 0:
