@@ -50,11 +50,13 @@ type Conn struct {
 
 	channelCache channelCache
 
-	pmu     sync.Mutex
-	pending map[string]*call
-	up      bool // subscribed: replies can arrive
-	closed  bool
-	calls   sync.Pool
+	pmu      sync.Mutex
+	pending  map[string]*call
+	up       bool // subscribed: replies can arrive
+	closed   bool
+	calls    sync.Pool
+	expiry   *time.Timer // fails the requests past their deadline, see expire
+	expiryAt time.Time   // when expiry fires; zero when it is not armed
 
 	ctx    context.Context // handlers' base context, cancelled by Close
 	cancel context.CancelFunc
@@ -64,6 +66,15 @@ type Conn struct {
 	workers sync.WaitGroup // every reading or handling goroutine, see worker
 	turn    chan struct{}  // passes the reader role to a parked worker
 	idle    atomic.Int32   // parked workers
+	running atomic.Int32   // handlers running
+
+	// Inline handling, see worker.
+	handOffAfter  time.Duration
+	episodes      atomic.Uint64 // numbers the inline runs
+	inline        atomic.Uint64 // the inline run holding the reader role, 0 for none
+	inlineSince   atomic.Int64  // its start, unix ns
+	watchdog      *time.Timer
+	watchdogArmed atomic.Bool
 
 	lastDropLog atomic.Int64 // unix ns of the last "dropped" log line
 
@@ -90,7 +101,10 @@ type InstanceLister interface {
 	Instances(ctx context.Context, service string) ([]string, error)
 }
 
-type call struct{ ch chan result }
+type call struct {
+	ch       chan result
+	deadline time.Time
+}
 
 type result struct {
 	msg *umf.Message
@@ -114,8 +128,9 @@ func NewConn(client goredis.UniversalClient, service, instanceID string, options
 		logger:     log.NewNopLogger(),
 		maxPending: 10000, maxSize: 1 << 20, maxBatch: 128,
 		health: 3 * time.Second, subTimeout: 5 * time.Second, pubTimeout: 5 * time.Second,
-		concurrency: make(chan struct{}, 1024),
-		routes:      map[string]Handler{}, types: map[string]Handler{},
+		handOffAfter: time.Millisecond,
+		concurrency:  make(chan struct{}, 1024),
+		routes:       map[string]Handler{}, types: map[string]Handler{},
 		pending: map[string]*call{},
 		done:    make(chan struct{}),
 		turn:    make(chan struct{}),
@@ -138,6 +153,8 @@ func NewConn(client goredis.UniversalClient, service, instanceID string, options
 	}
 	c.up = true
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.watchdog = time.AfterFunc(time.Hour, c.watch)
+	c.watchdog.Stop()
 	c.workers.Add(1)
 	go c.worker()
 	return c, nil
@@ -226,7 +243,11 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	c.failPendingLocked(ErrClosed)
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	c.pmu.Unlock()
+	c.watchdog.Stop()
 	close(c.done)
 	c.cancel()
 	err := c.ps.Close()

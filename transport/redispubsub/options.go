@@ -45,3 +45,12 @@ func ConnPublishTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.p
 
 // ConnMaxBatch bounds how many concurrent PUBLISHes share one pipeline (default 128).
 func ConnMaxBatch(n int) ConnOption { return func(c *Conn) { c.maxBatch = max(n, 1) } }
+
+// ConnHandOffAfter bounds how long a handler may run on the goroutine that reads the subscription
+// before reading is handed to another goroutine (default 1 ms). On an idle Conn a message is handled
+// by the reading goroutine itself, which saves a goroutine wake-up per request; a handler that runs
+// longer, or waits for a reply on this Conn, has reading taken over, so no message waits more than
+// about d behind it. 0 hands reading over before every handler.
+func ConnHandOffAfter(d time.Duration) ConnOption {
+	return func(c *Conn) { c.handOffAfter = max(d, 0) }
+}

@@ -75,13 +75,13 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 		if p.err != nil {
 			return nil, p.err
 		}
-		ctx, cancel := context.WithTimeout(ctx, p.timeout)
-		defer cancel()
-		msg := &umf.Message{To: p.to, From: p.conn.from}
-		p.conn.fill(msg)
-		if deadline, ok := ctx.Deadline(); ok {
-			msg.Timeout = float64(time.Until(deadline).Milliseconds()) / 1000
+		// The deadline is enforced by the Conn (request), not by a context with a timer of its own.
+		deadline, tmo := time.Now().Add(p.timeout), p.timeout
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline, tmo = d, time.Until(d)
 		}
+		msg := &umf.Message{To: p.to, From: p.conn.from, Timeout: float64(tmo.Milliseconds()) / 1000}
+		p.conn.fill(msg)
 		if err := p.enc(ctx, msg, request); err != nil {
 			return nil, err
 		}
@@ -95,7 +95,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 				return nil, err
 			}
 		}
-		reply, err := p.conn.request(ctx, channel, msg)
+		reply, err := p.conn.request(ctx, channel, msg, deadline)
 		if err != nil {
 			return nil, err
 		}

@@ -22,26 +22,42 @@ const (
 // maxIdle bounds the workers parked between messages; more leave when their handler returns.
 const maxIdle = 64
 
-// worker reads the subscription while it holds the reader role; when it reads a message that needs
-// a handler it passes the role on (to a parked worker, or a new one) and runs the handler itself: the
-// message is handled by the goroutine that decoded it, with no queue in between, and a handler never
-// holds up reading. Afterwards the worker parks until it gets the role again. Exactly one worker
-// reads at a time.
+// idleRead is how long a read must have waited for its message for the Conn to count as idle: a
+// message already buffered (a backlog) comes back in a few microseconds, one that had to be waited
+// for takes a netpoll wake-up, tens of microseconds.
+const idleRead = 20 * time.Microsecond
+
+// worker reads the subscription while it holds the reader role. Exactly one worker reads at a time;
+// each message that needs a handler is handled by the worker that read it, with no queue in between,
+// and a handler never holds up reading for long:
+//
+//   - Under load (the message was already buffered, or other handlers are running), the worker passes
+//     the reader role on at once, to a parked worker or a new one, then runs the handler.
+//   - On an idle Conn it runs the handler inline, keeping the role, and reads again afterwards: no
+//     goroutine wake-up on the request's path, which is what one request at a time costs otherwise.
+//     The role is taken from an inline handler as soon as it waits for a reply on this Conn
+//     (request), and by a watchdog once it has run for handOffAfter (ConnHandOffAfter), so a slow
+//     handler delays other messages by at most that.
+//
+// A worker whose role was passed on parks until it gets the role again.
 func (c *Conn) worker() {
 	defer c.workers.Done()
 	for {
-		h, msg := c.read()
+		h, msg, waited := c.read()
 		if h == nil {
 			return // closed
 		}
-		select {
-		case c.turn <- struct{}{}:
-		default:
-			c.workers.Add(1)
-			go c.worker()
+		c.running.Add(1)
+		if waited && c.handOffAfter > 0 && c.running.Load() == 1 {
+			if c.serveInline(h, msg) {
+				continue // still the reader
+			}
+		} else {
+			c.passReader()
+			c.serve(h, msg)
+			c.running.Add(-1)
+			<-c.concurrency
 		}
-		c.serve(h, msg)
-		<-c.concurrency
 		if c.idle.Add(1) > maxIdle {
 			c.idle.Add(-1)
 			return
@@ -53,6 +69,75 @@ func (c *Conn) worker() {
 			c.idle.Add(-1)
 			return
 		}
+	}
+}
+
+// passReader hands the reader role to a parked worker, or starts one. The caller keeps the workers
+// count above zero while it runs (it is a worker, or took a count of its own).
+func (c *Conn) passReader() {
+	select {
+	case c.turn <- struct{}{}:
+	default:
+		c.workers.Add(1)
+		go c.worker()
+	}
+}
+
+// serveInline runs a handler while keeping the reader role unless it is taken meanwhile (see
+// takeReader), and reports whether the worker still holds the role.
+func (c *Conn) serveInline(h Handler, msg *umf.Message) bool {
+	episode := c.episodes.Add(1)
+	c.inlineSince.Store(time.Now().UnixNano())
+	c.inline.Store(episode)
+	if c.watchdogArmed.CompareAndSwap(false, true) {
+		c.watchdog.Reset(c.handOffAfter)
+	}
+	c.serve(h, msg)
+	c.running.Add(-1)
+	<-c.concurrency
+	return c.inline.CompareAndSwap(episode, 0)
+}
+
+// takeReader takes the reader role from the handler running inline, if any, and passes it on.
+func (c *Conn) takeReader() {
+	episode := c.inline.Load()
+	if episode == 0 {
+		return
+	}
+	// Count the worker about to be started before the inline one can leave, and never after
+	// Close has begun waiting for the workers.
+	c.pmu.Lock()
+	if c.closed {
+		c.pmu.Unlock()
+		return
+	}
+	c.workers.Add(1)
+	c.pmu.Unlock()
+	if c.inline.CompareAndSwap(episode, 0) {
+		c.stats.handOffs.Add(1)
+		c.passReader()
+	}
+	c.workers.Done()
+}
+
+// watch is the watchdog's timer function: it takes the reader role from an inline handler that has
+// run for handOffAfter, and re-arms while handlers run inline. It costs nothing while no handler
+// runs inline.
+func (c *Conn) watch() {
+	for !c.isClosed() {
+		if c.inline.Load() == 0 {
+			c.watchdogArmed.Store(false)
+			// An episode that began just before the store saw the watchdog armed and left it to us.
+			if c.inline.Load() == 0 || !c.watchdogArmed.CompareAndSwap(false, true) {
+				return
+			}
+		}
+		since := time.Duration(time.Now().UnixNano() - c.inlineSince.Load())
+		if since < c.handOffAfter {
+			c.watchdog.Reset(c.handOffAfter - since)
+			return
+		}
+		c.takeReader()
 	}
 }
 
@@ -68,14 +153,16 @@ func (c *Conn) serve(h Handler, msg *umf.Message) {
 	h.ServeMessage(c.ctx, c, msg)
 }
 
-// read receives until a message needs a handler, or the Conn closes (nil). go-redis re-dials and
+// read receives until a message needs a handler, or the Conn closes (nil); waited reports whether
+// that message had to be waited for (see idleRead). go-redis re-dials and
 // resubscribes by itself after a read error; read turns every such error into ErrConnectionLost for
 // the requests in flight (their replies may be gone) and marks the Conn up again when the
 // subscription confirmations return.
-func (c *Conn) read() (Handler, *umf.Message) {
+func (c *Conn) read() (h Handler, msg *umf.Message, waited bool) {
 	for {
 		var m any
 		var err error
+		start := time.Now()
 		if c.awaitingPong {
 			// Without a read timeout go-redis treats a deadline as a dead connection and re-dials,
 			// which is what an unanswered ping means (a half-open TCP connection).
@@ -87,7 +174,7 @@ func (c *Conn) read() (Handler, *umf.Message) {
 		}
 		if err != nil {
 			if c.isClosed() || errors.Is(err, goredis.ErrClosed) {
-				return nil, nil
+				return nil, nil, false
 			}
 			if !c.awaitingPong && isTimeout(err) {
 				ctx, cancel := context.WithTimeout(context.Background(), c.health)
@@ -102,7 +189,7 @@ func (c *Conn) read() (Handler, *umf.Message) {
 			c.lost(err)
 			select {
 			case <-c.done:
-				return nil, nil
+				return nil, nil, false
 			case <-time.After(c.backoff/2 + rand.N(c.backoff/2+1)):
 			}
 			c.backoff = min(2*c.backoff, maxBackoff)
@@ -118,7 +205,7 @@ func (c *Conn) read() (Handler, *umf.Message) {
 		switch m := m.(type) {
 		case *goredis.Message:
 			if h, msg := c.dispatch(m.Payload); h != nil {
-				return h, msg
+				return h, msg, time.Since(start) > idleRead
 			}
 		case *goredis.Subscription:
 			if m.Kind == "subscribe" && m.Count == len(c.channels) {

@@ -3,6 +3,8 @@ package redispubsub
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -25,6 +27,18 @@ type Subscriber struct {
 	finalizer    []SubscriberFinalizerFunc
 	errorHandler transport.ErrorHandler
 	parent       context.Context
+
+	merged   sync.Map                       // *Conn → parent joined with its context, see mergeParent
+	deadline atomic.Pointer[sharedDeadline] // the latest shared deadline context
+}
+
+// sharedDeadline is a deadline context shared by the messages whose deadlines round to the same
+// time: one runtime timer per deadlineSlot rather than one per message.
+type sharedDeadline struct {
+	base   context.Context
+	at     time.Time
+	ctx    context.Context
+	cancel context.CancelFunc // never called: the context ends at its deadline
 }
 
 var _ Handler = (*Subscriber)(nil) // API check
@@ -83,16 +97,27 @@ func SubscriberContext(ctx context.Context) SubscriberOption {
 // ServeMessage runs before → decode → endpoint → after → encode and publishes the reply. The
 // context ends when the request's tmo runs out, the Conn closes, or the parent context ends.
 func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message) {
+	// Contexts are shared between messages only when they derive from the Conn's own context (the
+	// usual case; ServeMessage may also be called with any context).
+	shared := c != nil && ctx == c.ctx
 	if s.parent != nil {
-		pctx, pcancel := context.WithCancel(s.parent)
-		defer pcancel()
-		defer context.AfterFunc(ctx, pcancel)()
-		ctx = pctx
+		if shared {
+			ctx = s.mergeParent(c)
+		} else {
+			pctx, pcancel := context.WithCancel(s.parent)
+			defer pcancel()
+			defer context.AfterFunc(ctx, pcancel)()
+			ctx = pctx
+		}
 	}
 	if msg.Timeout > 0 {
+		tmo := time.Duration(min(msg.Timeout, maxTimeout.Seconds()) * float64(time.Second)) // a huge tmo must not overflow into "expired"
 		var cancel context.CancelFunc
-		tmo := min(msg.Timeout, maxTimeout.Seconds()) // a huge tmo must not overflow into "expired"
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(tmo*float64(time.Second)))
+		if shared && tmo >= minSharedTimeout {
+			ctx, cancel = s.sharedDeadline(ctx, tmo)
+		} else {
+			ctx, cancel = context.WithTimeout(ctx, tmo)
+		}
 		defer cancel()
 	}
 	if len(s.finalizer) > 0 {
@@ -130,6 +155,44 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 	if err := c.Reply(ctx, msg, reply); err != nil {
 		s.errorHandler.Handle(ctx, err)
 	}
+}
+
+// mergeParent returns the parent context joined with c's context: made once per Conn, and
+// forgotten when the Conn closes.
+func (s *Subscriber) mergeParent(c *Conn) context.Context {
+	if ctx, ok := s.merged.Load(c); ok {
+		return ctx.(context.Context)
+	}
+	ctx, cancel := context.WithCancel(s.parent)
+	if actual, loaded := s.merged.LoadOrStore(c, ctx); loaded {
+		cancel()
+		return actual.(context.Context)
+	}
+	context.AfterFunc(c.ctx, func() {
+		s.merged.Delete(c)
+		cancel()
+	})
+	return ctx
+}
+
+// Deadlines of at least minSharedTimeout are rounded down to deadlineSlot (at most 1 % early) so
+// that the messages arriving within one slot share a context and its timer: a runtime timer armed
+// and stopped per message costs more than the rest of the Subscriber's bookkeeping.
+const (
+	deadlineSlot     = 10 * time.Millisecond
+	minSharedTimeout = time.Second
+)
+
+// sharedDeadline returns base with a deadline tmo from now, rounded down to deadlineSlot and shared
+// with the other messages of the same slot. base must be comparable.
+func (s *Subscriber) sharedDeadline(base context.Context, tmo time.Duration) (context.Context, context.CancelFunc) {
+	at := time.Now().Add(tmo).Truncate(deadlineSlot)
+	if d := s.deadline.Load(); d != nil && d.base == base && d.at.Equal(at) {
+		return d.ctx, func() {}
+	}
+	ctx, cancel := context.WithDeadline(base, at)
+	s.deadline.Store(&sharedDeadline{base: base, at: at, ctx: ctx, cancel: cancel})
+	return ctx, func() {}
 }
 
 // endpoint calls the endpoint; if it panics the requester gets a 500 reply at once, then the panic
