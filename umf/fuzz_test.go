@@ -102,3 +102,25 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIsCanonical checks SetBody's shortcut: of the compact, valid JSON that encoding/json writes,
+// whatever isCanonical accepts Normalize leaves as is.
+func FuzzIsCanonical(f *testing.F) {
+	for _, s := range []string{`{"A":12345,"B":1}`, `[1,-2,"x",true,null,{"a":{"a":[]}}]`, `{"a":1,"a":2}`,
+		`{"1":0}`, `-0`, `1.5`, `12345678901234567`, `"\u2028"`, `{"a":{"b":1},"b":2}`, `"é"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var compact bytes.Buffer
+		if json.Compact(&compact, data) != nil || !bytes.Equal(compact.Bytes(), data) || !isCanonical(data) {
+			return
+		}
+		canon, err := Normalize(data)
+		if err != nil {
+			t.Fatalf("isCanonical accepted %q, which Normalize rejects: %v", data, err)
+		}
+		if !bytes.Equal(canon, data) {
+			t.Fatalf("isCanonical accepted %q, Normalize writes %q", data, canon)
+		}
+	})
+}

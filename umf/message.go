@@ -64,7 +64,13 @@ func (m *Message) SetBody(v any) error {
 	if err := e.enc.Encode(v); err != nil {
 		return fmt.Errorf("%w: encode body: %w", ErrMalformed, err)
 	}
-	body, err := Normalize(e.buf.Bytes())
+	out := e.buf.Bytes()
+	out = out[:len(out)-1] // Encode's newline
+	if isCanonical(out) {
+		m.Body = append(make([]byte, 0, len(out)), out...)
+		return nil
+	}
+	body, err := Normalize(out)
 	if err != nil {
 		return err
 	}

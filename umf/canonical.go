@@ -1,0 +1,94 @@
+package umf
+
+import "unicode/utf8"
+
+// isCanonical reports, conservatively, whether b — compact JSON as encoding/json writes it — is
+// already what JSON.stringify would write, so that SetBody can skip Normalize. It says no to
+// anything that Normalize could change: any escape in a string (Go writes \u2028, \u0008 and
+// invalid UTF-8 differently), a number with a fraction or exponent, more than 15 digits or a
+// leading -0 (JavaScript doubles), invalid UTF-8 (from a json.RawMessage), a key starting with a digit (JavaScript puts array-index keys
+// first), a repeated key (possible through a custom MarshalJSON or json.RawMessage), and objects
+// too wide or too deep to check cheaply.
+func isCanonical(b []byte) bool {
+	const maxKeys, maxObjDepth = 32, 16
+	var keys [maxKeys][]byte // keys of the objects being read, innermost last
+	var firstKey [maxObjDepth]int
+	var inObject [maxObjDepth + 1]bool // by nesting depth: an object (else an array or the top level)
+	nkeys, depth := 0, 0
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			j, ascii := i+1, true
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' || b[j] < 0x20 {
+					return false
+				}
+				ascii = ascii && b[j] < utf8.RuneSelf
+				j++
+			}
+			if j >= len(b) || !ascii && !utf8.Valid(b[i+1:j]) {
+				return false
+			}
+			if j+1 < len(b) && b[j+1] == ':' { // a key
+				key := b[i+1 : j]
+				if len(key) > 0 && key[0] >= '0' && key[0] <= '9' || nkeys == maxKeys || depth == 0 {
+					return false
+				}
+				for _, k := range keys[firstKey[depth-1]:nkeys] {
+					if string(k) == string(key) {
+						return false
+					}
+				}
+				keys[nkeys] = key
+				nkeys++
+				j++ // the ':'
+			}
+			i = j + 1
+		case c == '{' || c == '[':
+			if depth == maxObjDepth {
+				return false
+			}
+			depth++
+			inObject[depth] = c == '{'
+			if c == '{' {
+				firstKey[depth-1] = nkeys
+			}
+			i++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return false
+			}
+			if inObject[depth] {
+				nkeys = firstKey[depth-1]
+			}
+			depth--
+			i++
+		case c == ',':
+			i++
+		case c == '-' || c >= '0' && c <= '9':
+			j := i
+			if c == '-' {
+				j++
+			}
+			start := j
+			for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+				j++
+			}
+			digits := j - start
+			if digits == 0 || digits > 15 || b[start] == '0' && (digits > 1 || c == '-') {
+				return false
+			}
+			if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+				return false
+			}
+			i = j
+		case c == 't' || c == 'f' || c == 'n': // true, false, null: encoding/json writes no others
+			for i < len(b) && b[i] >= 'a' && b[i] <= 'z' {
+				i++
+			}
+		default:
+			return false
+		}
+	}
+	return depth == 0 && len(b) > 0
+}
