@@ -11,7 +11,7 @@ import "unicode/utf8"
 // too wide or too deep to check cheaply.
 func isCanonical(b []byte) bool {
 	const maxKeys, maxObjDepth = 32, 16
-	var keys [maxKeys][]byte // keys of the objects being read, innermost last
+	var keys [maxKeys]struct{ lo, hi int32 } // keys of the objects being read, innermost last
 	var firstKey [maxObjDepth]int
 	var inObject [maxObjDepth + 1]bool // by nesting depth: an object (else an array or the top level)
 	nkeys, depth := 0, 0
@@ -35,11 +35,11 @@ func isCanonical(b []byte) bool {
 					return false
 				}
 				for _, k := range keys[firstKey[depth-1]:nkeys] {
-					if string(k) == string(key) {
+					if string(b[k.lo:k.hi]) == string(key) {
 						return false
 					}
 				}
-				keys[nkeys] = key
+				keys[nkeys].lo, keys[nkeys].hi = int32(i+1), int32(j)
 				nkeys++
 				j++ // the ':'
 			}

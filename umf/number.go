@@ -108,6 +108,8 @@ func appendJSNumber(dst []byte, f float64) []byte {
 		return append(dst, "null"...)
 	case f == 0:
 		return append(dst, '0')
+	case f == math.Trunc(f) && math.Abs(f) < 1<<53:
+		return strconv.AppendInt(dst, int64(f), 10) // every integer double below 2^53 prints as itself
 	}
 	if abs := math.Abs(f); abs >= 1e-6 && abs < 1e21 {
 		return strconv.AppendFloat(dst, f, 'f', -1, 64)
@@ -124,6 +126,28 @@ func appendJSNumber(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
+}
+
+// parseNumber returns the value of lit, a valid JSON number (see scanNumber), without ParseFloat for
+// the integers of up to 15 digits that most numbers in messages are.
+func parseNumber(lit []byte, simple bool) (float64, error) {
+	if digits := lit; simple && len(digits) <= 16 {
+		neg := digits[0] == '-'
+		if neg {
+			digits = digits[1:]
+		}
+		if len(digits) <= 15 {
+			var v int64
+			for _, c := range digits {
+				v = v*10 + int64(c-'0')
+			}
+			if neg {
+				return -float64(v), nil
+			}
+			return float64(v), nil
+		}
+	}
+	return strconv.ParseFloat(string(lit), 64)
 }
 
 func isRangeErr(err error) bool { return errors.Is(err, strconv.ErrRange) }

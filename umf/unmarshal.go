@@ -107,11 +107,11 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 		if n.pos >= len(n.in) || n.in[n.pos] != '-' && (n.in[n.pos] < '0' || n.in[n.pos] > '9') {
 			return fmt.Errorf("%w: %s must be a number, at offset %d", ErrMalformed, key, n.pos)
 		}
-		lit, _, err := n.scanNumber()
+		lit, simple, err := n.scanNumber()
 		if err != nil {
 			return err
 		}
-		if s.num, err = strconv.ParseFloat(string(lit), 64); err != nil {
+		if s.num, err = parseNumber(lit, simple); err != nil {
 			return fmt.Errorf("%w: %s is out of range, at offset %d", ErrMalformed, key, start)
 		}
 		s.truthy = s.num != 0
@@ -138,6 +138,9 @@ func truthyRaw(raw []byte) bool {
 	case len(raw) == 0:
 		return false
 	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
+		if isDigits(raw) { // an integer: truthy unless all zeros
+			return bytes.ContainsFunc(raw, func(r rune) bool { return r >= '1' && r <= '9' })
+		}
 		f, err := strconv.ParseFloat(string(raw), 64)
 		return f != 0 || err != nil && !isRangeErr(err)
 	}
@@ -146,6 +149,19 @@ func truthyRaw(raw []byte) bool {
 		return false
 	}
 	return true
+}
+
+// isDigits reports whether raw is an optional '-' and decimal digits only.
+func isDigits(raw []byte) bool {
+	if len(raw) > 0 && raw[0] == '-' {
+		raw = raw[1:]
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(raw) > 0
 }
 
 // absent is the value of a field no spelling of which was present.

@@ -7,7 +7,6 @@ package transport
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -66,7 +65,7 @@ func BenchmarkRequestReply(b *testing.B) {
 // which drifts over seconds, weighs on both alike; x-raw-paired is hydrakit's throughput relative to
 // the raw baseline's over the same stretch of time. One op is one block on each side.
 func paired(b *testing.B, n int, raw, hydrakit func(context.Context, int) error) {
-	block := max(blockMin(), 8*n)
+	block := max(64, 8*n)
 	var rawTime, hkTime time.Duration
 	for b.Loop() {
 		for _, side := range []struct {
@@ -274,11 +273,4 @@ func hydrakitCall(b *testing.B, client *goredis.Client) func(context.Context, in
 		}
 		return nil
 	}
-}
-
-func blockMin() int {
-	if v, err := strconv.Atoi(os.Getenv("BLOCK")); err == nil {
-		return v
-	}
-	return 64
 }

@@ -128,7 +128,7 @@ func NewConn(client goredis.UniversalClient, service, instanceID string, options
 		logger:     log.NewNopLogger(),
 		maxPending: 10000, maxSize: 1 << 20, maxBatch: 128,
 		health: 3 * time.Second, subTimeout: 5 * time.Second, pubTimeout: 5 * time.Second,
-		handOffAfter: time.Millisecond,
+		handOffAfter: 5 * time.Millisecond,
 		concurrency:  make(chan struct{}, 1024),
 		routes:       map[string]Handler{}, types: map[string]Handler{},
 		pending: map[string]*call{},

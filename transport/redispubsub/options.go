@@ -47,7 +47,7 @@ func ConnPublishTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.p
 func ConnMaxBatch(n int) ConnOption { return func(c *Conn) { c.maxBatch = max(n, 1) } }
 
 // ConnHandOffAfter bounds how long a handler may run on the goroutine that reads the subscription
-// before reading is handed to another goroutine (default 1 ms). On an idle Conn a message is handled
+// before reading is handed to another goroutine (default 5 ms). On an idle Conn a message is handled
 // by the reading goroutine itself, which saves a goroutine wake-up per request; a handler that runs
 // longer, or waits for a reply on this Conn, has reading taken over, so no message waits more than
 // about d behind it. 0 hands reading over before every handler.
