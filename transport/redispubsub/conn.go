@@ -20,9 +20,11 @@ import (
 // the instance announces its presence, so that no message sent to it is lost; Close it after the
 // presence is gone.
 //
-// Each handler runs on a goroutine of its own (the one that read its message, while another takes
-// over reading), at most ConnConcurrency at once, so a slow handler never holds up replies or other
-// messages; a message arriving while all slots are busy is dropped and counted as Rejected.
+// Each handler runs on the goroutine that read its message, at most ConnConcurrency at once; a
+// message arriving while all slots are busy is dropped and counted as Rejected. Under load another
+// goroutine takes over reading before the handler runs; on an idle Conn it does so only once the
+// handler has run for ConnHandOffAfter or waits for a reply on this Conn, so a slow handler holds up
+// other messages and replies for at most that long.
 type Conn struct {
 	client   goredis.UniversalClient
 	service  string
