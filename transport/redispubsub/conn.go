@@ -72,6 +72,7 @@ type Conn struct {
 
 	// Inline handling, see worker.
 	handOffAfter  time.Duration
+	idleRead      time.Duration // see defaultIdleRead
 	episodes      atomic.Uint64 // numbers the inline runs
 	inline        atomic.Uint64 // the inline run holding the reader role, 0 for none
 	inlineSince   atomic.Int64  // its start, unix ns
@@ -130,9 +131,9 @@ func NewConn(client goredis.UniversalClient, service, instanceID string, options
 		logger:     log.NewNopLogger(),
 		maxPending: 10000, maxSize: 1 << 20, maxBatch: 128,
 		health: 3 * time.Second, subTimeout: 5 * time.Second, pubTimeout: 5 * time.Second,
-		handOffAfter: 5 * time.Millisecond,
-		concurrency:  make(chan struct{}, 1024),
-		routes:       map[string]Handler{}, types: map[string]Handler{},
+		handOffAfter: 5 * time.Millisecond, idleRead: defaultIdleRead,
+		concurrency: make(chan struct{}, 1024),
+		routes:      map[string]Handler{}, types: map[string]Handler{},
 		pending: map[string]*call{},
 		done:    make(chan struct{}),
 		turn:    make(chan struct{}),

@@ -22,10 +22,10 @@ const (
 // maxIdle bounds the workers parked between messages; more leave when their handler returns.
 const maxIdle = 64
 
-// idleRead is how long a read must have waited for its message for the Conn to count as idle: a
-// message already buffered (a backlog) comes back in a few microseconds, one that had to be waited
+// defaultIdleRead is how long a read must have waited for its message for the Conn to count as idle:
+// a message already buffered (a backlog) comes back in a few microseconds, one that had to be waited
 // for takes a netpoll wake-up, tens of microseconds.
-const idleRead = 20 * time.Microsecond
+const defaultIdleRead = 20 * time.Microsecond
 
 // worker reads the subscription while it holds the reader role. Exactly one worker reads at a time;
 // each message that needs a handler is handled by the worker that read it, with no queue in between,
@@ -154,7 +154,7 @@ func (c *Conn) serve(h Handler, msg *umf.Message) {
 }
 
 // read receives until a message needs a handler, or the Conn closes (nil); waited reports whether
-// that message had to be waited for (see idleRead). go-redis re-dials and
+// that message had to be waited for (see defaultIdleRead). go-redis re-dials and
 // resubscribes by itself after a read error; read turns every such error into ErrConnectionLost for
 // the requests in flight (their replies may be gone) and marks the Conn up again when the
 // subscription confirmations return.
@@ -205,7 +205,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message, waited bool) {
 		switch m := m.(type) {
 		case *goredis.Message:
 			if h, msg := c.dispatch(m.Payload); h != nil {
-				return h, msg, time.Since(start) > idleRead
+				return h, msg, time.Since(start) > c.idleRead
 			}
 		case *goredis.Subscription:
 			if m.Kind == "subscribe" && m.Count == len(c.channels) {
