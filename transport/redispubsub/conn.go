@@ -75,7 +75,8 @@ type Conn struct {
 	idleRead      time.Duration // see defaultIdleRead
 	episodes      atomic.Uint64 // numbers the inline runs
 	inline        atomic.Uint64 // the inline run holding the reader role, 0 for none
-	inlineSince   atomic.Int64  // its start, unix ns
+	inlineSince   atomic.Int64  // its start, ns since epoch
+	epoch         time.Time     // a monotonic origin for inlineSince
 	watchdog      *time.Timer
 	watchdogArmed atomic.Bool
 
@@ -131,7 +132,7 @@ func NewConn(client goredis.UniversalClient, service, instanceID string, options
 		logger:     log.NewNopLogger(),
 		maxPending: 10000, maxSize: 1 << 20, maxBatch: 128,
 		health: 3 * time.Second, subTimeout: 5 * time.Second, pubTimeout: 5 * time.Second,
-		handOffAfter: 5 * time.Millisecond, idleRead: defaultIdleRead,
+		handOffAfter: 5 * time.Millisecond, idleRead: defaultIdleRead, epoch: time.Now(),
 		concurrency: make(chan struct{}, 1024),
 		routes:      map[string]Handler{}, types: map[string]Handler{},
 		pending: map[string]*call{},

@@ -87,7 +87,7 @@ func (c *Conn) passReader() {
 // takeReader), and reports whether the worker still holds the role.
 func (c *Conn) serveInline(h Handler, msg *umf.Message) bool {
 	episode := c.episodes.Add(1)
-	c.inlineSince.Store(time.Now().UnixNano())
+	c.inlineSince.Store(int64(time.Since(c.epoch)))
 	c.inline.Store(episode)
 	if c.watchdogArmed.CompareAndSwap(false, true) {
 		c.watchdog.Reset(c.handOffAfter)
@@ -132,7 +132,7 @@ func (c *Conn) watch() {
 				return
 			}
 		}
-		since := time.Duration(time.Now().UnixNano() - c.inlineSince.Load())
+		since := time.Since(c.epoch) - time.Duration(c.inlineSince.Load())
 		if since < c.handOffAfter {
 			c.watchdog.Reset(c.handOffAfter - since)
 			return

@@ -36,7 +36,7 @@ type Subscriber struct {
 // time: one runtime timer per deadlineSlot rather than one per message.
 type sharedDeadline struct {
 	base   context.Context
-	at     time.Time
+	slot   int64 // the deadline's wall-clock time in deadlineSlot units
 	ctx    context.Context
 	cancel context.CancelFunc // never called: the context ends at its deadline
 }
@@ -186,12 +186,14 @@ const (
 // sharedDeadline returns base with a deadline tmo from now, rounded down to deadlineSlot and shared
 // with the other messages of the same slot. base must be comparable.
 func (s *Subscriber) sharedDeadline(base context.Context, tmo time.Duration) (context.Context, context.CancelFunc) {
-	at := time.Now().Add(tmo).Truncate(deadlineSlot)
-	if d := s.deadline.Load(); d != nil && d.base == base && d.at.Equal(at) {
+	at := time.Now().Add(tmo)
+	slot := at.UnixNano() / int64(deadlineSlot)
+	if d := s.deadline.Load(); d != nil && d.base == base && d.slot == slot {
 		return d.ctx, func() {}
 	}
-	ctx, cancel := context.WithDeadline(base, at)
-	s.deadline.Store(&sharedDeadline{base: base, at: at, ctx: ctx, cancel: cancel})
+	// Rounded with Add, not Truncate, so that the deadline keeps the monotonic clock reading.
+	ctx, cancel := context.WithDeadline(base, at.Add(-time.Duration(at.UnixNano()%int64(deadlineSlot))))
+	s.deadline.Store(&sharedDeadline{base: base, slot: slot, ctx: ctx, cancel: cancel})
 	return ctx, func() {}
 }
 
