@@ -238,7 +238,8 @@ func routeOf(to string) string {
 }
 
 // Close stops receiving, fails the requests still waiting with ErrClosed, cancels the handlers'
-// context and waits until the receive loop and every handler have returned.
+// context and waits until the receive loop and every handler have returned (so a handler must not
+// call it: start the shutdown from another goroutine).
 func (c *Conn) Close() error {
 	c.pmu.Lock()
 	if c.closed {
