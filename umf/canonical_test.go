@@ -33,3 +33,48 @@ func TestIsCanonical(t *testing.T) {
 		}
 	}
 }
+
+// Marshal trusts SetBody's output only while Body is still that slice.
+func TestMarshalNormalizesAReplacedBody(t *testing.T) {
+	var m Message
+	if err := m.SetBody(map[string]int{"b": 1, "1": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"bdy":{"1":2,"b":1}}`, marshal(t, &m); want != have {
+		t.Errorf("want %s, have %s", want, have)
+	}
+	m.Body = []byte(`{"b":1.50,"1":2}`) // assigned, not set: normalized as ever
+	if want, have := `{"bdy":{"1":2,"b":1.5}}`, marshal(t, &m); want != have {
+		t.Errorf("want %s, have %s", want, have)
+	}
+	m.Body = []byte(`{`)
+	if _, err := m.Marshal(); err == nil {
+		t.Error("an assigned invalid body must fail Marshal")
+	}
+
+	resp := &Message{MID: "r", Timestamp: "t"}
+	if err := resp.SetBody([]string{"ok"}); err != nil {
+		t.Fatal(err)
+	}
+	orig := &Message{From: "a:/", MID: "m", Body: []byte(`{"q": 1}`)}
+	want := `{"to":"a:/","mid":"r","rmid":"m","ts":"t","ver":"UMF/1.4.6","bdy":["ok"]}`
+	if have := marshal(t, Reply(orig, resp)); want != have {
+		t.Errorf("Reply: want %s, have %s", want, have)
+	}
+	if _, have, err := AppendReply(nil, orig, resp); err != nil || want != string(have) {
+		t.Errorf("AppendReply: want %s, have %s (%v)", want, have, err)
+	}
+	resp.Body = []byte(`[ "ok" ]`) // replaced after SetBody: the reply normalizes it
+	if have := marshal(t, Reply(orig, resp)); want != have {
+		t.Errorf("Reply of a replaced body: want %s, have %s", want, have)
+	}
+}
+
+func marshal(t *testing.T, m *Message) string {
+	t.Helper()
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

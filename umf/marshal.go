@@ -38,7 +38,9 @@ func (m *Message) AppendMarshal(dst []byte) ([]byte, error) {
 	dst = appendStringField(dst, start, "ver", m.Version)
 	dst = appendStringField(dst, start, "via", m.Via)
 	dst = appendStringField(dst, start, "fwd", m.Forward)
-	if dst, err = appendBody(dst, start, "bdy", m.Body); err != nil {
+	if m.bodyIsCanonical() {
+		dst = append(appendKey(dst, start, "bdy"), m.Body...) // SetBody's output, normalized already
+	} else if dst, err = appendBody(dst, start, "bdy", m.Body); err != nil {
 		return dst[:start], err
 	}
 	dst = appendStringField(dst, start, "aut", m.Authorization)
@@ -50,6 +52,11 @@ func (m *Message) AppendMarshal(dst []byte) ([]byte, error) {
 	}
 	dst = appendStringField(dst, start, "for", m.For)
 	return append(dst, '}'), nil
+}
+
+// bodyIsCanonical reports whether Body is still the slice SetBody set.
+func (m *Message) bodyIsCanonical() bool {
+	return len(m.Body) > 0 && len(m.Body) == len(m.canonBody) && &m.Body[0] == &m.canonBody[0]
 }
 
 // appendKey writes `"key":`, preceded by a comma unless it is the first field after the '{' at start.

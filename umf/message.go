@@ -34,6 +34,8 @@ type Message struct {
 	Priority      float64         // pri: in the UMF spec; Node Hydra drops it, hydrakit keeps it
 	TTL           float64         // ttl: in the UMF spec; Node Hydra drops it, hydrakit keeps it
 	For           string          // for: in the UMF spec; Node Hydra drops it, hydrakit keeps it
+
+	canonBody []byte // Body as SetBody set it, already JSON.stringify's bytes: Marshal copies it as is
 }
 
 // New returns a message from one address to another with a fresh mid, the current timestamp and
@@ -57,7 +59,8 @@ func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 
 // SetBody sets Body to v encoded exactly as Node's JSON.stringify would write the same value:
 // encoding/json without HTML escaping, then Normalize (which also undoes Go's \u2028 and \u2029
-// escapes and puts integer-like map keys first).
+// escapes and puts integer-like map keys first). Marshal writes such a Body without normalizing it
+// again, so replace Body (assign a new slice) rather than editing its bytes in place.
 func (m *Message) SetBody(v any) error {
 	e := bodyEncoders.Get().(*bodyEncoder)
 	defer e.put()
@@ -66,15 +69,14 @@ func (m *Message) SetBody(v any) error {
 	}
 	out := e.buf.Bytes()
 	out = out[:len(out)-1] // Encode's newline
+	var body []byte
+	var err error
 	if isCanonical(out) {
-		m.Body = append(make([]byte, 0, len(out)), out...)
-		return nil
-	}
-	body, err := Normalize(out)
-	if err != nil {
+		body = append(make([]byte, 0, len(out)), out...)
+	} else if body, err = Normalize(out); err != nil {
 		return err
 	}
-	m.Body = body
+	m.Body, m.canonBody = body, body
 	return nil
 }
 

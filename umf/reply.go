@@ -16,7 +16,29 @@ import (
 // reply instead), and orig's pri, ttl and for are not carried (Node drops them too) while resp's are
 // kept. Reply does not modify orig or resp.
 func Reply(orig, resp *Message) *Message {
-	r := &Message{
+	r := new(Message)
+	buildReply(r, orig, resp)
+	canon := r.bodyIsCanonical()
+	r.Headers, r.Body, r.canonBody = slices.Clone(r.Headers), slices.Clone(r.Body), nil
+	if canon {
+		r.canonBody = r.Body
+	}
+	return r
+}
+
+// AppendReply appends the wire form of Reply(orig, resp) to dst, without building the reply, and
+// returns the address it goes to (its to): what a transport needs to send a reply, without
+// allocating a Message.
+func AppendReply(dst []byte, orig, resp *Message) (to string, out []byte, err error) {
+	var r Message
+	buildReply(&r, orig, resp)
+	out, err = r.AppendMarshal(dst)
+	return r.To, out, err
+}
+
+// buildReply sets r to the reply, sharing orig's and resp's Headers and Body.
+func buildReply(r, orig, resp *Message) {
+	*r = Message{
 		To:            orig.From,
 		From:          orig.To,
 		Headers:       orig.Headers,
@@ -49,6 +71,9 @@ func Reply(orig, resp *Message) *Message {
 	overlay(&r.Forward, resp.Forward)
 	if len(resp.Body) > 0 && truthyRaw(resp.Body) {
 		r.Body = resp.Body
+		if resp.bodyIsCanonical() {
+			r.canonBody = resp.Body
+		}
 	}
 	overlay(&r.Authorization, resp.Authorization)
 	r.Priority, r.TTL, r.For = resp.Priority, resp.TTL, resp.For
@@ -68,8 +93,6 @@ func Reply(orig, resp *Message) *Message {
 	if r.Via != "" {
 		r.To = r.Via
 	}
-	r.Headers, r.Body = slices.Clone(r.Headers), slices.Clone(r.Body)
-	return r
 }
 
 func overlay(dst *string, v string) {

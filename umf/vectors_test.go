@@ -156,9 +156,14 @@ func TestNodeReply(t *testing.T) {
 		if orig.Signature != "" { // the deliberate difference: Node carries the stale sig
 			want = strings.Replace(want, `"sig":"`+orig.Signature+`",`, "", 1)
 		}
-		have, err := Reply(orig, resp).Marshal()
+		reply := Reply(orig, resp)
+		have, err := reply.Marshal()
 		if err != nil || string(have) != want {
 			t.Errorf("%s:\nwant %s\nhave %s (%v)", c.Name, want, have, err)
+		}
+		to, appended, err := AppendReply([]byte("prefix"), orig, resp)
+		if err != nil || string(appended) != "prefix"+want || to != reply.To {
+			t.Errorf("%s: AppendReply:\nwant %s to %s\nhave %s to %s (%v)", c.Name, want, reply.To, appended, to, err)
 		}
 	}
 }

@@ -164,13 +164,19 @@ func (c *Conn) publish(ctx context.Context, channel string, msg *umf.Message) er
 		buffers.Put(bp)
 		return fmt.Errorf("redispubsub: encode %s: %w", msg.MID, err)
 	}
+	return c.send(ctx, channel, bp, b, "", msg.MID)
+}
+
+// send PUBLISHes b, which lives in the pooled buffer bp, and returns bp to the pool. what and mid
+// name the message in errors.
+func (c *Conn) send(ctx context.Context, channel string, bp *[]byte, b []byte, what, mid string) error {
 	n, err := c.pub.publish(ctx, channel, b)
 	if cap(b) <= 64<<10 { // keep the pool from pinning huge buffers
 		*bp = b
 		buffers.Put(bp)
 	}
 	if err != nil {
-		return fmt.Errorf("redispubsub: publish %s: %w", msg.MID, err)
+		return fmt.Errorf("redispubsub: publish %s%s: %w", what, mid, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%w on %s", ErrNoResponders, channel)
@@ -188,12 +194,18 @@ func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
 		o.Body = nil
 		orig = &o
 	}
-	reply := umf.Reply(orig, resp)
-	channel, err := c.channelFor(ctx, reply.To)
+	bp := buffers.Get().(*[]byte)
+	to, b, err := umf.AppendReply((*bp)[:0], orig, resp)
 	if err != nil {
+		buffers.Put(bp)
+		return fmt.Errorf("redispubsub: encode the reply to %s: %w", orig.MID, err)
+	}
+	channel, err := c.channelFor(ctx, to)
+	if err != nil {
+		buffers.Put(bp)
 		return err
 	}
-	return c.publish(ctx, channel, reply)
+	return c.send(ctx, channel, bp, b, "the reply to ", orig.MID)
 }
 
 // isObjectOrArray reports whether raw JSON is an object or an array, which JavaScript always finds
