@@ -33,12 +33,34 @@ type Subscriber struct {
 }
 
 // sharedDeadline is a deadline context shared by the messages whose deadlines round to the same
-// time: one runtime timer per deadlineSlot rather than one per message.
+// time: one runtime timer per deadlineSlot rather than one per message. It is cancelled (its timer
+// stopped) once no message uses it and a newer one has replaced it, so a long tmo does not keep
+// contexts alive.
 type sharedDeadline struct {
 	base   context.Context
 	slot   int64 // the deadline's wall-clock time in deadlineSlot units
 	ctx    context.Context
-	cancel context.CancelFunc // never called: the context ends at its deadline
+	cancel context.CancelFunc
+	refs   atomic.Int64 // the messages using ctx, plus one while it is the Subscriber's latest
+}
+
+// acquire takes a reference unless the context was already released for good.
+func (d *sharedDeadline) acquire() bool {
+	for {
+		r := d.refs.Load()
+		if r == 0 {
+			return false
+		}
+		if d.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
+func (d *sharedDeadline) release() {
+	if d.refs.Add(-1) == 0 {
+		d.cancel()
+	}
 }
 
 var _ Handler = (*Subscriber)(nil) // API check
@@ -112,13 +134,15 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 	}
 	if msg.Timeout > 0 {
 		tmo := time.Duration(min(msg.Timeout, maxTimeout.Seconds()) * float64(time.Second)) // a huge tmo must not overflow into "expired"
-		var cancel context.CancelFunc
 		if shared && tmo >= minSharedTimeout {
-			ctx, cancel = s.sharedDeadline(ctx, tmo)
+			d := s.sharedDeadline(ctx, tmo)
+			defer d.release()
+			ctx = d.ctx
 		} else {
+			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, tmo)
+			defer cancel()
 		}
-		defer cancel()
 	}
 	if len(s.finalizer) > 0 {
 		defer func() {
@@ -183,18 +207,23 @@ const (
 	minSharedTimeout = time.Second
 )
 
-// sharedDeadline returns base with a deadline tmo from now, rounded down to deadlineSlot and shared
-// with the other messages of the same slot. base must be comparable.
-func (s *Subscriber) sharedDeadline(base context.Context, tmo time.Duration) (context.Context, context.CancelFunc) {
+// sharedDeadline returns, with a reference taken, a context of base with a deadline tmo from now,
+// rounded down to deadlineSlot and shared with the other messages of the same slot. base must be
+// comparable.
+func (s *Subscriber) sharedDeadline(base context.Context, tmo time.Duration) *sharedDeadline {
 	at := time.Now().Add(tmo)
 	slot := at.UnixNano() / int64(deadlineSlot)
-	if d := s.deadline.Load(); d != nil && d.base == base && d.slot == slot {
-		return d.ctx, func() {}
+	if d := s.deadline.Load(); d != nil && d.base == base && d.slot == slot && d.acquire() {
+		return d
 	}
 	// Rounded with Add, not Truncate, so that the deadline keeps the monotonic clock reading.
 	ctx, cancel := context.WithDeadline(base, at.Add(-time.Duration(at.UnixNano()%int64(deadlineSlot))))
-	s.deadline.Store(&sharedDeadline{base: base, slot: slot, ctx: ctx, cancel: cancel})
-	return ctx, func() {}
+	d := &sharedDeadline{base: base, slot: slot, ctx: ctx, cancel: cancel}
+	d.refs.Store(2) // the caller's, and the latest one's
+	if old := s.deadline.Swap(d); old != nil {
+		old.release()
+	}
+	return d
 }
 
 // endpoint calls the endpoint; if it panics the requester gets a 500 reply at once, then the panic

@@ -15,11 +15,9 @@ func TestSharedDeadline(t *testing.T) {
 	defer cancel()
 	const tmo = 5 * time.Second
 	before := time.Now()
-	ctx1, done1 := s.sharedDeadline(base, tmo)
-	ctx2, done2 := s.sharedDeadline(base, tmo)
-	defer done1()
-	defer done2()
-	deadline, ok := ctx1.Deadline()
+	d1 := s.sharedDeadline(base, tmo)
+	d2 := s.sharedDeadline(base, tmo)
+	deadline, ok := d1.ctx.Deadline()
 	if !ok {
 		t.Fatal("no deadline")
 	}
@@ -30,16 +28,34 @@ func TestSharedDeadline(t *testing.T) {
 	if earliest := before.Add(tmo - deadlineSlot); deadline.Before(earliest) {
 		t.Errorf("deadline %v is before %v", deadline, earliest)
 	}
-	if d2, _ := ctx2.Deadline(); !d2.Equal(deadline) || ctx1 != ctx2 {
+	if d1 != d2 {
 		// Two calls can straddle a slot boundary; then a third must share the second's.
-		ctx3, done3 := s.sharedDeadline(base, tmo)
-		defer done3()
-		if ctx3 != ctx2 {
+		d3 := s.sharedDeadline(base, tmo)
+		if d3 != d2 {
 			t.Error("messages of one deadline slot do not share a context")
 		}
+		d3.release()
 	}
+	d1.release()
+	d2.release()
+	if d2.ctx.Err() != nil {
+		t.Error("the latest shared context ended while it may still be shared")
+	}
+
+	// A newer slot retires the old context: it ends once its last message is done, not at its
+	// deadline (a tmo of hours must not keep contexts and timers alive).
+	old := s.sharedDeadline(base, tmo)
+	newer := s.sharedDeadline(base, tmo+time.Second)
+	if old.ctx.Err() != nil {
+		t.Error("a context still in use ended")
+	}
+	old.release()
+	if old.ctx.Err() == nil {
+		t.Error("a retired context outlives its last message")
+	}
+	newer.release()
 	cancel()
-	if ctx1.Err() == nil {
+	if newer.ctx.Err() == nil {
 		t.Error("the shared context outlives its base")
 	}
 }
