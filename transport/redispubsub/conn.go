@@ -68,7 +68,6 @@ type Conn struct {
 	workers sync.WaitGroup // every reading or handling goroutine, see worker
 	turn    chan struct{}  // passes the reader role to a parked worker
 	idle    atomic.Int32   // parked workers
-	running atomic.Int32   // handlers running
 
 	// Inline handling, see worker.
 	handOffAfter  time.Duration

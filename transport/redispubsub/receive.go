@@ -47,15 +47,14 @@ func (c *Conn) worker() {
 		if h == nil {
 			return // closed
 		}
-		c.running.Add(1)
-		if waited && c.handOffAfter > 0 && c.running.Load() == 1 {
+		// Each running handler holds a ConnConcurrency slot, and dispatch took this message's.
+		if waited && c.handOffAfter > 0 && len(c.concurrency) == 1 {
 			if c.serveInline(h, msg) {
 				continue // still the reader
 			}
 		} else {
 			c.passReader()
 			c.serve(h, msg)
-			c.running.Add(-1)
 			<-c.concurrency
 		}
 		if c.idle.Add(1) > maxIdle {
@@ -93,7 +92,6 @@ func (c *Conn) serveInline(h Handler, msg *umf.Message) bool {
 		c.watchdog.Reset(c.handOffAfter)
 	}
 	c.serve(h, msg)
-	c.running.Add(-1)
 	<-c.concurrency
 	return c.inline.CompareAndSwap(episode, 0)
 }
