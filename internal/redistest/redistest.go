@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"github.com/hydrakit/hydrakit"
 	"net"
 	"os"
 	"os/exec"
@@ -241,4 +242,19 @@ var names atomic.Int64
 // Name returns a service name unique to this test process, for tests sharing a Redis via REDIS_URL.
 func Name(base string) string {
 	return fmt.Sprintf("%s-%d-%d", base, os.Getpid(), names.Add(1))
+}
+
+// Fleet returns a hydrakit.Client over rdb with options, closed when the test ends.
+func Fleet(tb testing.TB, rdb goredis.UniversalClient, options ...hydrakit.Option) *hydrakit.Client {
+	tb.Helper()
+	c, err := hydrakit.NewClient(rdb, options...)
+	if err != nil {
+		tb.Fatalf("redistest: hydrakit.NewClient: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			tb.Errorf("redistest: hydrakit.Client.Close: %v", err)
+		}
+	})
+	return c
 }
