@@ -3,7 +3,6 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"github.com/hydrakit/hydrakit"
 	"net"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit"
 )
 
 // Mini starts an in-process miniredis and returns it with a client on it; both end with the test.
