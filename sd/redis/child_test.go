@@ -12,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 )
 
@@ -21,8 +22,12 @@ const childEnv = "HYDRAKIT_SD_CHILD"
 
 func runChild() {
 	addr, svc, _ := strings.Cut(os.Getenv(childEnv), " ")
-	c := goredis.NewClient(&goredis.Options{Addr: addr})
-	r, err := NewRegistrar(c, Service{Name: svc, IP: "127.0.0.1", Port: 9}, nil)
+	client, err := hydrakit.NewClient(goredis.NewClient(&goredis.Options{Addr: addr}))
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	r, err := NewRegistrar(client, Service{Name: svc, IP: "127.0.0.1", Port: 9}, nil)
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(2)
@@ -51,7 +56,7 @@ func TestSIGKILLRemovedWithinTTL(t *testing.T) {
 	if !strings.HasPrefix(line, "registered ") {
 		t.Fatalf("child: %q %v", line, err)
 	}
-	in, err := NewInstancer(c, svc, nil)
+	in, err := NewInstancer(redistest.Fleet(t, c), svc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
@@ -17,7 +18,12 @@ import (
 func Example() {
 	mr, _ := miniredis.Run()
 	defer mr.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, err := hydrakit.NewClient(rdb)
+	if err != nil {
+		panic(err)
+	}
 	defer client.Close()
 	logger := log.NewNopLogger()
 
@@ -53,7 +59,12 @@ func Example() {
 func ExampleListInstances() {
 	mr, _ := miniredis.Run()
 	defer mr.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, err := hydrakit.NewClient(rdb)
+	if err != nil {
+		panic(err)
+	}
 	defer client.Close()
 
 	registrar, _ := sdredis.NewRegistrar(client, sdredis.Service{Name: "stringsvc", ID: "0123abcd", IP: "10.0.0.5", Port: 8080}, nil)

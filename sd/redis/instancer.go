@@ -6,8 +6,9 @@ import (
 
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/internal/instance"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
@@ -18,20 +19,27 @@ var _ sd.Instancer = (*Instancer)(nil) // API check
 // instance IDs with InstancerInstanceID. Instancers of the same service on the same client share one
 // watch; Redis is read by the watch, never per request.
 type Instancer struct {
-	cache *instance.Cache
-	byID  bool
-	w     *watch
-	once  sync.Once
+	cache  *instance.Cache
+	byID   bool
+	logger log.Logger
+	w      *watch
+	once   sync.Once
+	failed bool // the last state was an error; guarded by the watch's lock
 }
 
 // NewInstancer looks the service up once before it returns (a failure becomes the first event's Err)
-// and then follows it until Stop. It fails only on an invalid service name or option.
-func NewInstancer(client goredis.UniversalClient, service string, logger log.Logger, options ...InstancerOption) (*Instancer, error) {
+// and then follows it until Stop. logger receives this Instancer's lookup failures and recoveries. It
+// fails only on an invalid service name or option (ErrConfig), or a closed client.
+func NewInstancer(client *hydrakit.Client, service string, logger log.Logger, options ...InstancerOption) (*Instancer, error) {
+	state := fleet.Of(client)
+	if state == nil {
+		return nil, fmt.Errorf("%w: nil client", ErrConfig)
+	}
 	name, err := keyspace.ValidateService(service)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c := instancerConfig{keys: keyspace.Default, resync: DefaultResync, nodesScan: DefaultNodesScan}
+	c := instancerConfig{resync: DefaultResync, nodesScan: DefaultNodesScan}
 	for _, o := range options {
 		o(&c)
 	}
@@ -41,17 +49,22 @@ func NewInstancer(client goredis.UniversalClient, service string, logger log.Log
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
-	s := &Instancer{cache: instance.NewCache(), byID: c.byID}
-	key := watchKey{
-		client: client, prefix: c.keys.Prefix(), clusterSafe: c.keys.IsClusterSafe(),
-		service: name, resync: c.resync, nodesScan: c.nodesScan,
+	reg, err := registryOf(state)
+	if err != nil {
+		return nil, err
 	}
-	f := &finder{client: client, keys: c.keys, service: name}
-	s.w = acquire(key, f, log.With(logger, "service", name), s, s.update)
+	s := &Instancer{cache: instance.NewCache(), byID: c.byID, logger: log.With(logger, "service", name)}
+	s.w = reg.acquire(watchKey{service: name, resync: c.resync, nodesScan: c.nodesScan}, s, s.update)
 	return s, nil
 }
 
 func (s *Instancer) update(live []Instance, err error) {
+	if err != nil && !s.failed {
+		s.logger.Log("msg", "lookup failed", "err", err)
+	} else if err == nil && s.failed {
+		s.logger.Log("msg", "lookup recovered", "instances", len(live))
+	}
+	s.failed = err != nil
 	if err != nil {
 		s.cache.Update(sd.Event{Err: err})
 		return

@@ -11,14 +11,16 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 func TestInstancerInitialSetAndChanges(t *testing.T) {
 	_, c := redistest.Mini(t)
-	register(t, c, Service{Name: "svc", ID: "a1", IP: "10.0.0.1", Port: 80})
-	in, err := NewInstancer(c, "svc", log.NewNopLogger())
+	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "a1", IP: "10.0.0.1", Port: 80})
+	in, err := NewInstancer(redistest.Fleet(t, c), "svc", log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func TestInstancerInitialSetAndChanges(t *testing.T) {
 	default:
 		t.Fatal("no event on Register")
 	}
-	b := register(t, c, Service{Name: "svc", ID: "b2", IP: "::1", Port: 81})
+	b := register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "b2", IP: "::1", Port: 81})
 	waitInstances(t, ch, time.Second, "10.0.0.1:80", "[::1]:81")
 	b.Deregister()
 	waitInstances(t, ch, time.Second, "10.0.0.1:80")
@@ -39,14 +41,14 @@ func TestInstancerInitialSetAndChanges(t *testing.T) {
 
 func TestInstancerInstanceIDs(t *testing.T) {
 	_, c := redistest.Mini(t)
-	register(t, c, Service{Name: "svc", ID: "a1"}) // no address: only listed by ID
-	in, err := NewInstancer(c, "svc", nil, InstancerInstanceID())
+	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "a1"}) // no address: only listed by ID
+	in, err := NewInstancer(redistest.Fleet(t, c), "svc", nil, InstancerInstanceID())
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitInstances(t, watchEvents(t, in), time.Second, "a1")
 
-	plain, err := NewInstancer(c, "svc", nil)
+	plain, err := NewInstancer(redistest.Fleet(t, c), "svc", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func TestInstancerFindsNodeRegisteredInstances(t *testing.T) {
 	m.HSet("hydra:service:nodes", "bad", `not json`)
 	check(t, m.Set("hydra:service:other:o1:presence", "o1"))
 	check(t, m.Set("hydra:service:svc:n1:presence", "n1"))
-	in, err := NewInstancer(c, "svc", nil, InstancerResync(20*time.Millisecond), InstancerNodesScan(40*time.Millisecond))
+	in, err := NewInstancer(redistest.Fleet(t, c), "svc", nil, InstancerResync(20*time.Millisecond), InstancerNodesScan(40*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +82,13 @@ func TestInstancerFindsNodeRegisteredInstances(t *testing.T) {
 
 func TestInstancersShareOneWatch(t *testing.T) {
 	_, c := redistest.Mini(t)
-	register(t, c, Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
-	a, err := NewInstancer(c, "svc", nil)
+	fc := redistest.Fleet(t, c)
+	register(t, fc, Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
+	a, err := NewInstancer(fc, "svc", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewInstancer(c, "svc", nil, InstancerInstanceID()) // same watch, other strings
+	b, err := NewInstancer(fc, "svc", nil, InstancerInstanceID()) // same watch, other strings
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +104,41 @@ func TestInstancersShareOneWatch(t *testing.T) {
 	if want, have := 1, b.w.refs; want != have {
 		t.Errorf("refs: want %d, have %d", want, have)
 	}
+
+	// Another client has watches of its own.
+	other, err := NewInstancer(redistest.Fleet(t, c), "svc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Stop()
+	if other.w == b.w {
+		t.Fatal("two clients share a watch")
+	}
+}
+
+// Closing the client stops the watches its Instancers left running; their Stop is still fine.
+func TestClientCloseStopsWatches(t *testing.T) {
+	_, c := redistest.Mini(t)
+	fc, err := hydrakit.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := NewInstancer(fc, "svc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.w.done:
+	default:
+		t.Fatal("the watch still runs after its client closed")
+	}
+	in.Stop()
+	if _, err := NewInstancer(fc, "svc", nil); err == nil {
+		t.Fatal("an Instancer on a closed client")
+	}
 }
 
 func TestInstancerValidates(t *testing.T) {
@@ -111,7 +149,7 @@ func TestInstancerValidates(t *testing.T) {
 	}{
 		{"", nil}, {"a b", nil}, {"svc", []InstancerOption{InstancerResync(0)}}, {"svc", []InstancerOption{InstancerNodesScan(-1)}},
 	} {
-		if _, err := NewInstancer(c, tc.svc, nil, tc.opts...); !errors.Is(err, ErrConfig) {
+		if _, err := NewInstancer(redistest.Fleet(t, c), tc.svc, nil, tc.opts...); !errors.Is(err, ErrConfig) {
 			t.Errorf("%q %d options: want ErrConfig, have %v", tc.svc, len(tc.opts), err)
 		}
 	}
@@ -122,9 +160,9 @@ func TestInstancerPushesErrorsAndRecovers(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	writer := srv.Client(t)
-	register(t, writer, Service{Name: "svc", ID: "a1", IP: "h", Port: 1},
+	register(t, redistest.Fleet(t, writer), Service{Name: "svc", ID: "a1", IP: "h", Port: 1},
 		RegistrarRefreshInterval(50*time.Millisecond), RegistrarTTL(200*time.Millisecond))
-	in, err := NewInstancer(c, "svc", nil, InstancerResync(50*time.Millisecond), InstancerNodesScan(0))
+	in, err := NewInstancer(redistest.Fleet(t, c), "svc", nil, InstancerResync(50*time.Millisecond), InstancerNodesScan(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,19 +183,19 @@ func TestInstancerPushesErrorsAndRecovers(t *testing.T) {
 
 func TestListInstances(t *testing.T) {
 	m, c := redistest.Mini(t)
-	register(t, c, Service{Name: "svc", ID: "b", IP: "h", Port: 2, Version: "2"})
+	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "b", IP: "h", Port: 2, Version: "2"})
 	m.HSet("hydra:service:nodes", "a", `{"serviceName":"svc","instanceID":"a","ip":"h","port":"1","processID":7}`)
 	check(t, m.Set("hydra:service:svc:a:presence", "a"))
 	m.HSet("hydra:service:nodes", "dead", `{"serviceName":"svc","instanceID":"dead"}`)
 	check(t, m.Set(indexKey(keyspace.Default, "svc")+"x", "unrelated"))
-	have, err := ListInstances(t.Context(), c, "SVC")
+	have, err := ListInstances(t.Context(), redistest.Fleet(t, c), "SVC")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(have) != 2 || have[0].ID != "a" || have[0].Port != 1 || have[0].ProcessID != 7 || have[1].ID != "b" || have[1].Version != "2" {
 		t.Errorf("have %+v", have)
 	}
-	if _, err := ListInstances(t.Context(), c, "a:b"); !errors.Is(err, ErrConfig) {
+	if _, err := ListInstances(t.Context(), redistest.Fleet(t, c), "a:b"); !errors.Is(err, ErrConfig) {
 		t.Errorf("want ErrConfig, have %v", err)
 	}
 }
@@ -166,12 +204,13 @@ func TestListInstances(t *testing.T) {
 // ends the watch.
 func TestInstancersConcurrent(t *testing.T) {
 	_, c := redistest.Mini(t)
-	register(t, c, Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
+	fc := redistest.Fleet(t, c)
+	register(t, fc, Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for range 5 {
-				in, err := NewInstancer(c, "svc", nil)
+				in, err := NewInstancer(fc, "svc", nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -187,9 +226,13 @@ func TestInstancersConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	watches.Lock()
-	defer watches.Unlock()
-	if want, have := 0, len(watches.m); want != have {
+	reg, err := registryOf(fleet.Of(fc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if want, have := 0, len(reg.m); want != have {
 		t.Errorf("watches left: want %d, have %d", want, have)
 	}
 }
@@ -200,7 +243,7 @@ func TestInstancerStartsWhileRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	srv.Kill(t)
-	in, err := NewInstancer(c, "svc", nil, InstancerResync(50*time.Millisecond))
+	in, err := NewInstancer(redistest.Fleet(t, c), "svc", nil, InstancerResync(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +252,7 @@ func TestInstancerStartsWhileRedisDown(t *testing.T) {
 		t.Fatalf("want an Err event, have %+v", ev)
 	}
 	srv.Restart(t)
-	register(t, srv.Client(t), Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
+	register(t, redistest.Fleet(t, srv.Client(t)), Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
 	waitInstances(t, ch, 3*time.Second, "h:1")
 }
 
@@ -218,16 +261,16 @@ func TestListInstancesFailures(t *testing.T) {
 	c := srv.Client(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := ListInstances(ctx, c, "svc"); !errors.Is(err, context.Canceled) {
+	if _, err := ListInstances(ctx, redistest.Fleet(t, c), "svc"); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: want context.Canceled, have %v", err)
 	}
 	srv.Kill(t)
 	c = goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1}) // fail fast, no redials
 	t.Cleanup(func() { _ = c.Close() })
-	if _, err := ListInstances(t.Context(), c, "svc"); err == nil {
+	if _, err := ListInstances(t.Context(), redistest.Fleet(t, c), "svc"); err == nil {
 		t.Error("want an error with Redis down")
 	}
-	r, err := NewRegistrar(c, Service{Name: "svc"}, nil)
+	r, err := NewRegistrar(redistest.Fleet(t, c), Service{Name: "svc"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
@@ -68,8 +69,8 @@ func TestRegistrarRunsJanitor(t *testing.T) {
 	m, c := redistest.Mini(t)
 	now := time.Now()
 	m.HSet("hydra:service:nodes", "dead", `{"serviceName":"svc","instanceID":"dead","updatedOn":"2020-01-01T00:00:00.000Z"}`)
-	register(t, c, Service{Name: "svc"}, RegistrarJanitorGrace(MinJanitorGrace),
-		RegistrarClock(func() time.Time { return now.Add(time.Hour) }))
+	late := redistest.Fleet(t, c, hydrakit.WithClock(func() time.Time { return now.Add(time.Hour) }))
+	register(t, late, Service{Name: "svc"}, RegistrarJanitorGrace(MinJanitorGrace))
 	// The first sweep comes after half the grace period; give it a little more.
 	deadline := time.Now().Add(MinJanitorGrace/2 + 2*time.Second)
 	for m.HGet("hydra:service:nodes", "dead") != "" {

@@ -8,6 +8,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
@@ -15,25 +17,24 @@ import (
 // thousand instances costs a few commands, small enough that no single command blocks Redis for long.
 const nodesScanCount = 1000
 
-// ListOption configures ListInstances.
-type ListOption func(*finder)
-
-// ListKeyspace reads another key scheme than Node Hydra's.
-func ListKeyspace(s keyspace.Scheme) ListOption { return func(f *finder) { f.keys = s } }
-
 // ListInstances returns the live instances of a service, sorted by instance ID: those registered by
 // hydrakit Registrars and by Node Hydra alike. An instance is live, as for Node, when its presence key
 // exists and it has a nodes-hash entry. It reads the service's own keys plus one HSCAN pass over the
 // fleet-wide nodes hash (never the keyspace); an Instancer avoids even that on its fast path.
-func ListInstances(ctx context.Context, client goredis.UniversalClient, service string, options ...ListOption) ([]Instance, error) {
+func ListInstances(ctx context.Context, client *hydrakit.Client, service string) ([]Instance, error) {
+	state := fleet.Of(client)
+	if state == nil {
+		return nil, fmt.Errorf("%w: nil client", ErrConfig)
+	}
+	return listInstances(ctx, state.Redis, state.Keys, service)
+}
+
+func listInstances(ctx context.Context, client goredis.UniversalClient, keys keyspace.Scheme, service string) ([]Instance, error) {
 	service, err := keyspace.ValidateService(service)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	f := &finder{client: client, keys: keyspace.Default, service: service}
-	for _, o := range options {
-		o(f)
-	}
+	f := &finder{client: client, keys: keys, service: service}
 	ids, err := f.candidates(ctx, true)
 	if err != nil {
 		return nil, err

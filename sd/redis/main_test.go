@@ -8,8 +8,9 @@ import (
 
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
+
+	"github.com/hydrakit/hydrakit"
 )
 
 func TestMain(m *testing.M) {
@@ -21,7 +22,7 @@ func TestMain(m *testing.M) {
 }
 
 // register starts a Registrar for the test and deregisters it when the test ends.
-func register(t *testing.T, c goredis.UniversalClient, svc Service, options ...RegistrarOption) *Registrar {
+func register(t *testing.T, c *hydrakit.Client, svc Service, options ...RegistrarOption) *Registrar {
 	t.Helper()
 	r, err := NewRegistrar(c, svc, log.NewNopLogger(), options...)
 	if err != nil {

@@ -1,10 +1,6 @@
 package redis
 
-import (
-	"time"
-
-	"github.com/hydrakit/hydrakit/keyspace"
-)
+import "time"
 
 // Node Hydra's timings: presence is refreshed every second and expires after three.
 const (
@@ -19,7 +15,8 @@ const (
 // RegistrarOption configures a Registrar.
 type RegistrarOption func(*Registrar)
 
-// RegistrarRefreshInterval sets how often presence and the nodes entry are rewritten (default 1 s).
+// RegistrarRefreshInterval sets how often presence and the nodes entry are rewritten (default 1 s;
+// zero or less is refused).
 func RegistrarRefreshInterval(d time.Duration) RegistrarOption {
 	return func(r *Registrar) { r.interval = d }
 }
@@ -28,27 +25,17 @@ func RegistrarRefreshInterval(d time.Duration) RegistrarOption {
 // intervals, so that one late refresh does not make a live instance disappear.
 func RegistrarTTL(d time.Duration) RegistrarOption { return func(r *Registrar) { r.ttl = d } }
 
-// RegistrarKeyspace writes another key scheme than Node Hydra's.
-func RegistrarKeyspace(s keyspace.Scheme) RegistrarOption { return func(r *Registrar) { r.keys = s } }
-
-// RegistrarClock replaces time.Now for updatedOn, registeredOn and the janitor's ages.
-func RegistrarClock(now func() time.Time) RegistrarOption { return func(r *Registrar) { r.now = now } }
-
 // RegistrarJanitorGrace sets how long a nodes entry may live without presence before the janitor
 // removes it (default 60 s, at least 10 s: Node peers cache instances for 3 s and crash when an entry
-// they hold vanishes).
+// they hold vanishes). Zero turns the janitor off in this Registrar.
 func RegistrarJanitorGrace(d time.Duration) RegistrarOption {
 	return func(r *Registrar) { r.grace = d }
 }
-
-// RegistrarNoJanitor turns the janitor off in this Registrar.
-func RegistrarNoJanitor() RegistrarOption { return func(r *Registrar) { r.grace = 0 } }
 
 // InstancerOption configures an Instancer.
 type InstancerOption func(*instancerConfig)
 
 type instancerConfig struct {
-	keys      keyspace.Scheme
 	resync    time.Duration
 	nodesScan time.Duration
 	byID      bool
@@ -59,18 +46,13 @@ type instancerConfig struct {
 func InstancerInstanceID() InstancerOption { return func(c *instancerConfig) { c.byID = true } }
 
 // InstancerResync sets how often the live set is re-read from the service's own keys (default 1 s).
-// It bounds how late an expiry (a crashed instance) is noticed.
+// It bounds how late an expiry (a crashed instance) is noticed. Zero or less is refused.
 func InstancerResync(d time.Duration) InstancerOption {
 	return func(c *instancerConfig) { c.resync = d }
 }
 
 // InstancerNodesScan sets how often the fleet-wide nodes hash is scanned for instances that Node Hydra
-// registered (default 3 s, Node's own discovery cache time). 0 never scans: for fleets without Node.
+// registered (default 3 s, Node's own discovery cache time). Zero never scans: for fleets without Node.
 func InstancerNodesScan(d time.Duration) InstancerOption {
 	return func(c *instancerConfig) { c.nodesScan = d }
-}
-
-// InstancerKeyspace reads another key scheme than Node Hydra's.
-func InstancerKeyspace(s keyspace.Scheme) InstancerOption {
-	return func(c *instancerConfig) { c.keys = s }
 }

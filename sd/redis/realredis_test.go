@@ -20,9 +20,9 @@ import (
 func TestDeregisterSeenWithin100ms(t *testing.T) {
 	c := redistest.Client(t)
 	svc := redistest.Name("graceful")
-	register(t, c, Service{Name: svc, ID: "stays", IP: "10.0.0.1", Port: 1})
-	leaving := register(t, c, Service{Name: svc, ID: "leaves", IP: "10.0.0.2", Port: 2})
-	in, err := NewInstancer(c, svc, nil)
+	register(t, redistest.Fleet(t, c), Service{Name: svc, ID: "stays", IP: "10.0.0.1", Port: 1})
+	leaving := register(t, redistest.Fleet(t, c), Service{Name: svc, ID: "leaves", IP: "10.0.0.2", Port: 2})
+	in, err := NewInstancer(redistest.Fleet(t, c), svc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,8 +39,8 @@ func TestDeregisterSeenWithin100ms(t *testing.T) {
 func TestRedisRestartRepopulatedWithinTwoIntervals(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
-	register(t, c, Service{Name: "svc", ID: "abc", IP: "10.0.0.1", Port: 1})
-	in, err := NewInstancer(c, "svc", nil)
+	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "abc", IP: "10.0.0.1", Port: 1})
+	in, err := NewInstancer(redistest.Fleet(t, c), "svc", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

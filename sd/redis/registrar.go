@@ -13,6 +13,8 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
@@ -47,11 +49,16 @@ type Registrar struct {
 	wg     sync.WaitGroup
 }
 
-// NewRegistrar validates the service and options; nothing is written before Register.
-func NewRegistrar(client goredis.UniversalClient, service Service, logger log.Logger, options ...RegistrarOption) (*Registrar, error) {
+// NewRegistrar validates the service and options; nothing is written before Register. Errors wrap
+// ErrConfig (and keyspace.ErrInvalidName for an invalid name or ID).
+func NewRegistrar(client *hydrakit.Client, service Service, logger log.Logger, options ...RegistrarOption) (*Registrar, error) {
+	f := fleet.Of(client)
+	if f == nil {
+		return nil, fmt.Errorf("%w: nil client", ErrConfig)
+	}
 	r := &Registrar{
-		client: client, keys: keyspace.Default, svc: service,
-		interval: DefaultRefreshInterval, ttl: DefaultTTL, grace: DefaultJanitorGrace, now: time.Now,
+		client: f.Redis, keys: f.Keys, svc: service,
+		interval: DefaultRefreshInterval, ttl: DefaultTTL, grace: DefaultJanitorGrace, now: f.Now,
 	}
 	for _, o := range options {
 		o(r)
@@ -78,7 +85,7 @@ func NewRegistrar(client goredis.UniversalClient, service Service, logger log.Lo
 		return nil, fmt.Errorf("%w: refresh interval %v", ErrConfig, r.interval)
 	case r.ttl <= 2*r.interval:
 		return nil, fmt.Errorf("%w: TTL %v must exceed two refresh intervals (%v)", ErrConfig, r.ttl, 2*r.interval)
-	case r.grace != 0 && r.grace < MinJanitorGrace:
+	case r.grace < 0 || r.grace != 0 && r.grace < MinJanitorGrace:
 		return nil, fmt.Errorf("%w: janitor grace %v is below %v", ErrConfig, r.grace, MinJanitorGrace)
 	}
 	if logger == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
@@ -19,8 +20,8 @@ import (
 func TestRegistrarWritesWhatNodeWrites(t *testing.T) {
 	m, c := redistest.Mini(t)
 	at := time.Date(2026, 11, 25, 18, 0, 0, 5e6, time.UTC)
-	r := register(t, c, Service{Name: "Svc", ID: "abc", IP: "10.0.0.1", Port: 8080, Version: "1.0.0", Type: "test", HostName: "h"},
-		RegistrarClock(func() time.Time { return at }))
+	r := register(t, redistest.Fleet(t, c, hydrakit.WithClock(func() time.Time { return at })),
+		Service{Name: "Svc", ID: "abc", IP: "10.0.0.1", Port: 8080, Version: "1.0.0", Type: "test", HostName: "h"})
 
 	if want, have := `{"serviceName":"svc","type":"test","registeredOn":"2026-11-25T18:00:00.005Z"}`, must(m.Get("hydra:service:svc:service")); want != have {
 		t.Errorf("service record: want %s, have %s", want, have)
@@ -53,7 +54,7 @@ func TestRegistrarWritesWhatNodeWrites(t *testing.T) {
 
 func TestRegistrarTypeOmittedWhenEmpty(t *testing.T) {
 	m, c := redistest.Mini(t)
-	register(t, c, Service{Name: "svc"})
+	register(t, redistest.Fleet(t, c), Service{Name: "svc"})
 	var rec map[string]any
 	if err := json.Unmarshal([]byte(must(m.Get("hydra:service:svc:service"))), &rec); err != nil {
 		t.Fatal(err)
@@ -77,11 +78,11 @@ func TestRegistrarValidates(t *testing.T) {
 		{"zero interval", Service{Name: "a"}, []RegistrarOption{RegistrarRefreshInterval(0)}},
 		{"grace too short", Service{Name: "a"}, []RegistrarOption{RegistrarJanitorGrace(time.Second)}},
 	} {
-		if _, err := NewRegistrar(c, tc.svc, log.NewNopLogger(), tc.opts...); !errors.Is(err, ErrConfig) {
+		if _, err := NewRegistrar(redistest.Fleet(t, c), tc.svc, log.NewNopLogger(), tc.opts...); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: want ErrConfig, have %v", tc.name, err)
 		}
 	}
-	if _, err := NewRegistrar(c, Service{Name: "a"}, nil, RegistrarTTL(2100*time.Millisecond), RegistrarNoJanitor()); err != nil {
+	if _, err := NewRegistrar(redistest.Fleet(t, c), Service{Name: "a"}, nil, RegistrarTTL(2100*time.Millisecond), RegistrarJanitorGrace(0)); err != nil {
 		t.Errorf("valid options refused: %v", err)
 	}
 }
@@ -90,7 +91,7 @@ func TestRegistrarValidates(t *testing.T) {
 // service record included.
 func TestRegistrarReregistersAfterDataLoss(t *testing.T) {
 	m, c := redistest.Mini(t)
-	register(t, c, Service{Name: "svc", ID: "abc", IP: "h", Port: 1},
+	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "abc", IP: "h", Port: 1},
 		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond))
 	m.FlushAll()
 	deadline := time.Now().Add(2 * time.Second)
@@ -107,7 +108,7 @@ func TestRegistrarRetriesUntilRedisAnswers(t *testing.T) {
 	m, c := redistest.Mini(t)
 	addr := m.Addr()
 	m.Close()
-	register(t, c, Service{Name: "svc", ID: "abc"},
+	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "abc"},
 		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond))
 	if err := m.StartAddr(addr); err != nil {
 		t.Skipf("cannot restart miniredis on %s: %v", addr, err)
@@ -143,8 +144,8 @@ func TestRegistrarLogsTransitions(t *testing.T) {
 		}
 		return nil
 	})
-	r, err := NewRegistrar(c, Service{Name: "svc", ID: "abc"}, logger,
-		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond), RegistrarNoJanitor())
+	r, err := NewRegistrar(redistest.Fleet(t, c), Service{Name: "svc", ID: "abc"}, logger,
+		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond), RegistrarJanitorGrace(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func (r *Registrar) RegisterRoutes(ctx context.Context, routes ...string) error 
 	if svc == keyspace.RouterService {
 		return nil // a router does not notify itself, as in Node
 	}
-	routers, err := ListInstances(ctx, r.client, keyspace.RouterService, ListKeyspace(r.keys))
+	routers, err := listInstances(ctx, r.client, r.keys, keyspace.RouterService)
 	if err != nil {
 		return fmt.Errorf("redis: find routers: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 
 func TestRegisterRoutes(t *testing.T) {
 	m, c := redistest.Mini(t)
-	r := register(t, c, Service{Name: "svc"})
+	r := register(t, redistest.Fleet(t, c), Service{Name: "svc"})
 	sub := c.Subscribe(t.Context(), "hydra:service:mc:hydra-router")
 	t.Cleanup(func() { _ = sub.Close() })
 	if _, err := sub.Receive(t.Context()); err != nil {

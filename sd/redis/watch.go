@@ -8,23 +8,59 @@ import (
 
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
-// watchKey identifies a shared watch: one per client, key scheme, service and timing.
+// watchKey identifies a shared watch of one client: one per service and timing.
 type watchKey struct {
-	client      goredis.UniversalClient
-	prefix      string
-	clusterSafe bool
-	service     string
-	resync      time.Duration
-	nodesScan   time.Duration
+	service   string
+	resync    time.Duration
+	nodesScan time.Duration
 }
 
-// watches holds the live watches; Instancers share them by reference count.
-var watches = struct {
-	sync.Mutex
-	m map[watchKey]*watch
-}{m: map[watchKey]*watch{}}
+// registry holds the live watches of one hydrakit.Client; Instancers share them by reference count.
+// The client owns it: closing the client stops the watches left.
+type registry struct {
+	client goredis.UniversalClient
+	keys   keyspace.Scheme
+	logger log.Logger
+
+	mu sync.Mutex
+	m  map[watchKey]*watch
+}
+
+type registryKey struct{}
+
+func registryOf(state *fleet.State) (*registry, error) {
+	v, err := state.Shared(registryKey{}, func() (any, func() error) {
+		r := &registry{
+			client: state.Redis, keys: state.Keys, m: map[watchKey]*watch{},
+			logger: log.With(state.Logger, "component", "sd/redis"),
+		}
+		return r, r.close
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*registry), nil
+}
+
+// close stops every watch still running, for a client closed before its Instancers.
+func (r *registry) close() error {
+	r.mu.Lock()
+	left := make([]*watch, 0, len(r.m))
+	for _, w := range r.m {
+		left = append(left, w)
+	}
+	r.m = map[watchKey]*watch{}
+	r.mu.Unlock()
+	for _, w := range left {
+		w.stop()
+	}
+	return nil
+}
 
 // listener receives every new state of a watch: the live instances, or the error of the last read.
 type listener func([]Instance, error)
@@ -35,39 +71,42 @@ type listener func([]Instance, error)
 // nodesScan (see readKind).
 type watch struct {
 	key    watchKey
+	reg    *registry
 	f      *finder
 	logger log.Logger
-	refs   int // guarded by watches
+	refs   int // guarded by reg.mu
 
 	mu        sync.Mutex
 	listeners map[*Instancer]listener
 	live      []Instance
 	err       error
 
-	pubsub *goredis.PubSub
-	cancel context.CancelFunc
-	ready  chan struct{} // closed once the first read is done
-	done   chan struct{} // closed when the loop has ended
+	pubsub   *goredis.PubSub
+	cancel   context.CancelFunc
+	ready    chan struct{} // closed once the first read is done
+	done     chan struct{} // closed when the loop has ended
+	stopOnce sync.Once
 }
 
 // acquire returns the shared watch for key, starting it (with a blocking first read, outside the
 // registry's lock) when it is new, and adds l, which receives the current state before acquire returns.
-func acquire(key watchKey, f *finder, logger log.Logger, owner *Instancer, l listener) *watch {
-	watches.Lock()
-	w := watches.m[key]
+func (r *registry) acquire(key watchKey, owner *Instancer, l listener) *watch {
+	r.mu.Lock()
+	w := r.m[key]
 	if w == nil {
 		w = &watch{
-			key: key, f: f, logger: logger,
+			key: key, reg: r, logger: log.With(r.logger, "service", key.service),
+			f:         &finder{client: r.client, keys: r.keys, service: key.service},
 			listeners: map[*Instancer]listener{},
 			ready:     make(chan struct{}), done: make(chan struct{}),
 		}
-		watches.m[key] = w
+		r.m[key] = w
 		w.refs++
-		watches.Unlock()
+		r.mu.Unlock()
 		w.start()
 	} else {
 		w.refs++
-		watches.Unlock()
+		r.mu.Unlock()
 		<-w.ready
 	}
 	w.mu.Lock()
@@ -83,18 +122,27 @@ func (w *watch) release(owner *Instancer) {
 	w.mu.Lock()
 	delete(w.listeners, owner)
 	w.mu.Unlock()
-	watches.Lock()
+	r := w.reg
+	r.mu.Lock()
 	w.refs--
 	last := w.refs == 0
-	if last {
-		delete(watches.m, w.key)
+	if last && r.m[w.key] == w {
+		delete(r.m, w.key)
 	}
-	watches.Unlock()
+	r.mu.Unlock()
 	if last {
+		w.stop()
+	}
+}
+
+// stop ends the loop and waits for it; it may be called more than once.
+func (w *watch) stop() {
+	w.stopOnce.Do(func() {
+		<-w.ready
 		w.cancel()
 		<-w.done
 		_ = w.pubsub.Close()
-	}
+	})
 }
 
 // start subscribes to announcements, reads the live set once and starts the loop.
@@ -110,9 +158,6 @@ func (w *watch) start() {
 	}
 	rcancel()
 	w.live, w.err = w.read(ctx, readFull, nil)
-	if w.err != nil {
-		w.logger.Log("msg", "initial lookup failed", "err", w.err)
-	}
 	go w.loop(ctx, w.live, w.err != nil)
 }
 
@@ -170,11 +215,6 @@ func (w *watch) loop(ctx context.Context, live []Instance, failed bool) {
 func (w *watch) publish(live []Instance, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err != nil && w.err == nil {
-		w.logger.Log("msg", "lookup failed", "err", err)
-	} else if err == nil && w.err != nil {
-		w.logger.Log("msg", "lookup recovered", "instances", len(live))
-	}
 	w.live, w.err = live, err
 	for _, l := range w.listeners {
 		l(live, err)
