@@ -6,7 +6,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NODE_DIR    := integration/node
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all demo test test-short deps lint bench fuzz tidy
+.PHONY: all demo test test-short deps lint api apidiff bench fuzz tidy
 
 all: lint test
 
@@ -31,6 +31,16 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	@# The sd/consul half of the migration pair is its own module (Consul's client is not ours to carry).
 	cd examples/consul-migration/consul && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	@GO=$(GO) bash scripts/api.sh check
+
+# The exported surface of every public package lives in api/*.txt; make api rewrites it after a
+# deliberate change, make apidiff BASE=<rev> says which changes since <rev> break callers.
+api:
+	@GO=$(GO) bash scripts/api.sh write
+
+BASE ?= HEAD
+apidiff:
+	@GO=$(GO) bash scripts/api.sh diff $(BASE)
 
 # Benchmarks need a real redis-server; each one measures a raw go-redis baseline in the same run.
 bench: deps
