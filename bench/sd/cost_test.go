@@ -27,15 +27,16 @@ func BenchmarkCommandsPerSecond(b *testing.B) {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
 			srv := redistest.Start(b)
 			c := srv.Client(b)
+			hc := redistest.Fleet(b, c)
 			for i := range n {
-				r, err := sdredis.NewRegistrar(c, sdredis.Service{Name: "bench-cps", IP: "10.0.0.1", Port: 1 + i}, nil, sdredis.RegistrarNoJanitor())
+				r, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: "bench-cps", IP: "10.0.0.1", Port: 1 + i}, nil, sdredis.RegistrarJanitorGrace(0))
 				if err != nil {
 					b.Fatal(err)
 				}
 				r.Register()
 				defer r.Deregister()
 			}
-			in, err := sdredis.NewInstancer(c, "bench-cps", nil)
+			in, err := sdredis.NewInstancer(hc, "bench-cps", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -84,16 +85,17 @@ func BenchmarkRefreshCommands(b *testing.B) {
 		b.Run(fmt.Sprintf("unrelated=%d", unrelated), func(b *testing.B) {
 			srv := redistest.Start(b)
 			c := srv.Client(b)
+			hc := redistest.Fleet(b, c)
 			seedFleet(b, c)
 			if err := populate(b.Context(), c, unrelated); err != nil {
 				b.Fatal(err)
 			}
 			ctx := b.Context()
-			if _, err := sdredis.ListInstances(ctx, c, "bench-svc"); err != nil { // warm the connection
+			if _, err := sdredis.ListInstances(ctx, hc, "bench-svc"); err != nil { // warm the connection
 				b.Fatal(err)
 			}
 			before := commandStats(b, c)
-			if _, err := sdredis.ListInstances(ctx, c, "bench-svc"); err != nil {
+			if _, err := sdredis.ListInstances(ctx, hc, "bench-svc"); err != nil {
 				b.Fatal(err)
 			}
 			ours := delta(before, commandStats(b, c))
@@ -113,7 +115,7 @@ func BenchmarkRefreshCommands(b *testing.B) {
 			start = time.Now()
 			runs := 0
 			for b.Loop() {
-				if list, err := sdredis.ListInstances(ctx, c, "bench-svc"); err != nil || len(list) != 5 {
+				if list, err := sdredis.ListInstances(ctx, hc, "bench-svc"); err != nil || len(list) != 5 {
 					b.Fatalf("%d instances, %v", len(list), err)
 				}
 				runs++

@@ -23,7 +23,8 @@ import (
 func BenchmarkDeregisterToEvent(b *testing.B) {
 	srv := redistest.Start(b)
 	c := srv.Client(b)
-	in, err := sdredis.NewInstancer(c, "bench-leave", log.NewNopLogger())
+	hc := redistest.Fleet(b, c)
+	in, err := sdredis.NewInstancer(hc, "bench-leave", log.NewNopLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func BenchmarkDeregisterToEvent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		r, err := sdredis.NewRegistrar(c, sdredis.Service{Name: "bench-leave", IP: "127.0.0.1", Port: 1}, nil, sdredis.RegistrarNoJanitor())
+		r, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: "bench-leave", IP: "127.0.0.1", Port: 1}, nil, sdredis.RegistrarJanitorGrace(0))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -72,6 +73,7 @@ func BenchmarkDeregisterToEvent(b *testing.B) {
 func BenchmarkSIGKILLToEvent(b *testing.B) {
 	srv := redistest.Start(b)
 	c := srv.Client(b)
+	hc := redistest.Fleet(b, c)
 	const children = 5
 	var ours, floor []time.Duration
 	b.ReportAllocs()
@@ -83,7 +85,7 @@ func BenchmarkSIGKILLToEvent(b *testing.B) {
 		for i := range procs {
 			procs[i], ids[i] = startChild(b, srv.Addr, svc)
 		}
-		in, err := sdredis.NewInstancer(c, svc, nil, sdredis.InstancerInstanceID())
+		in, err := sdredis.NewInstancer(hc, svc, nil, sdredis.InstancerInstanceID())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/hydrakit/hydrakit"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
@@ -29,8 +30,11 @@ const childEnv = "HYDRAKIT_BENCH_SD_CHILD"
 func TestMain(m *testing.M) {
 	if v := os.Getenv(childEnv); v != "" {
 		addr, svc, _ := strings.Cut(v, " ")
-		c := goredis.NewClient(&goredis.Options{Addr: addr})
-		r, err := sdredis.NewRegistrar(c, sdredis.Service{Name: svc, IP: "127.0.0.1", Port: 9}, nil, sdredis.RegistrarNoJanitor())
+		hc, err := hydrakit.NewClient(goredis.NewClient(&goredis.Options{Addr: addr}))
+		if err != nil {
+			panic(err)
+		}
+		r, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: svc, IP: "127.0.0.1", Port: 9}, nil, sdredis.RegistrarJanitorGrace(0))
 		if err != nil {
 			fmt.Println("error", err)
 			os.Exit(2)
