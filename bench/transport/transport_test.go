@@ -234,8 +234,10 @@ func rawPingPong(b *testing.B, client *goredis.Client, parallel bool) func(conte
 type sumRequest struct{ A, B int }
 
 // hydrakitCall is the same round trip through a Publisher and a Subscriber on two Conns.
-func hydrakitCall(b *testing.B, client *goredis.Client) func(context.Context, int) error {
-	server, err := redispubsub.NewConn(client, "bench-calc", keyspace.NewInstanceID())
+func hydrakitCall(b *testing.B, rdb *goredis.Client) func(context.Context, int) error {
+	client := redistest.Fleet(b, rdb)
+	serverID := keyspace.NewInstanceID()
+	server, err := redispubsub.NewConn(client, "bench-calc", serverID)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -247,7 +249,7 @@ func hydrakitCall(b *testing.B, client *goredis.Client) func(context.Context, in
 		_ = caller.Close()
 		_ = server.Close()
 	})
-	server.Handle("/sum", redispubsub.NewSubscriber(
+	sub, err := redispubsub.NewSubscriber(
 		func(_ context.Context, req interface{}) (interface{}, error) {
 			r := req.(sumRequest)
 			return r.A + r.B, nil
@@ -256,13 +258,20 @@ func hydrakitCall(b *testing.B, client *goredis.Client) func(context.Context, in
 			var r sumRequest
 			return r, m.DecodeBody(&r)
 		},
-		redispubsub.EncodeJSONResponse))
-	e := redispubsub.NewPublisher(caller,
-		redispubsub.InstanceAddress("bench-calc", server.InstanceID(), "/sum"),
+		redispubsub.EncodeJSONResponse)
+	if err != nil {
+		b.Fatal(err)
+	}
+	server.Handle("/sum", sub.ServeMessage)
+	pub, err := redispubsub.NewPublisher(caller, serverID+"@bench-calc:/sum",
 		redispubsub.EncodeJSONRequest,
 		func(_ context.Context, m *umf.Message) (interface{}, error) {
 			return strconv.Atoi(string(m.Body))
-		}).Endpoint()
+		})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := pub.Endpoint()
 	return func(ctx context.Context, i int) error {
 		v, err := e(ctx, sumRequest{A: i, B: 1})
 		if err != nil {

@@ -2,6 +2,7 @@ package redispubsub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,44 +11,41 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/transport/redispubsub/internal/conninfo"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 // Conn is one service instance's messaging connection: ONE Redis subscription receiving both the
 // service channel (broadcasts) and the instance channel (direct messages and replies), a dispatcher
-// to handlers by route or typ, and the table of requests waiting for their reply. Create it before
-// the instance announces its presence, so that no message sent to it is lost; Close it after the
-// presence is gone.
+// to handlers by route, and the table of requests waiting for their reply. Create it before the
+// instance announces its presence, so that no message sent to it is lost; Close it after the presence
+// is gone.
 //
-// Each handler runs on the goroutine that read its message, at most ConnConcurrency at once; a
-// message arriving while all slots are busy is dropped and counted as Rejected. Under load another
-// goroutine takes over reading before the handler runs; on an idle Conn it does so only once the
-// handler has run for ConnHandOffAfter or waits for a reply on this Conn, so a slow handler holds up
-// other messages and replies for at most that long.
+// Each handler runs on the goroutine that read its message, at most ConnConcurrency at once, after
+// another goroutine has taken over reading; a message arriving while all slots are busy is dropped
+// and counted as Rejected.
 type Conn struct {
+	hk       *hydrakit.Client
 	client   goredis.UniversalClient
-	service  string
-	instance string
 	from     string // iid@svc:/, the reply address of every request
 	keys     keyspace.Scheme
 	channels [2]string
 	ps       *goredis.PubSub
 	pub      *batcher
 	logger   log.Logger
-	lister   InstanceLister
+	disc     *discovery
 
 	maxPending  int
 	maxSize     int
 	health      time.Duration
-	subTimeout  time.Duration
-	pubTimeout  time.Duration
-	maxBatch    int
+	closeGrace  time.Duration
 	concurrency chan struct{}
 
 	hmu      sync.RWMutex
 	routes   map[string]Handler
-	types    map[string]Handler
 	fallback Handler
 
 	channelCache channelCache
@@ -60,24 +58,16 @@ type Conn struct {
 	expiry   *time.Timer // fails the requests past their deadline, see expire
 	expiryAt time.Time   // when expiry fires; zero when it is not armed
 
-	ctx    context.Context // handlers' base context, cancelled by Close
-	cancel context.CancelFunc
-	done   chan struct{}
-	stats  counters
+	ctx       context.Context // handlers' base context, cancelled by Close
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	stats     counters
 
 	workers sync.WaitGroup // every reading or handling goroutine, see worker
 	turn    chan struct{}  // passes the reader role to a parked worker
 	idle    atomic.Int32   // parked workers
-
-	// Inline handling, see worker.
-	handOffAfter  time.Duration
-	idleRead      time.Duration // see defaultIdleRead
-	episodes      atomic.Uint64 // numbers the inline runs
-	inline        atomic.Uint64 // the inline run holding the reader role, 0 for none
-	inlineSince   atomic.Int64  // its start, ns since epoch
-	epoch         time.Time     // a monotonic origin for inlineSince
-	watchdog      *time.Timer
-	watchdogArmed atomic.Bool
 
 	lastDropLog atomic.Int64 // unix ns of the last "dropped" log line
 
@@ -86,23 +76,19 @@ type Conn struct {
 	backoff      time.Duration
 }
 
-// Handler handles one incoming UMF message. ctx is cancelled when the Conn closes.
-type Handler interface {
-	ServeMessage(ctx context.Context, c *Conn, msg *umf.Message)
+func init() {
+	conninfo.Client = func(c any) *hydrakit.Client {
+		if conn, ok := c.(*Conn); ok && conn != nil {
+			return conn.hk
+		}
+		return nil
+	}
 }
 
-// HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, c *Conn, msg *umf.Message)
-
-// ServeMessage calls f.
-func (f HandlerFunc) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message) { f(ctx, c, msg) }
-
-// InstanceLister lists the live instance IDs of a service. A Conn needs one only to send to a
-// service address without an instance (svc:/route), as Node's sendMessage does, and to reply to such
-// an address. sd/redis provides one.
-type InstanceLister interface {
-	Instances(ctx context.Context, service string) ([]string, error)
-}
+// Handler handles one incoming UMF message; ctx is cancelled when the Conn closes. A Subscriber's
+// ServeMessage is one; so is any function with its signature, and a wrapper around one adds what
+// runs before or after every message (a parent context, a finalizer).
+type Handler func(ctx context.Context, c *Conn, msg *umf.Message)
 
 type call struct {
 	ch       chan result
@@ -115,49 +101,63 @@ type result struct {
 }
 
 // NewConn subscribes to the service and instance channels of service/instanceID and returns once
-// Redis has confirmed both subscriptions. The client stays the caller's: Close does not close it.
-func NewConn(client goredis.UniversalClient, service, instanceID string, options ...ConnOption) (*Conn, error) {
+// Redis has confirmed both subscriptions. The keyspace and the logger are the client's. The Conn
+// sends to a service address (svc:/route, no instance) through discovery that it starts on first use
+// for each service (an sd/redis Instancer made with the client) and stops at Close.
+//
+// Arguments and options are validated first: errors wrap ErrConfig, and an invalid service or
+// instance name keyspace.ErrInvalidName too. Close the Conn before the client.
+func NewConn(client *hydrakit.Client, service, instanceID string, options ...ConnOption) (*Conn, error) {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil, fmt.Errorf("%w: nil client", ErrConfig)
+	}
 	svc, err := keyspace.ValidateService(service)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := keyspace.ValidateInstance(instanceID); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c := &Conn{
-		client: client, service: svc, instance: instanceID,
-		from:       instanceID + "@" + svc + ":/",
-		keys:       keyspace.Default,
-		logger:     log.NewNopLogger(),
-		maxPending: 10000, maxSize: 1 << 20, maxBatch: 128,
-		health: 3 * time.Second, subTimeout: 5 * time.Second, pubTimeout: 5 * time.Second,
-		handOffAfter: 5 * time.Millisecond, idleRead: defaultIdleRead, epoch: time.Now(),
-		concurrency: make(chan struct{}, 1024),
-		routes:      map[string]Handler{}, types: map[string]Handler{},
-		pending: map[string]*call{},
-		done:    make(chan struct{}),
-		turn:    make(chan struct{}),
-		backoff: minBackoff,
-	}
+	cfg := defaultConnConfig()
 	for _, o := range options {
-		o(c)
+		if o == nil {
+			cfg.refuse("nil ConnOption")
+			continue
+		}
+		o(&cfg)
 	}
-	c.logger = log.With(c.logger, "service", svc, "instance", instanceID)
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	logger := log.With(st.Logger, "component", "redispubsub", "service", svc, "instance", instanceID)
+	c := &Conn{
+		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", keys: st.Keys, logger: logger,
+		disc:       newDiscovery(client, logger),
+		maxPending: cfg.maxPending, maxSize: cfg.maxSize, health: cfg.health, closeGrace: cfg.closeGrace,
+		concurrency: make(chan struct{}, cfg.concurrency),
+		routes:      map[string]Handler{},
+		pending:     map[string]*call{},
+		done:        make(chan struct{}),
+		turn:        make(chan struct{}),
+		backoff:     minBackoff,
+	}
+	if cfg.newInstancer != nil {
+		c.disc.newInstancer = cfg.newInstancer
+	}
 	c.calls.New = func() any { return &call{ch: make(chan result, 1)} }
-	c.pub = newBatcher(client, c.pubTimeout, c.maxBatch)
+	c.pub = newBatcher(c.client, cfg.pubTimeout, cfg.maxBatch)
 	c.channels = [2]string{c.keys.ServiceChannel(svc), c.keys.InstanceChannel(svc, instanceID)}
 
-	ctx, cancel := context.WithTimeout(context.Background(), c.subTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.subTimeout)
 	defer cancel()
-	c.ps = client.Subscribe(ctx, c.channels[:]...)
+	c.ps = c.client.Subscribe(ctx, c.channels[:]...)
 	if err := c.awaitSubscribed(ctx); err != nil {
 		_ = c.ps.Close()
 		return nil, fmt.Errorf("redispubsub: subscribe %s: %w", c.channels[1], err)
 	}
 	c.up = true
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.watchdog = time.AfterFunc(time.Hour, c.watch)
-	c.watchdog.Stop()
 	c.workers.Add(1)
 	go c.worker()
 	return c, nil
@@ -176,29 +176,25 @@ func (c *Conn) awaitSubscribed(ctx context.Context) error {
 	}
 }
 
-// Service is the Conn's service name; InstanceID its instance ID.
-func (c *Conn) Service() string    { return c.service }
-func (c *Conn) InstanceID() string { return c.instance }
-
-// Address is the Conn's reply address, <iid>@<svc>:/, the frm of every request it sends.
+// Address is the Conn's reply address, <iid>@<svc>:/: the frm of every request it sends, and the
+// frm to give a message sent with Send or Broadcast whose answer should come back to this Conn.
 func (c *Conn) Address() string { return c.from }
 
 // Handle registers h for messages whose to has the route path (e.g. "/v1/add"; a [verb] prefix in
-// to is ignored). A later registration for the same route replaces the earlier one.
+// to is ignored). A later registration for the same route replaces the earlier one; a nil h removes
+// it.
 func (c *Conn) Handle(route string, h Handler) {
 	c.hmu.Lock()
-	c.routes[route] = h
+	if h == nil {
+		delete(c.routes, route)
+	} else {
+		c.routes[route] = h
+	}
 	c.hmu.Unlock()
 }
 
-// HandleType registers h for messages with typ t that match no route.
-func (c *Conn) HandleType(t string, h Handler) {
-	c.hmu.Lock()
-	c.types[t] = h
-	c.hmu.Unlock()
-}
-
-// HandleDefault registers h for messages that match no route and no typ.
+// HandleDefault registers h for the messages that match no route (nil: none; they are dropped and
+// counted as Unhandled). Dispatch on typ, as Node services do, belongs here: switch on msg.Type.
 func (c *Conn) HandleDefault(h Handler) {
 	c.hmu.Lock()
 	c.fallback = h
@@ -209,9 +205,6 @@ func (c *Conn) handler(msg *umf.Message) Handler {
 	c.hmu.RLock()
 	defer c.hmu.RUnlock()
 	if h, ok := c.routes[routeOf(msg.To)]; ok {
-		return h
-	}
-	if h, ok := c.types[msg.Type]; ok && msg.Type != "" {
 		return h
 	}
 	return c.fallback
@@ -236,27 +229,48 @@ func routeOf(to string) string {
 	return ""
 }
 
-// Close stops receiving, fails the requests still waiting with ErrClosed, cancels the handlers'
-// context and waits until the receive loop and every handler have returned (so a handler must not
-// call it: start the shutdown from another goroutine).
+// Close stops receiving, fails the requests still waiting with ErrClosed, stops the Conn's discovery,
+// cancels the handlers' context and waits until the reader and every handler have returned. A
+// handler that ignores its context is waited for 10 s; Close then returns an error wrapping
+// context.DeadlineExceeded and leaves it running. Close is idempotent: later calls return the first
+// call's result. A handler must not call it (it would wait for itself): start the shutdown from
+// another goroutine.
 func (c *Conn) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Conn) close() error {
 	c.pmu.Lock()
-	if c.closed {
-		c.pmu.Unlock()
-		return nil
-	}
 	c.closed = true
 	c.failPendingLocked(ErrClosed)
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
 	c.pmu.Unlock()
-	c.watchdog.Stop()
 	close(c.done)
 	c.cancel()
 	err := c.ps.Close()
-	c.workers.Wait()
+	c.disc.close()
+	if !waitTimeout(&c.workers, c.closeGrace) {
+		err = errors.Join(err, fmt.Errorf("redispubsub: close: handlers still running %v after their context ended: %w",
+			c.closeGrace, context.DeadlineExceeded))
+	}
 	return err
+}
+
+// waitTimeout waits for wg at most d and reports whether it is done.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // failPendingLocked fails every waiting request; c.pmu is held.

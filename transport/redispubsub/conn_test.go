@@ -8,27 +8,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
-func TestDispatchByRouteTypeAndDefault(t *testing.T) {
+func TestDispatchByRouteAndDefault(t *testing.T) {
 	client := redistest.Client(t)
 	svc := redistest.Name("disp") // broadcasts: unique even on a shared REDIS_URL
 	server := newConn(t, client, svc)
 	got := make(chan string, 8)
 	mark := func(name string) Handler {
-		return HandlerFunc(func(_ context.Context, _ *Conn, _ *umf.Message) { got <- name })
+		return Handler(func(_ context.Context, _ *Conn, _ *umf.Message) { got <- name })
 	}
 	server.Handle("/a", mark("route"))
-	server.HandleType("ping", mark("type"))
+	server.Handle("/gone", mark("removed"))
+	server.Handle("/gone", nil)
 	server.HandleDefault(mark("default"))
 
 	for _, tc := range []struct{ to, typ, want string }{
-		{svc + ":[post]/a", "ping", "route"}, // route wins over typ; the verb is ignored
-		{svc + ":/b", "ping", "type"},
-		{svc + ":/b", "", "default"},
+		{svc + ":[post]/a", "ping", "route"}, // the verb is ignored
+		{svc + ":/b", "ping", "default"},
+		{svc + ":/gone", "", "default"},
 	} {
 		msg := &umf.Message{To: tc.to, Type: tc.typ}
 		if err := server.Broadcast(context.Background(), msg); err != nil {
@@ -48,7 +50,7 @@ func TestDispatchByRouteTypeAndDefault(t *testing.T) {
 func TestBroadcastReachesEveryInstance(t *testing.T) {
 	client := redistest.Client(t)
 	var n atomic.Int32
-	h := HandlerFunc(func(context.Context, *Conn, *umf.Message) { n.Add(1) })
+	h := Handler(func(context.Context, *Conn, *umf.Message) { n.Add(1) })
 	fleet := redistest.Name("fleet")
 	for range 3 {
 		newConn(t, client, fleet).HandleDefault(h)
@@ -63,22 +65,18 @@ func TestBroadcastReachesEveryInstance(t *testing.T) {
 	}
 }
 
-type staticLister []string
-
-func (l staticLister) Instances(context.Context, string) ([]string, error) { return l, nil }
-
 func TestSendIsFireAndForget(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "sink")
 	var served atomic.Int32
-	server.Handle("/in", NewSubscriber(func(context.Context, interface{}) (interface{}, error) {
+	server.Handle("/in", serve(t, func(context.Context, interface{}) (interface{}, error) {
 		served.Add(1)
 		return "ignored", nil
-	}, NopRequestDecoder, EncodeJSONResponse))
-	sender := newConn(t, client, "sender", ConnInstanceLister(staticLister{server.InstanceID()}))
+	}, nopDecoder, EncodeJSONResponse))
+	sender := newConn(t, client, "sender", withInstances(idOf(server)))
 
-	// To one named instance, and to the service through the lister; no frm: nothing is replied.
-	for _, to := range []string{InstanceAddress("sink", server.InstanceID(), "/in"), "sink:/in"} {
+	// To one named instance, and to the service through discovery; no frm: nothing is replied.
+	for _, to := range []string{addr("sink", idOf(server), "/in"), "sink:/in"} {
 		if err := sender.Send(context.Background(), &umf.Message{To: to}); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +86,7 @@ func TestSendIsFireAndForget(t *testing.T) {
 	if want, have := uint64(0), sender.Stats().Received; want != have {
 		t.Errorf("sender received %d messages; fire-and-forget must not reply", have)
 	}
-	empty := newConn(t, client, "sender2", ConnInstanceLister(staticLister{}))
+	empty := newConn(t, client, "sender2", withInstances())
 	if err := empty.Send(context.Background(), &umf.Message{To: "sink:/in"}); !errors.Is(err, ErrNoInstances) {
 		t.Errorf("want ErrNoInstances, have %v", err)
 	}
@@ -97,7 +95,7 @@ func TestSendIsFireAndForget(t *testing.T) {
 func TestReplyGoesToVia(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 	// A gateway (hydra-router style) sends with via = <iid>-<client>@hydra-router:/; the reply must
 	// go to that instance's channel, not to frm.
 	router := keyspace.NewInstanceID()
@@ -107,7 +105,7 @@ func TestReplyGoesToVia(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := &umf.Message{
-		To: InstanceAddress("calc", server.InstanceID(), "/sum"), From: "client:/", MID: "m-1",
+		To: addr("calc", idOf(server), "/sum"), From: "client:/", MID: "m-1",
 		Via: router + "-ws7@hydra-router:/", Body: []byte(`{"A":1,"B":2}`),
 	}
 	if err := server.Send(context.Background(), msg); err != nil {
@@ -136,7 +134,7 @@ func TestMalformedPayloadsAreCountedAndSkipped(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
 	caller := newConn(t, client, "caller")
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 	bad := []string{
 		"not json",
 		`{"to":5,"frm":"x:/"}`,
@@ -149,9 +147,9 @@ func TestMalformedPayloadsAreCountedAndSkipped(t *testing.T) {
 	}
 	// Both channels: direct and broadcast; the caller's reply channel too.
 	channels := []string{
-		keyspace.Default.InstanceChannel("calc", server.InstanceID()),
+		keyspace.Default.InstanceChannel("calc", idOf(server)),
 		keyspace.Default.ServiceChannel("calc"),
-		keyspace.Default.InstanceChannel("caller", caller.InstanceID()),
+		keyspace.Default.InstanceChannel("caller", idOf(caller)),
 	}
 	for _, ch := range channels {
 		for _, p := range bad {
@@ -160,7 +158,7 @@ func TestMalformedPayloadsAreCountedAndSkipped(t *testing.T) {
 			}
 		}
 	}
-	e := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"), EncodeJSONRequest, decodeSumResponse).Endpoint()
+	e := publisherEndpoint(t, caller, addr("calc", idOf(server), "/sum"), EncodeJSONRequest, decodeSumResponse)
 	if _, err := e(ctxTimeout(t, 5*time.Second), sumRequest{A: 1, B: 1}); err != nil {
 		t.Fatalf("the Conn stopped answering after malformed input: %v", err)
 	}
@@ -175,7 +173,7 @@ func TestHandlerConcurrencyLimit(t *testing.T) {
 	release := make(chan struct{})
 	busy := redistest.Name("busy")
 	server := newConn(t, client, busy, ConnConcurrency(1))
-	server.HandleDefault(HandlerFunc(func(ctx context.Context, _ *Conn, _ *umf.Message) {
+	server.HandleDefault(Handler(func(ctx context.Context, _ *Conn, _ *umf.Message) {
 		select {
 		case <-release:
 		case <-ctx.Done():
@@ -192,21 +190,25 @@ func TestHandlerConcurrencyLimit(t *testing.T) {
 
 func TestCloseFailsPendingAndCancelsHandlers(t *testing.T) {
 	client := redistest.Client(t)
-	server := newConn(t, client, "slow")
-	caller, err := NewConn(client, "caller", keyspace.NewInstanceID())
+	server, err := NewConn(fleetOn(t, client), "slow", keyspace.NewInstanceID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	parent, stop := context.WithCancel(context.Background())
+	t.Cleanup(func() { _ = server.Close() })
+	caller, err := NewConn(fleetOn(t, client), "caller", keyspace.NewInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = caller.Close() })
 	handlerDone := make(chan error, 1)
-	server.Handle("/slow", NewSubscriber(func(ctx context.Context, _ interface{}) (interface{}, error) {
+	server.Handle("/slow", serve(t, func(ctx context.Context, _ interface{}) (interface{}, error) {
 		<-ctx.Done()
 		handlerDone <- ctx.Err()
 		return nil, ctx.Err()
-	}, NopRequestDecoder, EncodeJSONResponse, SubscriberContext(parent)))
+	}, nopDecoder, EncodeJSONResponse))
 
 	res := make(chan error, 1)
-	e := NewPublisher(caller, InstanceAddress("slow", server.InstanceID(), "/slow"), EncodeJSONRequest, decodeSumResponse).Endpoint()
+	e := publisherEndpoint(t, caller, addr("slow", idOf(server), "/slow"), EncodeJSONRequest, decodeSumResponse)
 	go func() { _, err := e(context.Background(), nil); res <- err }()
 	eventually(t, "request pending", func() bool { return caller.Stats().Pending == 1 && server.Stats().Handled == 1 })
 	if err := caller.Close(); err != nil {
@@ -218,26 +220,56 @@ func TestCloseFailsPendingAndCancelsHandlers(t *testing.T) {
 	if _, err := e(context.Background(), nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: want ErrClosed, have %v", err)
 	}
-	stop() // shutdown through the Subscriber's parent context
+	if err := caller.Close(); err != nil {
+		t.Errorf("a second Close: want the first one's nil, have %v", err)
+	}
+	if err := server.Close(); err != nil { // cancels the handler's context and waits for it
+		t.Fatal(err)
+	}
 	select {
 	case err := <-handlerDone:
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("want Canceled, have %v", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the parent context did not cancel the handler")
+	default:
+		t.Fatal("Close returned before the handler")
 	}
+}
+
+// A handler that ignores its context holds Close up for the grace period only; Close then reports
+// it, and every later call returns the same error.
+func TestCloseGivesUpOnAHandlerIgnoringItsContext(t *testing.T) {
+	client := redistest.Client(t)
+	server, err := NewConn(fleetOn(t, client), "stuck", keyspace.NewInstanceID(), withCloseGrace(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	server.HandleDefault(func(context.Context, *Conn, *umf.Message) { <-release })
+	caller := newConn(t, client, "caller")
+	if err := caller.Send(context.Background(), &umf.Message{To: addr("stuck", idOf(server), "/")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the handler to run", func() bool { return server.Stats().Handled == 1 })
+	first := server.Close()
+	if !errors.Is(first, context.DeadlineExceeded) {
+		t.Errorf("want DeadlineExceeded, have %v", first)
+	}
+	if err := server.Close(); err != first {
+		t.Errorf("a second Close: want the first one's %v, have %v", first, err)
+	}
+	close(release)
 }
 
 func TestRedisRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
-	server := newConn(t, client, "calc", ConnHealthCheck(500*time.Millisecond))
-	caller := newConn(t, client, "caller", ConnHealthCheck(500*time.Millisecond))
+	server := newConn(t, client, "calc", withHealthCheck(500*time.Millisecond))
+	caller := newConn(t, client, "caller", withHealthCheck(500*time.Millisecond))
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
-	server.Handle("/hang", HandlerFunc(func(ctx context.Context, _ *Conn, _ *umf.Message) {
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	server.Handle("/hang", Handler(func(ctx context.Context, _ *Conn, _ *umf.Message) {
 		arrived <- struct{}{}
 		select {
 		case <-release:
@@ -245,8 +277,8 @@ func TestRedisRestart(t *testing.T) {
 		}
 	}))
 	defer close(release)
-	hang := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/hang"), EncodeJSONRequest, decodeSumResponse).Endpoint()
-	sum := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"), EncodeJSONRequest, decodeSumResponse).Endpoint()
+	hang := publisherEndpoint(t, caller, addr("calc", idOf(server), "/hang"), EncodeJSONRequest, decodeSumResponse)
+	sum := publisherEndpoint(t, caller, addr("calc", idOf(server), "/sum"), EncodeJSONRequest, decodeSumResponse)
 
 	res := make(chan error, 1)
 	go func() { _, err := hang(context.Background(), nil); res <- err }()
@@ -288,18 +320,18 @@ func TestHandlerPanicIsRecovered(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
 	caller := newConn(t, client, "caller")
-	server.Handle("/boom", NewSubscriber(func(context.Context, interface{}) (interface{}, error) {
+	server.Handle("/boom", serve(t, func(context.Context, interface{}) (interface{}, error) {
 		panic("boom")
-	}, NopRequestDecoder, EncodeJSONResponse))
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
-	boom := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/boom"), EncodeJSONRequest,
-		decodeSumResponse, PublisherTimeout(200*time.Millisecond)).Endpoint()
+	}, nopDecoder, EncodeJSONResponse))
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	boom := publisherEndpoint(t, caller, addr("calc", idOf(server), "/boom"), EncodeJSONRequest,
+		decodeSumResponse, PublisherTimeout(200*time.Millisecond))
 	var re *RemoteError
 	if _, err := boom(context.Background(), nil); !errors.As(err, &re) || re.Code != 500 {
 		t.Errorf("want a 500 error reply, have %v", err)
 	}
 	eventually(t, "panic counted", func() bool { return server.Stats().Panics == 1 })
-	sum := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"), EncodeJSONRequest, decodeSumResponse).Endpoint()
+	sum := publisherEndpoint(t, caller, addr("calc", idOf(server), "/sum"), EncodeJSONRequest, decodeSumResponse)
 	if _, err := sum(ctxTimeout(t, 5*time.Second), sumRequest{A: 1}); err != nil {
 		t.Fatalf("the Conn stopped answering after a panic: %v", err)
 	}
@@ -311,9 +343,9 @@ func TestSubscriptionKilled(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
 	caller := newConn(t, client, "caller")
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
-	sum := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"), EncodeJSONRequest, decodeSumResponse,
-		PublisherTimeout(time.Second)).Endpoint()
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	sum := publisherEndpoint(t, caller, addr("calc", idOf(server), "/sum"), EncodeJSONRequest, decodeSumResponse,
+		PublisherTimeout(time.Second))
 	if _, err := sum(context.Background(), sumRequest{A: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -335,8 +367,12 @@ func (l *countingLogger) Log(...any) error { l.n.Add(1); return nil }
 func TestDroppedMessagesDoNotFloodTheLog(t *testing.T) {
 	client := redistest.Client(t)
 	logger := &countingLogger{}
-	server := newConn(t, client, "calc", ConnLogger(logger))
-	channel := keyspace.Default.InstanceChannel("calc", server.InstanceID())
+	server, err := NewConn(fleetOn(t, client, hydrakit.WithLogger(logger)), "calc", keyspace.NewInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	channel := keyspace.Default.InstanceChannel("calc", idOf(server))
 	for range 100 {
 		if err := client.Publish(context.Background(), channel, "garbage").Err(); err != nil {
 			t.Fatal(err)

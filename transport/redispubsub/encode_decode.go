@@ -30,6 +30,3 @@ func EncodeJSONRequest(_ context.Context, msg *umf.Message, request interface{})
 func EncodeJSONResponse(_ context.Context, reply *umf.Message, response interface{}) error {
 	return reply.SetBody(response)
 }
-
-// NopRequestDecoder decodes nothing: the endpoint gets a nil request.
-func NopRequestDecoder(context.Context, *umf.Message) (interface{}, error) { return nil, nil }

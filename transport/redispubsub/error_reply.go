@@ -10,17 +10,12 @@ import (
 	"github.com/hydrakit/hydrakit/umf"
 )
 
-// TypeError is the typ of error replies. The body is an ErrorBody.
-const TypeError = "error"
+// typeError is the typ of error replies; the body is an errorBody.
+const typeError = "error"
 
-// ErrorBody is the bdy of an error reply, shaped like Node Hydra's server responses so Node callers
-// read it as they read any Hydra error:
-//
-//	{"statusCode":500,"statusMessage":"Internal Server Error","statusDescription":"<err>","result":{"reason":"<err>"}}
-//
-// statusCode comes from the error's StatusCode() int method when it has one (go-kit's
-// httptransport.StatusCoder), 400 when the request could not be decoded, 500 otherwise.
-type ErrorBody struct {
+// errorBody is the bdy of an error reply, shaped like Node Hydra's server responses so Node callers
+// read it as they read any Hydra error (see defaultErrorEncoder).
+type errorBody struct {
 	StatusCode        int    `json:"statusCode"`
 	StatusMessage     string `json:"statusMessage"`
 	StatusDescription string `json:"statusDescription"`
@@ -29,8 +24,9 @@ type ErrorBody struct {
 	} `json:"result"`
 }
 
-// RemoteError is what a Publisher returns for an error reply: the remote endpoint ran and failed.
-// The instance is alive, so the balanced client neither retries it nor counts it against the breaker.
+// RemoteError is what a Publisher returns for an error reply (typ "error"): the remote endpoint ran
+// and failed. The instance is alive, so the balanced client (package balancer) neither retries it nor
+// counts it against the breaker.
 type RemoteError struct {
 	Code   int    // statusCode
 	Reason string // result.reason
@@ -44,11 +40,20 @@ func (e *RemoteError) Error() string {
 // StatusCode makes RemoteError a go-kit httptransport.StatusCoder, so a gateway can pass it on.
 func (e *RemoteError) StatusCode() int { return e.Code }
 
-// ErrorEncoder writes err into the reply message (body, typ, headers) before it is published.
+// ErrorEncoder writes err into the reply message (body, typ, headers) before it is published. The
+// default (SubscriberErrorEncoder) sets typ "error" and a body shaped like Node Hydra's server
+// responses, so Node callers read it as they read any Hydra error:
+//
+//	{"statusCode":500,"statusMessage":"Internal Server Error","statusDescription":"<err>","result":{"reason":"<err>"}}
+//
+// statusCode comes from the error's StatusCode() int method when it has one (go-kit's
+// httptransport.StatusCoder), 400 when the request could not be decoded, 500 otherwise. A Publisher
+// turns a reply with typ "error" into a *RemoteError; a custom encoder that keeps typ "error" and
+// this body keeps that working.
 type ErrorEncoder func(ctx context.Context, err error, reply *umf.Message)
 
-// DefaultErrorEncoder writes an ErrorBody and sets typ "error".
-func DefaultErrorEncoder(_ context.Context, err error, reply *umf.Message) {
+// defaultErrorEncoder writes an errorBody and sets typ "error".
+func defaultErrorEncoder(_ context.Context, err error, reply *umf.Message) {
 	code := http.StatusInternalServerError
 	var sc interface{ StatusCode() int }
 	var de decodeError
@@ -58,10 +63,10 @@ func DefaultErrorEncoder(_ context.Context, err error, reply *umf.Message) {
 	case errors.As(err, &de):
 		code = http.StatusBadRequest
 	}
-	var b ErrorBody
+	var b errorBody
 	b.StatusCode, b.StatusMessage = code, http.StatusText(code)
 	b.StatusDescription, b.Result.Reason = err.Error(), err.Error()
-	reply.Type = TypeError
+	reply.Type = typeError
 	_ = reply.SetBody(b)
 }
 
@@ -72,7 +77,7 @@ func (e decodeError) Unwrap() error { return e.error }
 
 // remoteError turns an error reply into a *RemoteError.
 func remoteError(reply *umf.Message, mid string) error {
-	var b ErrorBody
+	var b errorBody
 	if err := json.Unmarshal(reply.Body, &b); err != nil || b.StatusCode == 0 {
 		return &RemoteError{Code: http.StatusInternalServerError, Reason: string(reply.Body), MID: mid}
 	}

@@ -3,6 +3,10 @@ package redispubsub
 import "errors"
 
 var (
+	// ErrConfig is wrapped by every invalid argument or option of NewConn, NewPublisher and
+	// NewSubscriber. An invalid service or instance name wraps keyspace.ErrInvalidName too, and an
+	// unusable target address ErrBadAddress.
+	ErrConfig = errors.New("redispubsub: invalid configuration")
 	// ErrNoResponders is returned at once when PUBLISH reports that no one listens on the target
 	// channel: the instance is gone, so a balancer can move on without waiting for a timeout.
 	ErrNoResponders = errors.New("redispubsub: no responders")
@@ -15,6 +19,7 @@ var (
 	ErrTooManyPending = errors.New("redispubsub: too many pending requests")
 	// ErrBadAddress wraps an unusable target or reply address.
 	ErrBadAddress = errors.New("redispubsub: bad address")
-	// ErrNoInstances is returned when a message to a service finds no live instance of it.
+	// ErrNoInstances is returned when a message to a service address (svc:/route) finds no live
+	// instance of the service.
 	ErrNoInstances = errors.New("redispubsub: no instances")
 )

@@ -6,9 +6,9 @@ import (
 	"fmt"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/go-kit/kit/sd"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -33,15 +33,20 @@ func decodeSumResponse(_ context.Context, m *umf.Message) (interface{}, error) {
 	return r.V, m.DecodeBody(&r)
 }
 
-// A service instance serves an endpoint; a caller reaches it through a Publisher, one instance
-// directly or all of them through the balanced client.
+// A service instance serves an endpoint; a caller reaches it through a Publisher. Package balancer
+// calls a service by name, over all of its instances.
 func Example() {
 	mr, err := miniredis.Run()
 	if err != nil {
 		panic(err)
 	}
 	defer mr.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, err := hydrakit.NewClient(rdb)
+	if err != nil {
+		panic(err)
+	}
 	defer client.Close()
 
 	// Server side: one Conn per instance, created before the instance announces its presence.
@@ -50,37 +55,33 @@ func Example() {
 		panic(err)
 	}
 	defer server.Close()
-	server.Handle("/sum", redispubsub.NewSubscriber(sum, decodeSumRequest, redispubsub.EncodeJSONResponse))
+	sub, err := redispubsub.NewSubscriber(sum, decodeSumRequest, redispubsub.EncodeJSONResponse)
+	if err != nil {
+		panic(err)
+	}
+	server.Handle("/sum", sub.ServeMessage)
 
-	// Client side.
+	// Client side: a Publisher to one instance's route.
 	caller, err := redispubsub.NewConn(client, "caller", "fedcba9876543210fedcba9876543210")
 	if err != nil {
 		panic(err)
 	}
 	defer caller.Close()
-	direct := redispubsub.NewPublisher(caller,
-		redispubsub.InstanceAddress("calc", server.InstanceID(), "/sum"),
-		redispubsub.EncodeJSONRequest, decodeSumResponse,
-		redispubsub.PublisherBefore(redispubsub.SetRequestID)).Endpoint()
-	v, err := direct(context.Background(), sumRequest{A: 2, B: 3})
+	pub, err := redispubsub.NewPublisher(caller, "0123456789abcdef0123456789abcdef@calc:/sum",
+		redispubsub.EncodeJSONRequest, decodeSumResponse)
+	if err != nil {
+		panic(err)
+	}
+	v, err := pub.Endpoint()(context.Background(), sumRequest{A: 2, B: 3})
 	fmt.Println(v, err)
 
-	_, err = direct(context.Background(), sumRequest{A: -1})
+	_, err = pub.Endpoint()(context.Background(), sumRequest{A: -1})
 	var remote *redispubsub.RemoteError
 	fmt.Println(errors.As(err, &remote), remote.StatusCode(), remote.Reason)
-
-	// The balanced client: discovery (here a fixed list; sd/redis in production), round robin,
-	// retries and a circuit breaker per instance.
-	b := redispubsub.NewBalancer(caller, sd.FixedInstancer{server.InstanceID()}, "calc", "/sum",
-		redispubsub.EncodeJSONRequest, decodeSumResponse)
-	defer b.Close()
-	v, err = b.Endpoint()(context.Background(), sumRequest{A: 20, B: 22})
-	fmt.Println(v, err)
 
 	// Output:
 	// 5 <nil>
 	// true 500 only natural numbers
-	// 42 <nil>
 }
 
 // Broadcast reaches every instance of a service; Send one instance, fire-and-forget.
@@ -90,7 +91,12 @@ func ExampleConn_Broadcast() {
 		panic(err)
 	}
 	defer mr.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, err := hydrakit.NewClient(rdb)
+	if err != nil {
+		panic(err)
+	}
 	defer client.Close()
 
 	conn, err := redispubsub.NewConn(client, "news", "00000000000000000000000000000001")
@@ -98,15 +104,16 @@ func ExampleConn_Broadcast() {
 		panic(err)
 	}
 	got := make(chan string, 1)
-	conn.HandleType("headline", redispubsub.HandlerFunc(func(_ context.Context, _ *redispubsub.Conn, m *umf.Message) {
-		got <- string(m.Body)
-	}))
+	conn.HandleDefault(func(_ context.Context, _ *redispubsub.Conn, m *umf.Message) {
+		if m.Type == "headline" {
+			got <- string(m.Body)
+		}
+	})
 	err = conn.Broadcast(context.Background(), &umf.Message{To: "news:/", Type: "headline", Body: []byte(`"hello"`)})
 	fmt.Println(<-got, err)
-	_ = conn.Close()
-	fmt.Println(conn.Stats().Handled)
+	fmt.Println(conn.Close(), conn.Stats().Handled)
 
 	// Output:
 	// "hello" <nil>
-	// 1
+	// <nil> 1
 }

@@ -25,9 +25,9 @@ func FuzzDispatch(f *testing.F) {
 		c := &Conn{
 			logger: log.NewNopLogger(), maxSize: 1 << 20,
 			concurrency: make(chan struct{}, 1),
-			routes:      map[string]Handler{"/sum": HandlerFunc(func(context.Context, *Conn, *umf.Message) {})},
-			types:       map[string]Handler{}, pending: map[string]*call{},
-			pub: newBatcher(nil, time.Second, 1),
+			routes:      map[string]Handler{"/sum": func(context.Context, *Conn, *umf.Message) {}},
+			pending:     map[string]*call{},
+			pub:         newBatcher(nil, time.Second, 1),
 		}
 		cl := &call{ch: make(chan result, 1)}
 		c.pending["m-1"] = cl

@@ -1,56 +1,89 @@
 package redispubsub
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
-	"github.com/go-kit/log"
-
-	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/go-kit/kit/sd"
 )
 
-// ConnOption configures a Conn.
-type ConnOption func(*Conn)
+// ConnOption configures a Conn. NewConn refuses an invalid one with an error wrapping ErrConfig.
+type ConnOption func(*connConfig)
 
-// ConnLogger sets the logger; the default discards.
-func ConnLogger(logger log.Logger) ConnOption { return func(c *Conn) { c.logger = logger } }
-
-// ConnKeyspace sets the key scheme; the default is Node Hydra's.
-func ConnKeyspace(s keyspace.Scheme) ConnOption { return func(c *Conn) { c.keys = s } }
-
-// ConnInstanceLister sets how instances of a service are found for service addresses.
-func ConnInstanceLister(l InstanceLister) ConnOption { return func(c *Conn) { c.lister = l } }
-
-// ConnMaxPending bounds the requests waiting for a reply (default 10000); past it requests fail
-// with ErrTooManyPending.
-func ConnMaxPending(n int) ConnOption { return func(c *Conn) { c.maxPending = n } }
-
-// ConnConcurrency bounds the handlers running at once (default 1024).
-func ConnConcurrency(n int) ConnOption {
-	return func(c *Conn) { c.concurrency = make(chan struct{}, max(n, 1)) }
+// connConfig is what the options set. Unexported fields without an option are the knobs no user
+// should need to turn (see the constants below); internal tests set them with options of their own.
+type connConfig struct {
+	maxPending   int
+	concurrency  int
+	maxSize      int
+	health       time.Duration
+	subTimeout   time.Duration
+	pubTimeout   time.Duration
+	maxBatch     int
+	closeGrace   time.Duration
+	newInstancer func(service string) (sd.Instancer, error) // tests: discovery without Redis
+	err          error
 }
 
-// ConnMaxMessageSize drops (and counts as malformed) payloads larger than n bytes (default 1 MiB).
-func ConnMaxMessageSize(n int) ConnOption { return func(c *Conn) { c.maxSize = n } }
+// The Conn's fixed settings. They bound failure detection and batching, and no workload we measured
+// is better served by other values (docs/transport.md explains each):
+const (
+	// healthCheck is how long the subscription may stay silent before it is pinged; an unanswered
+	// ping after as long again counts as a lost connection (go-redis's own value).
+	healthCheck = 3 * time.Second
+	// subscribeTimeout bounds the wait for the subscription confirmations in NewConn.
+	subscribeTimeout = 5 * time.Second
+	// publishTimeout bounds a pipeline of coalesced PUBLISHes; a PUBLISH that goes alone is bounded by
+	// its caller's context and the go-redis client's own timeouts.
+	publishTimeout = 5 * time.Second
+	// maxBatch bounds how many concurrent PUBLISHes share one pipeline.
+	maxBatch = 128
+	// closeGrace is how long Close waits for handlers after cancelling their context.
+	closeGrace = 10 * time.Second
+)
 
-// ConnHealthCheck sets how long the connection may stay silent before it is pinged; an unanswered
-// ping after as long again counts as a lost connection (default 3 s, as go-redis).
-func ConnHealthCheck(d time.Duration) ConnOption { return func(c *Conn) { c.health = d } }
+func defaultConnConfig() connConfig {
+	return connConfig{
+		maxPending: 10000, concurrency: 1024, maxSize: 1 << 20,
+		health: healthCheck, subTimeout: subscribeTimeout, pubTimeout: publishTimeout, maxBatch: maxBatch,
+		closeGrace: closeGrace,
+	}
+}
 
-// ConnSubscribeTimeout bounds the wait for the subscription confirmation in NewConn (default 5 s).
-func ConnSubscribeTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.subTimeout = d } }
+func (c *connConfig) refuse(format string, args ...any) {
+	c.err = errors.Join(c.err, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+}
 
-// ConnPublishTimeout bounds a pipeline of coalesced PUBLISHes (default 5 s). A PUBLISH that goes
-// alone is bounded by its caller's context and the client's own timeouts.
-func ConnPublishTimeout(d time.Duration) ConnOption { return func(c *Conn) { c.pubTimeout = d } }
+// ConnMaxPending bounds the requests waiting for a reply (default 10000); past it requests fail
+// with ErrTooManyPending. Zero or less is refused.
+func ConnMaxPending(n int) ConnOption {
+	return func(c *connConfig) {
+		if n <= 0 {
+			c.refuse("ConnMaxPending(%d): must be positive", n)
+		}
+		c.maxPending = n
+	}
+}
 
-// ConnMaxBatch bounds how many concurrent PUBLISHes share one pipeline (default 128).
-func ConnMaxBatch(n int) ConnOption { return func(c *Conn) { c.maxBatch = max(n, 1) } }
+// ConnConcurrency bounds the handlers running at once (default 1024); a message arriving while all
+// are busy is dropped and counted in Stats().Rejected. Zero or less is refused.
+func ConnConcurrency(n int) ConnOption {
+	return func(c *connConfig) {
+		if n <= 0 {
+			c.refuse("ConnConcurrency(%d): must be positive", n)
+		}
+		c.concurrency = n
+	}
+}
 
-// ConnHandOffAfter bounds how long a handler may run on the goroutine that reads the subscription
-// before reading is handed to another goroutine (default 5 ms). On an idle Conn a message is handled
-// by the reading goroutine itself, which saves a goroutine wake-up per request; a handler that runs
-// longer, or waits for a reply on this Conn, has reading taken over, so no message waits more than
-// about d behind it. 0 hands reading over before every handler.
-func ConnHandOffAfter(d time.Duration) ConnOption {
-	return func(c *Conn) { c.handOffAfter = max(d, 0) }
+// ConnMaxMessageSize drops (and counts in Stats().Malformed) payloads larger than n bytes (default
+// 1 MiB). Zero or less is refused.
+func ConnMaxMessageSize(n int) ConnOption {
+	return func(c *connConfig) {
+		if n <= 0 {
+			c.refuse("ConnMaxMessageSize(%d): must be positive", n)
+		}
+		c.maxSize = n
+	}
 }

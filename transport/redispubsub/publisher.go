@@ -2,11 +2,13 @@ package redispubsub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -16,65 +18,106 @@ type Publisher struct {
 	conn    *Conn
 	to      string
 	channel string // "" when to names only a service: chosen per request
-	err     error  // a bad target, returned by every call
 	enc     EncodeRequestFunc
 	dec     DecodeResponseFunc
 	before  []RequestFunc
-	after   []PublisherResponseFunc
+	after   []ResponseFunc
 	timeout time.Duration
+	err     error // an invalid option, see NewPublisher
 }
 
 // NewPublisher returns a Publisher that sends requests to the UMF address to through conn and waits
-// for the reply. to is iid@svc:/route for one instance (what the balanced client's factory makes),
-// or svc:/route to let the Conn's InstanceLister pick a live instance per request.
-func NewPublisher(conn *Conn, to string, enc EncodeRequestFunc, dec DecodeResponseFunc, options ...PublisherOption) *Publisher {
-	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: DefaultTimeout}
-	for _, o := range options {
-		o(p)
+// for the reply. to is <iid>@<svc>:<route> for one instance, or <svc>:<route> to let the Conn's
+// discovery pick a live instance of the service per request, as Node's sendMessage does.
+//
+// Arguments and options are validated here: errors wrap ErrConfig, an unusable address ErrBadAddress
+// too, and an invalid service or instance name in it keyspace.ErrInvalidName.
+func NewPublisher(conn *Conn, to string, enc EncodeRequestFunc, dec DecodeResponseFunc, options ...PublisherOption) (*Publisher, error) {
+	switch {
+	case conn == nil:
+		return nil, fmt.Errorf("%w: nil Conn", ErrConfig)
+	case enc == nil:
+		return nil, fmt.Errorf("%w: nil EncodeRequestFunc", ErrConfig)
+	case dec == nil:
+		return nil, fmt.Errorf("%w: nil DecodeResponseFunc", ErrConfig)
 	}
 	a, err := umf.ParseAddress(to)
-	switch {
-	case err != nil:
-		p.err = fmt.Errorf("%w: %w", ErrBadAddress, err)
-	case a.Instance != "":
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
+	}
+	if _, err := keyspace.ValidateService(a.Service); err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
+	}
+	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: defaultTimeout}
+	if a.Instance != "" {
+		if err := keyspace.ValidateInstance(a.Instance); err != nil {
+			return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
+		}
 		p.channel = conn.keys.InstanceChannel(a.Service, a.Instance)
 	}
-	return p
+	for _, o := range options {
+		if o == nil {
+			p.refuse("nil PublisherOption")
+			continue
+		}
+		o(p)
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return p, nil
 }
 
-// InstanceAddress returns the UMF address of one instance's route: iid@svc:route.
-func InstanceAddress(service, instanceID, route string) string {
-	return instanceID + "@" + service + ":" + route
+func (p *Publisher) refuse(what string) {
+	p.err = errors.Join(p.err, fmt.Errorf("%w: %s", ErrConfig, what))
 }
 
 // PublisherOption sets an optional parameter of a Publisher.
 type PublisherOption func(*Publisher)
 
 // PublisherBefore adds RequestFuncs run on the outgoing message after it is encoded, e.g. to copy
-// context values into hdr (SetRequestID, ContextToHeader).
+// context values into hdr. A nil func is refused.
 func PublisherBefore(before ...RequestFunc) PublisherOption {
-	return func(p *Publisher) { p.before = append(p.before, before...) }
+	return func(p *Publisher) {
+		for _, f := range before {
+			if f == nil {
+				p.refuse("nil PublisherBefore func")
+			}
+		}
+		p.before = append(p.before, before...)
+	}
 }
 
-// PublisherAfter adds funcs run on the reply before it is decoded.
-func PublisherAfter(after ...PublisherResponseFunc) PublisherOption {
-	return func(p *Publisher) { p.after = append(p.after, after...) }
+// PublisherAfter adds ResponseFuncs run on the reply before it is decoded. A nil func is refused.
+func PublisherAfter(after ...ResponseFunc) PublisherOption {
+	return func(p *Publisher) {
+		for _, f := range after {
+			if f == nil {
+				p.refuse("nil PublisherAfter func")
+			}
+		}
+		p.after = append(p.after, after...)
+	}
 }
 
-// PublisherTimeout bounds each call (default 10 s). The remaining time travels in the message's tmo,
-// and a hydrakit Subscriber ends the handler's context then.
+// PublisherTimeout bounds each call (default 10 s); zero or less is refused. The remaining time
+// travels in the message's tmo, and a hydrakit Subscriber ends the handler's context then.
 func PublisherTimeout(d time.Duration) PublisherOption {
-	return func(p *Publisher) { p.timeout = d }
+	return func(p *Publisher) {
+		if d <= 0 {
+			p.refuse(fmt.Sprintf("PublisherTimeout(%v): must be positive", d))
+		}
+		p.timeout = d
+	}
 }
 
-// Endpoint returns an endpoint that calls the remote endpoint. Errors: the caller's context error
-// (wrapped), ErrNoResponders when no one listens on the target's channel, ErrConnectionLost,
-// ErrTooManyPending, ErrClosed, a *RemoteError for an error reply, or the decoder's error.
+// Endpoint returns an endpoint that calls the remote endpoint. Its errors: the context's error,
+// wrapped (context.DeadlineExceeded when PublisherTimeout ran out); ErrNoResponders when no one
+// listens on the target's channel; ErrNoInstances when a service address finds no live instance;
+// ErrConnectionLost, ErrTooManyPending, ErrClosed; a *RemoteError for an error reply; or the
+// encoder's or decoder's error as it is.
 func (p *Publisher) Endpoint() endpoint.Endpoint {
 	return func(ctx context.Context, request interface{}) (interface{}, error) {
-		if p.err != nil {
-			return nil, p.err
-		}
 		// The deadline is enforced by the Conn (request), not by a context with a timer of its own.
 		deadline, tmo := time.Now().Add(p.timeout), p.timeout
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -102,7 +145,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 		for _, f := range p.after {
 			ctx = f(ctx, reply)
 		}
-		if reply.Type == TypeError {
+		if reply.Type == typeError {
 			return nil, remoteError(reply, msg.MID)
 		}
 		return p.dec(ctx, reply)

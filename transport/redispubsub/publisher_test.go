@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -21,16 +22,16 @@ func TestRequestReply(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
 	caller := newConn(t, client, "caller")
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 
 	var sawReply *umf.Message
-	p := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "[post]/sum"),
+	e := publisherEndpoint(t, caller, addr("calc", idOf(server), "[post]/sum"),
 		EncodeJSONRequest, decodeSumResponse,
 		PublisherAfter(func(ctx context.Context, reply *umf.Message) context.Context {
 			sawReply = reply
 			return ctx
 		}))
-	resp, err := p.Endpoint()(ctxTimeout(t, 5*time.Second), sumRequest{A: 2, B: 3})
+	resp, err := e(ctxTimeout(t, 5*time.Second), sumRequest{A: 2, B: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestRequestReply(t *testing.T) {
 	if want, have := caller.Address(), sawReply.To; want != have {
 		t.Errorf("reply to: want %q, have %q", want, have)
 	}
-	if want, have := InstanceAddress("calc", server.InstanceID(), "[post]/sum"), sawReply.From; want != have {
+	if want, have := addr("calc", idOf(server), "[post]/sum"), sawReply.From; want != have {
 		t.Errorf("reply frm: want %q, have %q", want, have)
 	}
 	if want, have := uint64(1), caller.Stats().Replies; want != have {
@@ -56,9 +57,9 @@ func TestConcurrentRequests(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
 	caller := newConn(t, client, "caller")
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
-	e := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/sum"),
-		EncodeJSONRequest, decodeSumResponse).Endpoint()
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	e := publisherEndpoint(t, caller, addr("calc", idOf(server), "/sum"),
+		EncodeJSONRequest, decodeSumResponse)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 64*20)
@@ -91,14 +92,14 @@ func TestErrorReplies(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
 	caller := newConn(t, client, "caller")
-	server.Handle("/sum", NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse))
-	server.Handle("/teapot", NewSubscriber(
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	server.Handle("/teapot", serve(t,
 		func(context.Context, interface{}) (interface{}, error) { return nil, teapot{} },
-		NopRequestDecoder, EncodeJSONResponse))
+		nopDecoder, EncodeJSONResponse))
 
 	call := func(route string, req interface{}) error {
-		_, err := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), route),
-			EncodeJSONRequest, decodeSumResponse).Endpoint()(ctxTimeout(t, 5*time.Second), req)
+		_, err := publisherEndpoint(t, caller, addr("calc", idOf(server), route),
+			EncodeJSONRequest, decodeSumResponse)(ctxTimeout(t, 5*time.Second), req)
 		return err
 	}
 	for _, tc := range []struct {
@@ -130,8 +131,8 @@ func TestErrorReplies(t *testing.T) {
 func TestNoResponders(t *testing.T) {
 	client := redistest.Client(t)
 	caller := newConn(t, client, "caller")
-	e := NewPublisher(caller, InstanceAddress("calc", "0123456789abcdef0123456789abcdef", "/sum"),
-		EncodeJSONRequest, decodeSumResponse).Endpoint()
+	e := publisherEndpoint(t, caller, addr("calc", "0123456789abcdef0123456789abcdef", "/sum"),
+		EncodeJSONRequest, decodeSumResponse)
 	start := time.Now()
 	_, err := e(context.Background(), sumRequest{})
 	if !errors.Is(err, ErrNoResponders) {
@@ -152,15 +153,15 @@ func TestTimeoutAndCancelCleanPending(t *testing.T) {
 	release := make(chan struct{})
 	var deadlineSeen sync.Once
 	hadDeadline := make(chan bool, 1)
-	server.Handle("/slow", NewSubscriber(func(ctx context.Context, _ interface{}) (interface{}, error) {
+	server.Handle("/slow", serve(t, func(ctx context.Context, _ interface{}) (interface{}, error) {
 		_, ok := ctx.Deadline()
 		deadlineSeen.Do(func() { hadDeadline <- ok })
 		<-release // outlives the caller's timeout on purpose, then replies late
 		return "late", nil
-	}, NopRequestDecoder, EncodeJSONResponse))
-	to := InstanceAddress("slow", server.InstanceID(), "/slow")
+	}, nopDecoder, EncodeJSONResponse))
+	to := addr("slow", idOf(server), "/slow")
 
-	e := NewPublisher(caller, to, EncodeJSONRequest, decodeSumResponse, PublisherTimeout(300*time.Millisecond)).Endpoint()
+	e := publisherEndpoint(t, caller, to, EncodeJSONRequest, decodeSumResponse, PublisherTimeout(300*time.Millisecond))
 	if _, err := e(context.Background(), nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want DeadlineExceeded, have %v", err)
 	}
@@ -174,7 +175,7 @@ func TestTimeoutAndCancelCleanPending(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	res := make(chan error, 1)
-	e = NewPublisher(caller, to, EncodeJSONRequest, decodeSumResponse).Endpoint()
+	e = publisherEndpoint(t, caller, to, EncodeJSONRequest, decodeSumResponse)
 	go func() { _, err := e(ctx, nil); res <- err }()
 	eventually(t, "second request being handled", func() bool { return server.Stats().Handled == 2 })
 	cancel()
@@ -194,15 +195,15 @@ func TestMaxPending(t *testing.T) {
 	server := newConn(t, client, "slow")
 	caller := newConn(t, client, "caller", ConnMaxPending(1))
 	release := make(chan struct{})
-	server.Handle("/slow", NewSubscriber(func(ctx context.Context, _ interface{}) (interface{}, error) {
+	server.Handle("/slow", serve(t, func(ctx context.Context, _ interface{}) (interface{}, error) {
 		select {
 		case <-release:
 		case <-ctx.Done():
 		}
 		return "ok", nil
-	}, NopRequestDecoder, EncodeJSONResponse))
-	e := NewPublisher(caller, InstanceAddress("slow", server.InstanceID(), "/slow"), EncodeJSONRequest,
-		func(context.Context, *umf.Message) (interface{}, error) { return nil, nil }).Endpoint()
+	}, nopDecoder, EncodeJSONResponse))
+	e := publisherEndpoint(t, caller, addr("slow", idOf(server), "/slow"), EncodeJSONRequest,
+		func(context.Context, *umf.Message) (interface{}, error) { return nil, nil })
 
 	first := make(chan error, 1)
 	go func() { _, err := e(context.Background(), nil); first <- err }()
@@ -216,43 +217,92 @@ func TestMaxPending(t *testing.T) {
 	}
 }
 
-func TestRequestIDTravelsInHeaders(t *testing.T) {
+// Context values travel in hdr through a PublisherBefore and a SubscriberBefore func, written as the
+// RequestFunc doc shows.
+func TestContextTravelsInHeaders(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "calc")
 	caller := newConn(t, client, "caller")
 	type tenantKey struct{}
-	server.Handle("/whoami", NewSubscriber(func(ctx context.Context, _ interface{}) (interface{}, error) {
-		id, _ := RequestIDFromContext(ctx)
+	toHeader := func(ctx context.Context, msg *umf.Message) context.Context {
+		if v, ok := ctx.Value(tenantKey{}).(string); ok {
+			_ = msg.SetHeader("x-tenant", v)
+		}
+		return ctx
+	}
+	fromHeader := func(ctx context.Context, msg *umf.Message) context.Context {
+		if v, ok := msg.Header("x-tenant"); ok {
+			return context.WithValue(ctx, tenantKey{}, v)
+		}
+		return ctx
+	}
+	server.Handle("/whoami", serve(t, func(ctx context.Context, _ interface{}) (interface{}, error) {
 		tenant, _ := ctx.Value(tenantKey{}).(string)
-		return map[string]string{"id": id, "tenant": tenant}, nil
-	}, NopRequestDecoder, EncodeJSONResponse, SubscriberBefore(ExtractRequestID, HeaderToContext("x-tenant", tenantKey{}))))
+		return map[string]string{"tenant": tenant}, nil
+	}, nopDecoder, EncodeJSONResponse, SubscriberBefore(fromHeader)))
 
-	e := NewPublisher(caller, InstanceAddress("calc", server.InstanceID(), "/whoami"), EncodeJSONRequest,
+	var replyTenant string
+	e := publisherEndpoint(t, caller, addr("calc", idOf(server), "/whoami"), EncodeJSONRequest,
 		func(_ context.Context, m *umf.Message) (interface{}, error) {
 			var v map[string]string
 			return v, m.DecodeBody(&v)
-		}, PublisherBefore(SetRequestID, ContextToHeader(tenantKey{}, "x-tenant"))).Endpoint()
-	ctx := context.WithValue(ContextWithRequestID(ctxTimeout(t, 5*time.Second), "req-42"), tenantKey{}, "acme")
-	resp, err := e(ctx, nil)
+		}, PublisherBefore(toHeader), PublisherAfter(func(ctx context.Context, reply *umf.Message) context.Context {
+			replyTenant, _ = reply.Header("x-tenant") // request headers come back in the reply
+			return ctx
+		}))
+	resp, err := e(context.WithValue(ctxTimeout(t, 5*time.Second), tenantKey{}, "acme"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := resp.(map[string]string)
-	if want, have := "req-42", m["id"]; want != have {
-		t.Errorf("request ID: want %q, have %q", want, have)
-	}
-	if want, have := "acme", m["tenant"]; want != have {
+	if want, have := "acme", resp.(map[string]string)["tenant"]; want != have {
 		t.Errorf("tenant: want %q, have %q", want, have)
+	}
+	if want, have := "acme", replyTenant; want != have {
+		t.Errorf("tenant in the reply's hdr: want %q, have %q", want, have)
 	}
 }
 
-func TestBadTarget(t *testing.T) {
+// NewPublisher refuses what would fail every call; an address without an instance is resolved
+// through discovery at call time.
+func TestNewPublisherValidates(t *testing.T) {
 	client := redistest.Client(t)
-	caller := newConn(t, client, "caller")
-	for _, to := range []string{"nocolon", "svc:/x"} { // the second: no instance and no lister
-		e := NewPublisher(caller, to, EncodeJSONRequest, decodeSumResponse).Endpoint()
-		if _, err := e(context.Background(), nil); !errors.Is(err, ErrBadAddress) {
-			t.Errorf("%q: want ErrBadAddress, have %v", to, err)
-		}
+	caller := newConn(t, client, "caller", withInstances())
+	enc, dec := EncodeJSONRequest, decodeSumResponse
+	for _, tc := range []struct {
+		name string
+		conn *Conn
+		to   string
+		enc  EncodeRequestFunc
+		dec  DecodeResponseFunc
+		opts []PublisherOption
+		also error
+	}{
+		{"nil conn", nil, "svc:/x", enc, dec, nil, nil},
+		{"nil encoder", caller, "svc:/x", nil, dec, nil, nil},
+		{"nil decoder", caller, "svc:/x", enc, nil, nil, nil},
+		{"no colon", caller, "nocolon", enc, dec, nil, ErrBadAddress},
+		{"bad service", caller, "a b:/x", enc, dec, nil, keyspace.ErrInvalidName},
+		{"bad instance", caller, "a*b@svc:/x", enc, dec, nil, keyspace.ErrInvalidName},
+		{"zero timeout", caller, "svc:/x", enc, dec, []PublisherOption{PublisherTimeout(0)}, nil},
+		{"nil before", caller, "svc:/x", enc, dec, []PublisherOption{PublisherBefore(nil)}, nil},
+		{"nil after", caller, "svc:/x", enc, dec, []PublisherOption{PublisherAfter(nil)}, nil},
+		{"nil option", caller, "svc:/x", enc, dec, []PublisherOption{nil}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewPublisher(tc.conn, tc.to, tc.enc, tc.dec, tc.opts...)
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("want ErrConfig, have %v", err)
+			}
+			if tc.also != nil && !errors.Is(err, tc.also) {
+				t.Errorf("want %v too, have %v", tc.also, err)
+			}
+		})
+	}
+	e := publisherEndpoint(t, caller, "svc:/x", enc, dec)
+	if _, err := e(context.Background(), nil); !errors.Is(err, ErrNoInstances) {
+		t.Errorf("a service without instances: want ErrNoInstances, have %v", err)
+	}
+	if err := caller.Send(context.Background(), &umf.Message{To: "nocolon"}); !errors.Is(err, ErrBadAddress) {
+		t.Errorf("Send: want ErrBadAddress, have %v", err)
 	}
 }

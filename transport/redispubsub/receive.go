@@ -22,41 +22,20 @@ const (
 // maxIdle bounds the workers parked between messages; more leave when their handler returns.
 const maxIdle = 64
 
-// defaultIdleRead is how long a read must have waited for its message for the Conn to count as idle:
-// a message already buffered (a backlog) comes back in a few microseconds, one that had to be waited
-// for takes a netpoll wake-up, tens of microseconds.
-const defaultIdleRead = 20 * time.Microsecond
-
 // worker reads the subscription while it holds the reader role. Exactly one worker reads at a time;
-// each message that needs a handler is handled by the worker that read it, with no queue in between,
-// and a handler never holds up reading for long:
-//
-//   - Under load (the message was already buffered, or other handlers are running), the worker passes
-//     the reader role on at once, to a parked worker or a new one, then runs the handler.
-//   - On an idle Conn it runs the handler inline, keeping the role, and reads again afterwards: no
-//     goroutine wake-up on the request's path, which is what one request at a time costs otherwise.
-//     The role is taken from an inline handler as soon as it waits for a reply on this Conn
-//     (request), and by a watchdog once it has run for handOffAfter (ConnHandOffAfter), so a slow
-//     handler delays other messages by at most that.
-//
-// A worker whose role was passed on parks until it gets the role again.
+// each message that needs a handler is handled by the worker that read it, with no queue in between:
+// the worker first passes the reader role on, to a parked worker or a new one, so a handler never
+// holds up reading. A worker whose handler has returned parks until it gets the role again.
 func (c *Conn) worker() {
 	defer c.workers.Done()
 	for {
-		h, msg, waited := c.read()
+		h, msg := c.read()
 		if h == nil {
 			return // closed
 		}
-		// Each running handler holds a ConnConcurrency slot, and dispatch took this message's.
-		if waited && c.handOffAfter > 0 && len(c.concurrency) == 1 {
-			if c.serveInline(h, msg) {
-				continue // still the reader
-			}
-		} else {
-			c.passReader()
-			c.serve(h, msg)
-			<-c.concurrency
-		}
+		c.passReader()
+		c.serve(h, msg)
+		<-c.concurrency // taken by dispatch
 		if c.idle.Add(1) > maxIdle {
 			c.idle.Add(-1)
 			return
@@ -71,71 +50,14 @@ func (c *Conn) worker() {
 	}
 }
 
-// passReader hands the reader role to a parked worker, or starts one. The caller keeps the workers
-// count above zero while it runs (it is a worker, or took a count of its own).
+// passReader hands the reader role to a parked worker, or starts one. The caller is a worker, so the
+// workers count stays above zero while it runs.
 func (c *Conn) passReader() {
 	select {
 	case c.turn <- struct{}{}:
 	default:
 		c.workers.Add(1)
 		go c.worker()
-	}
-}
-
-// serveInline runs a handler while keeping the reader role unless it is taken meanwhile (see
-// takeReader), and reports whether the worker still holds the role.
-func (c *Conn) serveInline(h Handler, msg *umf.Message) bool {
-	episode := c.episodes.Add(1)
-	c.inlineSince.Store(int64(time.Since(c.epoch)))
-	c.inline.Store(episode)
-	if c.watchdogArmed.CompareAndSwap(false, true) {
-		c.watchdog.Reset(c.handOffAfter)
-	}
-	c.serve(h, msg)
-	<-c.concurrency
-	return c.inline.CompareAndSwap(episode, 0)
-}
-
-// takeReader takes the reader role from the handler running inline, if any, and passes it on.
-func (c *Conn) takeReader() {
-	episode := c.inline.Load()
-	if episode == 0 {
-		return
-	}
-	// Count the worker about to be started before the inline one can leave, and never after
-	// Close has begun waiting for the workers.
-	c.pmu.Lock()
-	if c.closed {
-		c.pmu.Unlock()
-		return
-	}
-	c.workers.Add(1)
-	c.pmu.Unlock()
-	if c.inline.CompareAndSwap(episode, 0) {
-		c.stats.handOffs.Add(1)
-		c.passReader()
-	}
-	c.workers.Done()
-}
-
-// watch is the watchdog's timer function: it takes the reader role from an inline handler that has
-// run for handOffAfter, and re-arms while handlers run inline. It costs nothing while no handler
-// runs inline.
-func (c *Conn) watch() {
-	for !c.isClosed() {
-		if c.inline.Load() == 0 {
-			c.watchdogArmed.Store(false)
-			// An episode that began just before the store saw the watchdog armed and left it to us.
-			if c.inline.Load() == 0 || !c.watchdogArmed.CompareAndSwap(false, true) {
-				return
-			}
-		}
-		since := time.Since(c.epoch) - time.Duration(c.inlineSince.Load())
-		if since < c.handOffAfter {
-			c.watchdog.Reset(c.handOffAfter - since)
-			return
-		}
-		c.takeReader()
 	}
 }
 
@@ -148,19 +70,17 @@ func (c *Conn) serve(h Handler, msg *umf.Message) {
 			c.logger.Log("msg", "handler panicked", "mid", msg.MID, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	h.ServeMessage(c.ctx, c, msg)
+	h(c.ctx, c, msg)
 }
 
-// read receives until a message needs a handler, or the Conn closes (nil); waited reports whether
-// that message had to be waited for (see defaultIdleRead). go-redis re-dials and
+// read receives until a message needs a handler, or the Conn closes (nil). go-redis re-dials and
 // resubscribes by itself after a read error; read turns every such error into ErrConnectionLost for
 // the requests in flight (their replies may be gone) and marks the Conn up again when the
 // subscription confirmations return.
-func (c *Conn) read() (h Handler, msg *umf.Message, waited bool) {
+func (c *Conn) read() (h Handler, msg *umf.Message) {
 	for {
 		var m any
 		var err error
-		start := time.Now()
 		if c.awaitingPong {
 			// Without a read timeout go-redis treats a deadline as a dead connection and re-dials,
 			// which is what an unanswered ping means (a half-open TCP connection).
@@ -172,7 +92,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message, waited bool) {
 		}
 		if err != nil {
 			if c.isClosed() || errors.Is(err, goredis.ErrClosed) {
-				return nil, nil, false
+				return nil, nil
 			}
 			if !c.awaitingPong && isTimeout(err) {
 				ctx, cancel := context.WithTimeout(context.Background(), c.health)
@@ -187,7 +107,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message, waited bool) {
 			c.lost(err)
 			select {
 			case <-c.done:
-				return nil, nil, false
+				return nil, nil
 			case <-time.After(c.backoff/2 + rand.N(c.backoff/2+1)):
 			}
 			c.backoff = min(2*c.backoff, maxBackoff)
@@ -203,7 +123,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message, waited bool) {
 		switch m := m.(type) {
 		case *goredis.Message:
 			if h, msg := c.dispatch(m.Payload); h != nil {
-				return h, msg, time.Since(start) > c.idleRead
+				return h, msg
 			}
 		case *goredis.Subscription:
 			if m.Kind == "subscribe" && m.Count == len(c.channels) {

@@ -13,18 +13,19 @@ import (
 
 var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// DefaultTimeout bounds a Publisher call (PublisherTimeout) and a Request whose context has no
+// defaultTimeout bounds a Publisher call without PublisherTimeout and a Request whose context has no
 // deadline.
-const DefaultTimeout = 10 * time.Second
+const defaultTimeout = 10 * time.Second
 
-// Request sends msg to the instance its to names (or to one live instance of the service, see
-// InstanceLister) and waits for the reply whose rmid is msg's mid, until ctx ends or, when ctx has
-// no deadline, at most DefaultTimeout. Missing frm, mid, ts and ver are filled in; frm defaults to
-// the Conn's address so that the reply comes back here.
+// Request sends msg to the instance its to names (or, for a service address svc:/route, to one live
+// instance of the service, found through discovery) and waits for the reply whose rmid is msg's mid,
+// until ctx ends or, when ctx has no deadline, at most 10 s. Missing frm, mid, ts and ver are filled
+// in; frm defaults to the Conn's Address so that the reply comes back here. A reply with typ "error"
+// is returned as it is, not as a *RemoteError (that is the Publisher's reading of it).
 func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(DefaultTimeout)
+		deadline = time.Now().Add(defaultTimeout)
 	}
 	channel, err := c.channelFor(ctx, msg.To)
 	if err != nil {
@@ -86,8 +87,6 @@ func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message, de
 		c.forget(msg.MID, cl)
 		return nil, err
 	}
-	// A handler running inline (maybe this very caller) holds up reading, and with it this reply.
-	c.takeReader()
 	select {
 	case r := <-cl.ch:
 		c.calls.Put(cl)
@@ -224,7 +223,7 @@ func isObjectOrArray(raw []byte) bool {
 }
 
 // channelFor returns the instance channel for a UMF address, choosing a random live instance when
-// the address names only a service.
+// the address names only a service (as Node's sendMessage does).
 func (c *Conn) channelFor(ctx context.Context, to string) (string, error) {
 	if ch, ok := c.channelCache.get(to); ok {
 		return ch, nil
@@ -238,10 +237,7 @@ func (c *Conn) channelFor(ctx context.Context, to string) (string, error) {
 		c.channelCache.put(to, ch)
 		return ch, nil
 	}
-	if c.lister == nil {
-		return "", fmt.Errorf("%w: %q names no instance and the Conn has no InstanceLister", ErrBadAddress, to)
-	}
-	ids, err := c.lister.Instances(ctx, a.Service)
+	ids, err := c.disc.instances(ctx, a.Service)
 	if err != nil {
 		return "", fmt.Errorf("redispubsub: instances of %s: %w", a.Service, err)
 	}

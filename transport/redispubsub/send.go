@@ -8,10 +8,11 @@ import (
 )
 
 // Send delivers msg without waiting for any reply (Node's sendMessage): to the instance its to
-// names, or to one live instance of the service (needs an InstanceLister). Missing mid, ts and ver
-// are filled in; frm is left as it is, so without one a hydrakit Subscriber serves it
-// fire-and-forget (replies to a frm of this Conn would arrive as orphans: use Request). It
-// returns ErrNoResponders when nobody received it.
+// names, or, for a service address (svc:/route), to one live instance of the service found through
+// discovery (ErrNoInstances when there is none). Missing mid, ts and ver are filled in; frm is left
+// as it is, so without one a hydrakit Subscriber serves the message fire-and-forget. A reply to this
+// Conn's Address is counted as an orphan, never handled: use Request to wait for one. Send returns
+// ErrNoResponders when nobody received the message.
 func (c *Conn) Send(ctx context.Context, msg *umf.Message) error {
 	channel, err := c.channelFor(ctx, msg.To)
 	if err != nil {

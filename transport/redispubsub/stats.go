@@ -2,25 +2,23 @@ package redispubsub
 
 import "sync/atomic"
 
-// Stats is a snapshot of a Conn's counters.
+// Stats is a snapshot of a Conn's counters: what it dropped tells how to size ConnConcurrency
+// (Rejected) and ConnMaxMessageSize (Malformed).
 type Stats struct {
 	Received   uint64 // payloads read from either channel
 	Handled    uint64 // messages handed to a handler
 	Replies    uint64 // replies matched to a waiting request
 	Malformed  uint64 // dropped: not JSON, wrong types, no to, or over ConnMaxMessageSize
-	Unhandled  uint64 // dropped: no handler for their route or typ
+	Unhandled  uint64 // dropped: no handler for their route, and no default handler
 	Orphans    uint64 // replies whose request had already ended (timeout, cancel, connection lost)
 	Rejected   uint64 // dropped: ConnConcurrency handlers were busy
 	Reconnects uint64 // resubscriptions after the connection was lost
 	Panics     uint64 // handlers that panicked (recovered and logged)
-	HandOffs   uint64 // inline handlers that had reading taken over: ran past ConnHandOffAfter or waited on a reply
-	Published  uint64 // messages PUBLISHed: requests, replies, sends, broadcasts
-	RoundTrips uint64 // Redis round trips they took; fewer than Published when coalesced
 	Pending    int    // requests waiting for a reply now
 }
 
 type counters struct {
-	received, handled, replies, malformed, unhandled, orphans, rejected, reconnects, panics, handOffs atomic.Uint64
+	received, handled, replies, malformed, unhandled, orphans, rejected, reconnects, panics atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -33,8 +31,6 @@ func (c *Conn) Stats() Stats {
 		Received: s.received.Load(), Handled: s.handled.Load(), Replies: s.replies.Load(),
 		Malformed: s.malformed.Load(), Unhandled: s.unhandled.Load(), Orphans: s.orphans.Load(),
 		Rejected: s.rejected.Load(), Reconnects: s.reconnects.Load(), Panics: s.panics.Load(),
-		HandOffs:  s.handOffs.Load(),
-		Published: c.pub.published.Load(), RoundTrips: c.pub.roundTrips.Load(),
 		Pending: pending,
 	}
 }

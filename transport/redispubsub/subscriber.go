@@ -2,8 +2,8 @@ package redispubsub
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,21 +14,19 @@ import (
 	"github.com/hydrakit/hydrakit/umf"
 )
 
-// Subscriber serves an endpoint to UMF messages: register it on a Conn with Handle (by route) or
-// HandleType (by typ). Replies follow Node's sendReplyMessage rules, so Node requesters get them; a
-// message without frm or via is served fire-and-forget.
+// Subscriber serves an endpoint to UMF messages: register its ServeMessage on a Conn with Handle (by
+// route) or HandleDefault. Replies follow Node's sendReplyMessage rules, so Node requesters get them;
+// a message without frm or via is served fire-and-forget.
 type Subscriber struct {
 	e            endpoint.Endpoint
 	dec          DecodeRequestFunc
 	enc          EncodeResponseFunc
 	before       []RequestFunc
-	after        []SubscriberResponseFunc
+	after        []ResponseFunc
 	errorEncoder ErrorEncoder
-	finalizer    []SubscriberFinalizerFunc
 	errorHandler transport.ErrorHandler
-	parent       context.Context
+	err          error // an invalid option, see NewSubscriber
 
-	merged   sync.Map                       // *Conn → parent joined with its context, see mergeParent
 	deadline atomic.Pointer[sharedDeadline] // the latest shared deadline context
 }
 
@@ -63,78 +61,99 @@ func (d *sharedDeadline) release() {
 	}
 }
 
-var _ Handler = (*Subscriber)(nil) // API check
-
-// SubscriberFinalizerFunc runs at the end of every message, after the reply was sent.
-type SubscriberFinalizerFunc func(ctx context.Context, msg *umf.Message)
-
-// NewSubscriber returns a Subscriber serving e.
-func NewSubscriber(e endpoint.Endpoint, dec DecodeRequestFunc, enc EncodeResponseFunc, options ...SubscriberOption) *Subscriber {
+// NewSubscriber returns a Subscriber serving e. Arguments and options are validated here: errors
+// wrap ErrConfig.
+func NewSubscriber(e endpoint.Endpoint, dec DecodeRequestFunc, enc EncodeResponseFunc, options ...SubscriberOption) (*Subscriber, error) {
+	switch {
+	case e == nil:
+		return nil, fmt.Errorf("%w: nil endpoint", ErrConfig)
+	case dec == nil:
+		return nil, fmt.Errorf("%w: nil DecodeRequestFunc", ErrConfig)
+	case enc == nil:
+		return nil, fmt.Errorf("%w: nil EncodeResponseFunc", ErrConfig)
+	}
 	s := &Subscriber{
 		e: e, dec: dec, enc: enc,
-		errorEncoder: DefaultErrorEncoder,
+		errorEncoder: defaultErrorEncoder,
 		errorHandler: transport.NewLogErrorHandler(log.NewNopLogger()),
 	}
 	for _, o := range options {
+		if o == nil {
+			s.refuse("nil SubscriberOption")
+			continue
+		}
 		o(s)
 	}
-	return s
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s, nil
+}
+
+func (s *Subscriber) refuse(what string) {
+	s.err = errors.Join(s.err, fmt.Errorf("%w: %s", ErrConfig, what))
 }
 
 // SubscriberOption sets an optional parameter of a Subscriber.
 type SubscriberOption func(*Subscriber)
 
-// SubscriberBefore adds RequestFuncs run on the incoming message before it is decoded.
+// SubscriberBefore adds RequestFuncs run on the incoming message before it is decoded. A nil func
+// is refused.
 func SubscriberBefore(before ...RequestFunc) SubscriberOption {
-	return func(s *Subscriber) { s.before = append(s.before, before...) }
+	return func(s *Subscriber) {
+		for _, f := range before {
+			if f == nil {
+				s.refuse("nil SubscriberBefore func")
+			}
+		}
+		s.before = append(s.before, before...)
+	}
 }
 
-// SubscriberAfter adds funcs run on the reply message after the endpoint, before encoding.
-func SubscriberAfter(after ...SubscriberResponseFunc) SubscriberOption {
-	return func(s *Subscriber) { s.after = append(s.after, after...) }
+// SubscriberAfter adds ResponseFuncs run on the reply message after the endpoint, before encoding.
+// A nil func is refused.
+func SubscriberAfter(after ...ResponseFunc) SubscriberOption {
+	return func(s *Subscriber) {
+		for _, f := range after {
+			if f == nil {
+				s.refuse("nil SubscriberAfter func")
+			}
+		}
+		s.after = append(s.after, after...)
+	}
 }
 
-// SubscriberErrorEncoder sets how errors become reply messages (default DefaultErrorEncoder).
+// SubscriberErrorEncoder sets how errors become reply messages (default: typ "error" and Node
+// Hydra's error body, see ErrorEncoder). nil is refused.
 func SubscriberErrorEncoder(ee ErrorEncoder) SubscriberOption {
-	return func(s *Subscriber) { s.errorEncoder = ee }
+	return func(s *Subscriber) {
+		if ee == nil {
+			s.refuse("nil ErrorEncoder")
+		}
+		s.errorEncoder = ee
+	}
 }
 
 // SubscriberErrorHandler sets the handler of every error (decode, endpoint, encode, reply); by
-// default they are discarded.
+// default they are discarded. nil is refused.
 func SubscriberErrorHandler(h transport.ErrorHandler) SubscriberOption {
-	return func(s *Subscriber) { s.errorHandler = h }
-}
-
-// SubscriberFinalizer adds funcs run at the end of every message.
-func SubscriberFinalizer(f ...SubscriberFinalizerFunc) SubscriberOption {
-	return func(s *Subscriber) { s.finalizer = append(s.finalizer, f...) }
-}
-
-// SubscriberContext sets a parent context for every message: cancelling it (shutdown) cancels the
-// work in flight. The Conn's own context, cancelled by Close, applies too.
-func SubscriberContext(ctx context.Context) SubscriberOption {
-	return func(s *Subscriber) { s.parent = ctx }
-}
-
-// ServeMessage runs before → decode → endpoint → after → encode and publishes the reply. The
-// context ends when the request's tmo runs out, the Conn closes, or the parent context ends.
-func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message) {
-	// Contexts are shared between messages only when they derive from the Conn's own context (the
-	// usual case; ServeMessage may also be called with any context).
-	shared := c != nil && ctx == c.ctx
-	if s.parent != nil {
-		if shared {
-			ctx = s.mergeParent(c)
-		} else {
-			pctx, pcancel := context.WithCancel(s.parent)
-			defer pcancel()
-			defer context.AfterFunc(ctx, pcancel)()
-			ctx = pctx
+	return func(s *Subscriber) {
+		if h == nil {
+			s.refuse("nil ErrorHandler")
 		}
+		s.errorHandler = h
 	}
+}
+
+// ServeMessage runs before → decode → endpoint → after → encode and publishes the reply; it is the
+// Handler to register on a Conn. The context ends when the request's tmo runs out or the Conn
+// closes.
+func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message) {
 	if msg.Timeout > 0 {
 		tmo := time.Duration(min(msg.Timeout, maxTimeout.Seconds()) * float64(time.Second)) // a huge tmo must not overflow into "expired"
-		if shared && tmo >= minSharedTimeout {
+		// Contexts are shared between messages only when they derive from the Conn's own context
+		// (the usual case; ServeMessage may also be called with any context).
+		if c != nil && ctx == c.ctx && tmo >= minSharedTimeout {
 			d := s.sharedDeadline(ctx, tmo)
 			defer d.release()
 			ctx = d.ctx
@@ -143,13 +162,6 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 			ctx, cancel = context.WithTimeout(ctx, tmo)
 			defer cancel()
 		}
-	}
-	if len(s.finalizer) > 0 {
-		defer func() {
-			for _, f := range s.finalizer {
-				f(ctx, msg)
-			}
-		}()
 	}
 	for _, f := range s.before {
 		ctx = f(ctx, msg)
@@ -179,24 +191,6 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 	if err := c.Reply(ctx, msg, reply); err != nil {
 		s.errorHandler.Handle(ctx, err)
 	}
-}
-
-// mergeParent returns the parent context joined with c's context: made once per Conn, and
-// forgotten when the Conn closes.
-func (s *Subscriber) mergeParent(c *Conn) context.Context {
-	if ctx, ok := s.merged.Load(c); ok {
-		return ctx.(context.Context)
-	}
-	ctx, cancel := context.WithCancel(s.parent)
-	if actual, loaded := s.merged.LoadOrStore(c, ctx); loaded {
-		cancel()
-		return actual.(context.Context)
-	}
-	context.AfterFunc(c.ctx, func() {
-		s.merged.Delete(c)
-		cancel()
-	})
-	return ctx
 }
 
 // Deadlines of at least minSharedTimeout are rounded down to deadlineSlot (at most 1 % early) so

@@ -4,13 +4,13 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/hydrakit/hydrakit/internal/redistest"
-	"github.com/hydrakit/hydrakit/umf"
 )
 
 func TestSharedDeadline(t *testing.T) {
-	s := NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse)
+	s, err := NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse)
+	if err != nil {
+		t.Fatal(err)
+	}
 	base, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const tmo = 5 * time.Second
@@ -58,37 +58,4 @@ func TestSharedDeadline(t *testing.T) {
 	if newer.ctx.Err() == nil {
 		t.Error("the shared context outlives its base")
 	}
-}
-
-// With SubscriberContext, the parent joined with the Conn's context is made once per Conn, ends with
-// either, and is forgotten when the Conn closes.
-func TestSubscriberParentMergedPerConn(t *testing.T) {
-	client := redistest.Client(t)
-	parent, stop := context.WithCancel(context.Background())
-	defer stop()
-	s := NewSubscriber(sumEndpoint, decodeSumRequest, EncodeJSONResponse, SubscriberContext(parent))
-	conn, err := NewConn(client, "calc", "1f0e2d3c4b5a69788796a5b4c3d2e1f0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m1, m2 := s.mergeParent(conn), s.mergeParent(conn)
-	if m1 != m2 {
-		t.Error("a second message got a new merged context")
-	}
-	if err := conn.Close(); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the merged context to end with the Conn", func() bool { return m1.Err() != nil })
-	eventually(t, "the Conn to be forgotten", func() bool {
-		_, ok := s.merged.Load(conn)
-		return !ok
-	})
-	if parent.Err() != nil {
-		t.Error("closing the Conn cancelled the parent")
-	}
-
-	// ServeMessage with a context of its own (not the Conn's) merges per message.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s.ServeMessage(ctx, nil, &umf.Message{To: "calc:/sum", Body: []byte(`{"A":1,"B":2}`)})
 }

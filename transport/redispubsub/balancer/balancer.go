@@ -1,0 +1,154 @@
+package balancer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/kit/circuitbreaker"
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/kit/sd/lb"
+	"github.com/go-kit/log"
+	"github.com/sony/gobreaker"
+
+	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/keyspace"
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
+	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/transport/redispubsub/internal/conninfo"
+)
+
+// Balancer calls one route of a service by name: it follows the service's instances (an sd/redis
+// Instancer made with the Conn's client), keeps one redispubsub.Publisher per instance behind its own
+// gobreaker, and spreads calls with round robin and retries.
+type Balancer struct {
+	instancer  sd.Instancer
+	endpointer *sd.DefaultEndpointer
+	rr         lb.Balancer
+	attempts   int
+	timeout    time.Duration
+	closed     atomic.Bool
+	closeOnce  sync.Once
+}
+
+// New returns a Balancer for route on the instances of service, calling them through conn. A call
+// tries up to Attempts instances in round-robin order within Timeout; it moves on at once when an
+// instance is gone (redispubsub.ErrNoResponders) or its breaker is open, and after Timeout/Attempts
+// when an instance does not answer. An error reply (*redispubsub.RemoteError) ends the call at once.
+// Every failed call returns an *Error.
+//
+// Arguments and options are validated here: errors wrap ErrConfig. New starts following the service
+// (its first lookup is done when New returns); Close stops it. Close the Balancer before conn.
+func New(conn *redispubsub.Conn, service, route string, enc redispubsub.EncodeRequestFunc, dec redispubsub.DecodeResponseFunc, options ...Option) (*Balancer, error) {
+	client := conninfo.Client(conn)
+	if client == nil {
+		return nil, fmt.Errorf("%w: nil Conn", ErrConfig)
+	}
+	svc, err := keyspace.ValidateService(service)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c := config{attempts: 3, timeout: 10 * time.Second}
+	for _, o := range options {
+		if o == nil {
+			c.refuse("nil Option")
+			continue
+		}
+		o(&c)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	publisher := append([]redispubsub.PublisherOption{redispubsub.PublisherTimeout(c.timeout / time.Duration(c.attempts))}, c.publisher...)
+	// One Publisher made now validates the route, the codecs and the publisher options up front.
+	if _, err := redispubsub.NewPublisher(conn, address(svc, "0", route), enc, dec, publisher...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+
+	logger := log.With(fleet.Of(client).Logger, "component", "balancer", "service", svc)
+	instancer := c.instancer
+	if instancer == nil {
+		in, err := sdredis.NewInstancer(client, svc, logger, sdredis.InstancerInstanceID())
+		if err != nil {
+			return nil, fmt.Errorf("balancer: discovery of %s: %w", svc, err)
+		}
+		instancer = in
+	}
+	factory := func(instance string) (endpoint.Endpoint, io.Closer, error) {
+		p, err := redispubsub.NewPublisher(conn, address(svc, instance, route), enc, dec, publisher...)
+		if err != nil {
+			return nil, nil, err // an instance ID that is not one: sd.Endpointer logs and skips it
+		}
+		settings := gobreaker.Settings{Name: instance}
+		if c.breaker != nil {
+			settings = c.breaker(instance)
+		}
+		if settings.IsSuccessful == nil {
+			settings.IsSuccessful = func(err error) bool {
+				var re *redispubsub.RemoteError
+				return err == nil || errors.As(err, &re) || errors.Is(err, context.Canceled)
+			}
+		}
+		return circuitbreaker.Gobreaker(gobreaker.NewCircuitBreaker(settings))(p.Endpoint()), nil, nil
+	}
+	endpointer := sd.NewEndpointer(instancer, factory, logger)
+	return &Balancer{
+		instancer: instancer, endpointer: endpointer, rr: lb.NewRoundRobin(endpointer),
+		attempts: c.attempts, timeout: c.timeout,
+	}, nil
+}
+
+// address is the UMF address of one instance's route: iid@svc:route.
+func address(service, instance, route string) string { return instance + "@" + service + ":" + route }
+
+// Endpoint returns the balanced endpoint. Its errors are always *Error (see there).
+func (b *Balancer) Endpoint() endpoint.Endpoint { return b.call }
+
+func (b *Balancer) call(ctx context.Context, request interface{}) (interface{}, error) {
+	if b.closed.Load() {
+		return nil, &Error{Err: ErrClosed}
+	}
+	var attempts []error
+	retry := lb.RetryWithCallback(b.timeout, b.rr, func(n int, err error) (bool, error) {
+		attempts = append(attempts, err) // the callback runs on this goroutine
+		return b.keepTrying(n, err), nil
+	})
+	response, err := retry(ctx, request)
+	if err == nil {
+		return response, nil
+	}
+	var re lb.RetryError
+	if errors.As(err, &re) {
+		err = re.Final // lb.RetryError has no Unwrap; Error does
+	}
+	return nil, &Error{Err: err, Attempts: attempts}
+}
+
+// keepTrying decides whether the call goes on after its n-th failed attempt. Failures that cost no
+// time (the instance is gone, its breaker is open, discovery lists none) may repeat while discovery
+// still lists a dead instance, so they may use up to 4× the attempts.
+func (b *Balancer) keepTrying(n int, err error) bool {
+	var re *redispubsub.RemoteError
+	if errors.As(err, &re) {
+		return false
+	}
+	instant := errors.Is(err, redispubsub.ErrNoResponders) || errors.Is(err, gobreaker.ErrOpenState) ||
+		errors.Is(err, gobreaker.ErrTooManyRequests) || errors.Is(err, lb.ErrNoEndpoints)
+	return n < b.attempts || instant && n < 4*b.attempts
+}
+
+// Close stops following the service; calls made afterwards fail with ErrClosed. It is idempotent and
+// returns nil: the Instancer's Stop reports nothing.
+func (b *Balancer) Close() error {
+	b.closeOnce.Do(func() {
+		b.closed.Store(true)
+		b.endpointer.Close()
+		b.instancer.Stop()
+	})
+	return nil
+}
