@@ -50,13 +50,11 @@ type Conn struct {
 
 	channelCache channelCache
 
-	pmu      sync.Mutex
-	pending  map[string]*call
-	up       bool // subscribed: replies can arrive
-	closed   bool
-	calls    sync.Pool
-	expiry   *time.Timer // fails the requests past their deadline, see expire
-	expiryAt time.Time   // when expiry fires; zero when it is not armed
+	pmu     sync.Mutex
+	pending map[string]*call
+	up      bool // subscribed: replies can arrive
+	closed  bool
+	calls   sync.Pool
 
 	ctx       context.Context // handlers' base context, cancelled by Close
 	cancel    context.CancelFunc
@@ -90,10 +88,7 @@ func init() {
 // runs before or after every message (a parent context, a finalizer).
 type Handler func(ctx context.Context, c *Conn, msg *umf.Message)
 
-type call struct {
-	ch       chan result
-	deadline time.Time
-}
+type call struct{ ch chan result }
 
 type result struct {
 	msg *umf.Message
@@ -133,7 +128,7 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	logger := log.With(st.Logger, "component", "redispubsub", "service", svc, "instance", instanceID)
 	c := &Conn{
 		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", keys: st.Keys, logger: logger,
-		disc:       newDiscovery(client, logger),
+		disc:       newDiscovery(client, log.With(st.Logger, "component", "redispubsub")), // sd/redis adds the service
 		maxPending: cfg.maxPending, maxSize: cfg.maxSize, health: cfg.health, closeGrace: cfg.closeGrace,
 		concurrency: make(chan struct{}, cfg.concurrency),
 		routes:      map[string]Handler{},
@@ -176,8 +171,9 @@ func (c *Conn) awaitSubscribed(ctx context.Context) error {
 	}
 }
 
-// Address is the Conn's reply address, <iid>@<svc>:/: the frm of every request it sends, and the
-// frm to give a message sent with Send or Broadcast whose answer should come back to this Conn.
+// Address is the Conn's reply address, <iid>@<svc>:/: the frm of every request it sends, and the frm
+// to give a message sent with Send or Broadcast when its receiver should be able to message this Conn
+// back (such messages go to the Conn's handlers; a reply, with rmid, only ever completes a Request).
 func (c *Conn) Address() string { return c.from }
 
 // Handle registers h for messages whose to has the route path (e.g. "/v1/add"; a [verb] prefix in
@@ -244,9 +240,6 @@ func (c *Conn) close() error {
 	c.pmu.Lock()
 	c.closed = true
 	c.failPendingLocked(ErrClosed)
-	if c.expiry != nil {
-		c.expiry.Stop()
-	}
 	c.pmu.Unlock()
 	close(c.done)
 	c.cancel()

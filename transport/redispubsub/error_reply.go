@@ -40,9 +40,9 @@ func (e *RemoteError) Error() string {
 // StatusCode makes RemoteError a go-kit httptransport.StatusCoder, so a gateway can pass it on.
 func (e *RemoteError) StatusCode() int { return e.Code }
 
-// ErrorEncoder writes err into the reply message (body, typ, headers) before it is published. The
-// default (SubscriberErrorEncoder) sets typ "error" and a body shaped like Node Hydra's server
-// responses, so Node callers read it as they read any Hydra error:
+// ErrorEncoder writes err into the reply message (body, typ, headers) before it is published. Unless
+// SubscriberErrorEncoder replaces it, a Subscriber sets typ "error" and a body shaped like Node
+// Hydra's server responses, so Node callers read it as they read any Hydra error:
 //
 //	{"statusCode":500,"statusMessage":"Internal Server Error","statusDescription":"<err>","result":{"reason":"<err>"}}
 //

@@ -111,18 +111,19 @@ func PublisherTimeout(d time.Duration) PublisherOption {
 	}
 }
 
-// Endpoint returns an endpoint that calls the remote endpoint. Its errors: the context's error,
+// Endpoint returns an endpoint that calls the remote endpoint. The encoder, the PublisherBefore and
+// PublisherAfter funcs and the decoder see the caller's context with PublisherTimeout applied. Its
+// errors: the context's error,
 // wrapped (context.DeadlineExceeded when PublisherTimeout ran out); ErrNoResponders when no one
 // listens on the target's channel; ErrNoInstances when a service address finds no live instance;
 // ErrConnectionLost, ErrTooManyPending, ErrClosed; a *RemoteError for an error reply; or the
 // encoder's or decoder's error as it is.
 func (p *Publisher) Endpoint() endpoint.Endpoint {
 	return func(ctx context.Context, request interface{}) (interface{}, error) {
-		// The deadline is enforced by the Conn (request), not by a context with a timer of its own.
-		deadline, tmo := time.Now().Add(p.timeout), p.timeout
-		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-			deadline, tmo = d, time.Until(d)
-		}
+		ctx, cancel := context.WithTimeout(ctx, p.timeout)
+		defer cancel()
+		deadline, _ := ctx.Deadline()
+		tmo := time.Until(deadline)
 		msg := &umf.Message{To: p.to, From: p.conn.from, Timeout: float64(tmo.Milliseconds()) / 1000}
 		p.conn.fill(msg)
 		if err := p.enc(ctx, msg, request); err != nil {
@@ -138,7 +139,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 				return nil, err
 			}
 		}
-		reply, err := p.conn.request(ctx, channel, msg, deadline)
+		reply, err := p.conn.request(ctx, channel, msg)
 		if err != nil {
 			return nil, err
 		}

@@ -66,8 +66,8 @@ func TestBlockedHandlerDoesNotHoldUpReading(t *testing.T) {
 	}
 }
 
-// The Conn enforces request deadlines with one timer: requests with different timeouts, sent in
-// another order, each end with DeadlineExceeded, the shortest first, and leave nothing pending.
+// Requests with different timeouts, sent in another order, each end with DeadlineExceeded, the
+// shortest first, and leave nothing pending.
 func TestRequestDeadlinesExpireInOrder(t *testing.T) {
 	client := redistest.Client(t)
 	server := newConn(t, client, "silent")

@@ -2,7 +2,6 @@ package redispubsub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -23,9 +22,10 @@ const defaultTimeout = 10 * time.Second
 // in; frm defaults to the Conn's Address so that the reply comes back here. A reply with typ "error"
 // is returned as it is, not as a *RemoteError (that is the Publisher's reading of it).
 func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, error) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(defaultTimeout)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
 	}
 	channel, err := c.channelFor(ctx, msg.To)
 	if err != nil {
@@ -35,7 +35,7 @@ func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, err
 		msg.From = c.from
 	}
 	c.fill(msg)
-	return c.request(ctx, channel, msg, deadline)
+	return c.request(ctx, channel, msg)
 }
 
 // fill sets a missing mid, ts and ver as Node's createMessage does.
@@ -51,16 +51,12 @@ func (c *Conn) fill(msg *umf.Message) {
 	}
 }
 
-// request publishes msg on channel and waits for its reply until ctx ends or deadline passes. The
-// deadline is kept in the pending table and enforced by expire, one timer per Conn, rather than by a
-// context with a timer of its own per request: arming and stopping a runtime timer per request costs
-// more than the rest of the bookkeeping together (docs/transport.md, Performance).
-func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message, deadline time.Time) (*umf.Message, error) {
+// request publishes msg on channel and waits for its reply until ctx ends.
+func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message) (*umf.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	cl := c.calls.Get().(*call)
-	cl.deadline = deadline
 	var err error
 	c.pmu.Lock()
 	switch {
@@ -74,9 +70,6 @@ func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message, de
 		err = fmt.Errorf("redispubsub: a request with mid %q is already waiting", msg.MID)
 	default:
 		c.pending[msg.MID] = cl
-		if c.expiryAt.IsZero() || deadline.Before(c.expiryAt) {
-			c.armExpiryLocked(deadline)
-		}
 	}
 	c.pmu.Unlock()
 	if err != nil {
@@ -90,9 +83,6 @@ func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message, de
 	select {
 	case r := <-cl.ch:
 		c.calls.Put(cl)
-		if r.err == errExpired {
-			return nil, fmt.Errorf("redispubsub: no reply to %s: %w", msg.MID, context.DeadlineExceeded)
-		}
 		return r.msg, r.err
 	case <-ctx.Done():
 		c.forget(msg.MID, cl)
@@ -100,48 +90,8 @@ func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message, de
 	}
 }
 
-// errExpired is what expire hands a request whose deadline passed.
-var errExpired = errors.New("redispubsub: deadline passed")
-
-// armExpiryLocked makes expire run at t; c.pmu is held. Deadlines mostly grow (a fixed timeout
-// added to now), so the timer is rarely moved: at steady load it fires about once per timeout.
-func (c *Conn) armExpiryLocked(t time.Time) {
-	c.expiryAt = t
-	if c.expiry == nil {
-		c.expiry = time.AfterFunc(time.Until(t), c.expire)
-		return
-	}
-	c.expiry.Reset(time.Until(t))
-}
-
-// expire fails the waiting requests whose deadline has passed and re-arms for the earliest one left.
-// A stale firing (the timer was moved meanwhile) only sweeps early.
-func (c *Conn) expire() {
-	now := time.Now()
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
-	if c.closed {
-		return
-	}
-	var next time.Time
-	for mid, cl := range c.pending {
-		if !cl.deadline.After(now) {
-			delete(c.pending, mid)
-			cl.ch <- result{err: errExpired}
-			continue
-		}
-		if next.IsZero() || cl.deadline.Before(next) {
-			next = cl.deadline
-		}
-	}
-	c.expiryAt = time.Time{}
-	if !next.IsZero() {
-		c.armExpiryLocked(next)
-	}
-}
-
-// forget removes a request that ended without its reply. If the receive loop or expire took it
-// first, its result is on the way: drain it so that the call can be reused.
+// forget removes a request that ended without its reply. If the receive loop took it first (a reply,
+// a lost connection, Close), its result is on the way: drain it so that the call can be reused.
 func (c *Conn) forget(mid string, cl *call) {
 	c.pmu.Lock()
 	mine := c.pending[mid] == cl

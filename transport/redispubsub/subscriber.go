@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -26,39 +25,6 @@ type Subscriber struct {
 	errorEncoder ErrorEncoder
 	errorHandler transport.ErrorHandler
 	err          error // an invalid option, see NewSubscriber
-
-	deadline atomic.Pointer[sharedDeadline] // the latest shared deadline context
-}
-
-// sharedDeadline is a deadline context shared by the messages whose deadlines round to the same
-// time: one runtime timer per deadlineSlot rather than one per message. It is cancelled (its timer
-// stopped) once no message uses it and a newer one has replaced it, so a long tmo does not keep
-// contexts alive.
-type sharedDeadline struct {
-	base   context.Context
-	slot   int64 // the deadline's wall-clock time in deadlineSlot units
-	ctx    context.Context
-	cancel context.CancelFunc
-	refs   atomic.Int64 // the messages using ctx, plus one while it is the Subscriber's latest
-}
-
-// acquire takes a reference unless the context was already released for good.
-func (d *sharedDeadline) acquire() bool {
-	for {
-		r := d.refs.Load()
-		if r == 0 {
-			return false
-		}
-		if d.refs.CompareAndSwap(r, r+1) {
-			return true
-		}
-	}
-}
-
-func (d *sharedDeadline) release() {
-	if d.refs.Add(-1) == 0 {
-		d.cancel()
-	}
 }
 
 // NewSubscriber returns a Subscriber serving e. Arguments and options are validated here: errors
@@ -151,17 +117,9 @@ func SubscriberErrorHandler(h transport.ErrorHandler) SubscriberOption {
 func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message) {
 	if msg.Timeout > 0 {
 		tmo := time.Duration(min(msg.Timeout, maxTimeout.Seconds()) * float64(time.Second)) // a huge tmo must not overflow into "expired"
-		// Contexts are shared between messages only when they derive from the Conn's own context
-		// (the usual case; ServeMessage may also be called with any context).
-		if c != nil && ctx == c.ctx && tmo >= minSharedTimeout {
-			d := s.sharedDeadline(ctx, tmo)
-			defer d.release()
-			ctx = d.ctx
-		} else {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, tmo)
-			defer cancel()
-		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, tmo)
+		defer cancel()
 	}
 	for _, f := range s.before {
 		ctx = f(ctx, msg)
@@ -191,33 +149,6 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 	if err := c.Reply(ctx, msg, reply); err != nil {
 		s.errorHandler.Handle(ctx, err)
 	}
-}
-
-// Deadlines of at least minSharedTimeout are rounded down to deadlineSlot (at most 1 % early) so
-// that the messages arriving within one slot share a context and its timer: a runtime timer armed
-// and stopped per message costs more than the rest of the Subscriber's bookkeeping.
-const (
-	deadlineSlot     = 10 * time.Millisecond
-	minSharedTimeout = time.Second
-)
-
-// sharedDeadline returns, with a reference taken, a context of base with a deadline tmo from now,
-// rounded down to deadlineSlot and shared with the other messages of the same slot. base must be
-// comparable.
-func (s *Subscriber) sharedDeadline(base context.Context, tmo time.Duration) *sharedDeadline {
-	at := time.Now().Add(tmo)
-	slot := at.UnixNano() / int64(deadlineSlot)
-	if d := s.deadline.Load(); d != nil && d.base == base && d.slot == slot && d.acquire() {
-		return d
-	}
-	// Rounded with Add, not Truncate, so that the deadline keeps the monotonic clock reading.
-	ctx, cancel := context.WithDeadline(base, at.Add(-time.Duration(at.UnixNano()%int64(deadlineSlot))))
-	d := &sharedDeadline{base: base, slot: slot, ctx: ctx, cancel: cancel}
-	d.refs.Store(2) // the caller's, and the latest one's
-	if old := s.deadline.Swap(d); old != nil {
-		old.release()
-	}
-	return d
 }
 
 // endpoint calls the endpoint; if it panics the requester gets a 500 reply at once, then the panic

@@ -70,10 +70,10 @@ func New(conn *redispubsub.Conn, service, route string, enc redispubsub.EncodeRe
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 
-	logger := log.With(fleet.Of(client).Logger, "component", "balancer", "service", svc)
+	logger := log.With(fleet.Of(client).Logger, "component", "balancer")
 	instancer := c.instancer
 	if instancer == nil {
-		in, err := sdredis.NewInstancer(client, svc, logger, sdredis.InstancerInstanceID())
+		in, err := sdredis.NewInstancer(client, svc, logger, sdredis.InstancerInstanceID()) // adds the service
 		if err != nil {
 			return nil, fmt.Errorf("balancer: discovery of %s: %w", svc, err)
 		}
@@ -96,7 +96,7 @@ func New(conn *redispubsub.Conn, service, route string, enc redispubsub.EncodeRe
 		}
 		return circuitbreaker.Gobreaker(gobreaker.NewCircuitBreaker(settings))(p.Endpoint()), nil, nil
 	}
-	endpointer := sd.NewEndpointer(instancer, factory, logger)
+	endpointer := sd.NewEndpointer(instancer, factory, log.With(logger, "service", svc))
 	return &Balancer{
 		instancer: instancer, endpointer: endpointer, rr: lb.NewRoundRobin(endpointer),
 		attempts: c.attempts, timeout: c.timeout,
