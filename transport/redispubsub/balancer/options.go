@@ -53,7 +53,7 @@ func Timeout(d time.Duration) Option {
 }
 
 // Breaker sets the gobreaker settings of each instance's circuit breaker (default: gobreaker's
-// defaults, named after the instance, which open after 5 consecutive failures). When IsSuccessful is
+// defaults, named after the instance, which open after more than 5 consecutive failures). When IsSuccessful is
 // nil, error replies (*redispubsub.RemoteError) and cancellations count as successes: the instance
 // answered, or the caller gave up. nil is refused.
 func Breaker(settings func(instance string) gobreaker.Settings) Option {
