@@ -53,9 +53,9 @@ func Timeout(d time.Duration) Option {
 }
 
 // Breaker sets the gobreaker settings of each instance's circuit breaker (default: gobreaker's
-// defaults, named after the instance, which open after more than 5 consecutive failures). When IsSuccessful is
-// nil, error replies (*redispubsub.RemoteError) and cancellations count as successes: the instance
-// answered, or the caller gave up. nil is refused.
+// defaults, named after the instance: it opens after more than 5 consecutive failures). When
+// IsSuccessful is nil, error replies (*redispubsub.RemoteError) and cancellations count as
+// successes: the instance answered, or the caller gave up. nil is refused.
 func Breaker(settings func(instance string) gobreaker.Settings) Option {
 	return func(c *config) {
 		if settings == nil {
