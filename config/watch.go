@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -174,3 +175,5 @@ func (w *Watcher) read(ctx context.Context) (string, json.RawMessage, error) {
 	}
 	return version, doc, err
 }
+
+var _ io.Closer = (*Watcher)(nil) // API check

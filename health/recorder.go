@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -57,7 +58,10 @@ type Recorder struct {
 	written   atomic.Uint64
 }
 
-var _ log.Logger = (*Recorder)(nil) // API check
+var (
+	_ log.Logger = (*Recorder)(nil) // API check
+	_ io.Closer  = (*Recorder)(nil)
+)
 
 // NewRecorder validates its arguments and options and returns a running Recorder for the instance of
 // service registered under instance. Keys and entry timestamps are the client's; the recorder's own

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -122,7 +123,7 @@ func (r *Reporter) loop(ctx context.Context) {
 // Close ends reporting (a round in progress is cancelled), waits for the reporting goroutine to exit
 // and leaves the health key to expire in 3 s, as Node Hydra does on shutdown. It returns the error of
 // that last write, which is bounded by 2 s. Close is idempotent: later calls return the first call's
-// result. Report after Close would write the key again with its full TTL.
+// result. Do not call Report after Close: it would write the key again with its full TTL.
 func (r *Reporter) Close() error {
 	r.closeOnce.Do(func() {
 		r.cancel()
@@ -169,3 +170,5 @@ func (r *Reporter) Report(ctx context.Context) (Snapshot, error) {
 	}
 	return s, nil
 }
+
+var _ io.Closer = (*Reporter)(nil) // API check
