@@ -118,7 +118,8 @@ func (s *Server) args() []string {
 		"--logfile", filepath.Join(s.dir, "redis.log"),
 	)
 	if s.conf == "" { // a data node, not a sentinel
-		args = append(args, "--save", "")
+		// No snapshots; a replica's full sync starts at once instead of after 5 s.
+		args = append(args, "--save", "", "--repl-diskless-sync-delay", "0")
 		if s.cfg.appendOnly {
 			args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 		} else {

@@ -182,3 +182,15 @@ func (s *Server) TLSFiles() TLSFiles {
 // TLSConfig is a new client configuration for the server: the private CA, and the client certificate
 // under MutualTLS. It is nil without TLS.
 func (s *Server) TLSConfig() *tls.Config { return s.pki.clientConfig() }
+
+// cliArgs are redis-cli's TLS arguments; none without TLS.
+func (p *pki) cliArgs() []string {
+	if p == nil {
+		return nil
+	}
+	args := []string{"--tls", "--cacert", p.files.CACert}
+	if p.mode == mutualTLS {
+		args = append(args, "--cert", p.files.ClientCert, "--key", p.files.ClientKey)
+	}
+	return args
+}

@@ -40,7 +40,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	// Without the CA the server's certificate is not trusted.
-	untrusting := goredis.NewClient(&goredis.Options{Addr: s.Addr, TLSConfig: &tls.Config{}, MaxRetries: -1})
+	untrusting := goredis.NewClient(&goredis.Options{Addr: s.Addr, TLSConfig: &tls.Config{}, MaxRetries: -1, DialerRetries: 1})
 	defer func() { _ = untrusting.Close() }()
 	if err := untrusting.Ping(ctx).Err(); err == nil {
 		t.Error("want an unknown-authority error without the CA, have none")
@@ -56,7 +56,7 @@ func TestMutualTLS(t *testing.T) {
 
 	noCert := s.TLSConfig()
 	noCert.Certificates = nil
-	refused := goredis.NewClient(&goredis.Options{Addr: s.Addr, TLSConfig: noCert, MaxRetries: -1})
+	refused := goredis.NewClient(&goredis.Options{Addr: s.Addr, TLSConfig: noCert, MaxRetries: -1, DialerRetries: 1})
 	defer func() { _ = refused.Close() }()
 	if err := refused.Ping(ctx).Err(); err == nil {
 		t.Error("want a client without a certificate refused, have it served")
