@@ -122,7 +122,7 @@ func (s *Sentinel) Replica(tb testing.TB) *Server {
 // role:master, and the old primary, if running, reports role:slave of it with its link up: no node
 // is left taking writes that the new primary will not see. Writes the replica had not received are
 // lost, as with any asynchronous Redis replication (use WAIT to be sure they arrived). It takes about
-// 1-2 s.
+// 2 s.
 func (s *Sentinel) Failover(tb testing.TB) *Server {
 	tb.Helper()
 	old := s.Primary(tb)

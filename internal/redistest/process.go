@@ -25,8 +25,8 @@ const (
 )
 
 // install says how to get the binaries; every start that lacks one fails the test with it.
-const install = "Debian/Ubuntu: apt-get install -y redis-server redis-tools redis-sentinel " +
-	"(or run `make test`, which installs redis-server); macOS: brew install redis"
+const install = "install it: apt-get install -y redis-server redis-tools redis-sentinel (Debian, Ubuntu), " +
+	"brew install redis (macOS)"
 
 // lookBin finds a binary on PATH or fails the test saying how to install it. Never skips: a missing
 // binary is a broken test machine, in CI and elsewhere.
@@ -34,7 +34,7 @@ func lookBin(tb testing.TB, name, needed string) string {
 	tb.Helper()
 	bin, err := exec.LookPath(name)
 	if err != nil {
-		tb.Fatalf("redistest: %s needs %s on PATH (%v); %s", needed, name, err, install)
+		tb.Fatalf("redistest: %s needs %s on PATH, which has none; %s", needed, name, install)
 	}
 	return bin
 }

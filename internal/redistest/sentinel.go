@@ -21,7 +21,7 @@ import (
 // notices roles change, and turns a demoted primary into a replica, within about a second.
 const (
 	masterName              = "mymaster"
-	sentinelDownAfter       = 1000
+	sentinelDownAfter       = 2000
 	sentinelFailoverTimeout = 5000
 	sentinelPeriod          = 200
 )

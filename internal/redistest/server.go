@@ -74,8 +74,8 @@ func Start(tb testing.TB, options ...ServerOption) *Server {
 		s.addUsers(tb)
 		return s
 	}
-	tb.Fatal("redistest: no real Redis: set REDIS_URL=redis://host:port/db, put redis-server on PATH " +
-		"(" + install + "), or start a Docker daemon (not for TLS)")
+	tb.Fatal("redistest: Start needs redis-server on PATH, which has none, or a Docker daemon (not for TLS); " +
+		install + "; redistest.Client also takes REDIS_URL=redis://host:port/db")
 	return nil
 }
 
