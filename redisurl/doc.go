@@ -1,6 +1,7 @@
 // Package redisurl builds a go-redis UniversalClient from one string, for every Redis shape hydrakit
-// runs on: one server, TLS, a Redis Cluster and a Sentinel-managed primary. The examples, the demo and
-// the command line tool all read their -redis flag through NewClient.
+// runs on: one server, TLS, a Redis Cluster and a Sentinel-managed primary. It is the one reader of the
+// -redis flag (and -redis-ca, -redis-cert, -redis-key) of the examples, the demo and the command line
+// tool.
 //
 // The string is one of:
 //
@@ -29,7 +30,8 @@
 //
 // Ports default to 6379, and to 26379 for sentinels. IPv6 addresses are written in brackets:
 // [::1]:6379. The user and password are percent-encoded as in any URL (a password containing "%"
-// writes it "%25"); "@" and "/" may be written as they are, since the host list never contains them.
+// writes it "%25"); "@", "/", "?" and ":" may also be written as they are in the password, since the
+// last "@" of the string ends it. So a query value cannot contain "@": write it "%40".
 //
 // TLS files are options, applied to whichever form the string has: CAFile trusts a private CA instead
 // of the system's roots, ClientCert shows a client certificate to servers that ask for one (mutual

@@ -76,6 +76,13 @@ func TestParseQueryOptions(t *testing.T) {
 	if p.single.DialTimeout != 3*time.Second || p.single.PoolSize != 7 {
 		t.Errorf("want dial_timeout and pool_size read, have %v and %d", p.single.DialTimeout, p.single.PoolSize)
 	}
+	p, err = parse("redis://u:p?w@h:1?client_name=a%40b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.single.Password != "p?w" || p.single.ClientName != "a@b" || p.single.Addr != "h:1" {
+		t.Errorf("want password p?w, client name a@b at h:1, have %q, %q at %s", p.single.Password, p.single.ClientName, p.single.Addr)
+	}
 	p, err = parse("rediss://redis.internal:6380", nil)
 	if err != nil {
 		t.Fatal(err)
