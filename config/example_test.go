@@ -8,6 +8,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/config"
 )
 
@@ -21,10 +22,16 @@ type Settings struct {
 func Example() {
 	m, _ := miniredis.Run()
 	defer m.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+	defer func() { _ = rdb.Close() }()
+	client, _ := hydrakit.NewClient(rdb)
 	defer func() { _ = client.Close() }()
 	ctx := context.Background()
-	store := config.NewStore(client)
+	store, err := config.NewStore(client)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	_ = store.Put(ctx, "orders", "1.9.0", Settings{Workers: 4, Mode: "safe"})
 	_ = store.Put(ctx, "orders", "1.10.0", Settings{Workers: 8, Mode: "fast"})
@@ -36,8 +43,12 @@ func Example() {
 	fmt.Printf("1.9.0: %+v\n", s)
 
 	changes := make(chan config.Event, 1)
-	w, _ := store.Watch("orders", "", func(e config.Event) { changes <- e }, config.WatchInterval(10*time.Millisecond))
-	defer w.Stop()
+	w, err := store.Watch("orders", "", func(e config.Event) { changes <- e }, config.WatchInterval(10*time.Millisecond))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = w.Close() }()
 	e := <-changes // the current latest, delivered before Watch returns
 	fmt.Println("latest:", e.Version, string(e.Doc))
 

@@ -7,31 +7,30 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 // Store reads and writes the configs hashes of any number of services. It holds no state besides
 // its client and is safe for concurrent use.
 type Store struct {
-	client goredis.UniversalClient
+	redis  goredis.UniversalClient
 	keys   keyspace.Scheme
+	logger log.Logger
 }
 
-// StoreOption configures a Store.
-type StoreOption func(*Store)
-
-// StoreKeyspace replaces Node Hydra's key names. Default keyspace.Default.
-func StoreKeyspace(k keyspace.Scheme) StoreOption { return func(s *Store) { s.keys = k } }
-
-// NewStore returns a Store on client.
-func NewStore(client goredis.UniversalClient, options ...StoreOption) *Store {
-	s := &Store{client: client, keys: keyspace.Default}
-	for _, o := range options {
-		o(s)
+// NewStore returns a Store on the client's Redis and keyspace. Watchers log to the client's logger.
+// A nil client is refused with an error wrapping ErrConfig.
+func NewStore(client *hydrakit.Client) (*Store, error) {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil, fmt.Errorf("%w: nil client", ErrConfig)
 	}
-	return s
+	return &Store{redis: st.Redis, keys: st.Keys, logger: st.Logger}, nil
 }
 
 // ParseLabel splits a Node Hydra / hydra-cli label "service:version" into its parts. Like Node, it
@@ -76,7 +75,7 @@ func (s *Store) Put(ctx context.Context, service, version string, doc any) error
 	if string(body) == "null" {
 		return fmt.Errorf("%w: null", ErrInvalidDocument)
 	}
-	return s.client.HSet(ctx, s.keys.Configs(service), version, body).Err()
+	return s.redis.HSet(ctx, s.keys.Configs(service), version, body).Err()
 }
 
 // Get returns the JSON document stored as version of service's configuration, or an error wrapping
@@ -85,7 +84,7 @@ func (s *Store) Get(ctx context.Context, service, version string) (json.RawMessa
 	if err := validate(service, version); err != nil {
 		return nil, err
 	}
-	body, err := s.client.HGet(ctx, s.keys.Configs(service), version).Bytes()
+	body, err := s.redis.HGet(ctx, s.keys.Configs(service), version).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, Label(service, version))
 	}
@@ -113,7 +112,7 @@ func (s *Store) List(ctx context.Context, service string) ([]string, error) {
 	if _, err := keyspace.ValidateService(service); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidLabel, err)
 	}
-	versions, err := s.client.HKeys(ctx, s.keys.Configs(service)).Result()
+	versions, err := s.redis.HKeys(ctx, s.keys.Configs(service)).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +146,7 @@ func (s *Store) Remove(ctx context.Context, service, version string) error {
 	if err := validate(service, version); err != nil {
 		return err
 	}
-	n, err := s.client.HDel(ctx, s.keys.Configs(service), version).Result()
+	n, err := s.redis.HDel(ctx, s.keys.Configs(service), version).Result()
 	if err != nil {
 		return err
 	}

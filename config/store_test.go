@@ -9,9 +9,25 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
+
+func newStore(t *testing.T, rdb goredis.UniversalClient, options ...hydrakit.Option) *Store {
+	t.Helper()
+	s, err := NewStore(redistest.Fleet(t, rdb, options...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestNewStoreRejectsNilClient(t *testing.T) {
+	if s, err := NewStore(nil); s != nil || !errors.Is(err, ErrConfig) {
+		t.Errorf("want ErrConfig, have %v", err)
+	}
+}
 
 type appConfig struct {
 	Port  int      `json:"port"`
@@ -21,7 +37,7 @@ type appConfig struct {
 func TestStoreRoundTrip(t *testing.T) {
 	client := redistest.Client(t)
 	ctx := context.Background()
-	s := NewStore(client)
+	s := newStore(t, client)
 	svc := redistest.Name("cfg")
 	for _, v := range []string{"1.9.0", "1.10.0", "1.2.0", "staging"} {
 		if err := s.Put(ctx, svc, v, appConfig{Port: len(v), Hosts: []string{v}}); err != nil {
@@ -71,7 +87,7 @@ func TestStoreRoundTrip(t *testing.T) {
 func TestStoreRawAndInvalid(t *testing.T) {
 	_, client := redistest.Mini(t)
 	ctx := context.Background()
-	s := NewStore(client)
+	s := newStore(t, client)
 	if err := s.Put(ctx, "svc", "1.0.0", json.RawMessage(" {\"a\": [1, 2]} ")); err != nil {
 		t.Fatal(err)
 	}
@@ -112,13 +128,14 @@ func TestStoreRawAndInvalid(t *testing.T) {
 func TestStoreKeepsCase(t *testing.T) {
 	_, client := redistest.Mini(t)
 	ctx := context.Background()
-	if err := NewStore(client).Put(ctx, "MySvc", "1.0.0", map[string]int{"a": 1}); err != nil {
+	if err := newStore(t, client).Put(ctx, "MySvc", "1.0.0", map[string]int{"a": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if want, have := int64(1), client.Exists(ctx, "hydra:service:MySvc:configs").Val(); want != have {
 		t.Errorf("want %d, have %d", want, have)
 	}
-	if err := NewStore(client, StoreKeyspace(keyspace.New(keyspace.WithPrefix("acme"), keyspace.ClusterSafe()))).Put(ctx, "svc", "1", 1); err != nil {
+	acme := hydrakit.WithKeyspace(keyspace.New(keyspace.WithPrefix("acme"), keyspace.ClusterSafe()))
+	if err := newStore(t, client, acme).Put(ctx, "svc", "1", 1); err != nil {
 		t.Fatal(err)
 	}
 	if want, have := int64(1), client.Exists(ctx, "acme:{svc}:configs").Val(); want != have {
@@ -147,7 +164,7 @@ func TestStoreRedisDown(t *testing.T) {
 	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer func() { _ = client.Close() }()
 	ctx := context.Background()
-	s := NewStore(client)
+	s := newStore(t, client)
 	srv.Kill(t)
 	if err := s.Put(ctx, "svc", "1.0.0", 1); err == nil {
 		t.Error("Put with Redis down must fail")

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -31,51 +33,66 @@ type Watcher struct {
 	fn       func(Event)
 	interval time.Duration
 	logger   log.Logger
+	err      error // invalid options, joined
 
 	last        [sha256.Size]byte // hash of version and document of the last event
 	seen        bool              // an event (not a removal) has been delivered
 	lastVersion string            // version of the last document delivered when following the latest
 	cancel      context.CancelFunc
 	done        chan struct{}
+	closeOnce   sync.Once
 }
 
-// WatchOption configures a Watcher.
+// defaultWatchInterval is the time between polls without WatchInterval.
+const defaultWatchInterval = 5 * time.Second
+
+// WatchOption configures a Watcher. An option left out keeps its default; an invalid value makes
+// Watch fail with ErrConfig.
 type WatchOption func(*Watcher)
 
-// WatchInterval is the time between polls. Default 5 s.
-func WatchInterval(d time.Duration) WatchOption { return func(w *Watcher) { w.interval = d } }
-
-// WatchLogger receives poll failures (Redis unreachable, a document that is not JSON).
-// Default: a nop logger.
-func WatchLogger(l log.Logger) WatchOption { return func(w *Watcher) { w.logger = l } }
+// WatchInterval sets the time between polls (default 5 s). Zero or a negative d is refused.
+func WatchInterval(d time.Duration) WatchOption {
+	return func(w *Watcher) {
+		if d <= 0 {
+			w.err = errors.Join(w.err, fmt.Errorf("%w: watch interval %v: want more than 0", ErrConfig, d))
+		}
+		w.interval = d
+	}
+}
 
 // Watch polls version of service's configuration; an empty version follows the latest version
-// (Latest), so pushing 1.3.0 after 1.2.0 is a change. Watch polls once before returning and, if a
+// (Latest), so pushing 1.3.0 after 1.2.0 is a change. Watch validates its arguments and options
+// (errors wrap ErrConfig, and ErrInvalidLabel for a label), polls once before returning and, if a
 // document exists, calls fn with it from Watch itself; afterwards fn is called from the watcher's
 // goroutine, never concurrently, for every change of document or version and for removals. Identical
-// documents written again cause no event. Stop the watcher when done.
+// documents written again cause no event. Poll failures (Redis unreachable, a document that is not
+// JSON) go to the client's logger. Close the watcher when done.
 func (s *Store) Watch(service, version string, fn func(Event), options ...WatchOption) (*Watcher, error) {
 	if version == "" {
 		if _, err := keyspace.ValidateService(service); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidLabel, err)
+			return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrInvalidLabel, err)
 		}
 	} else if err := validate(service, version); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if fn == nil {
-		return nil, fmt.Errorf("%w: nil callback", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: nil callback", ErrConfig)
 	}
 	w := &Watcher{
 		store: s, service: service, version: version, fn: fn,
-		interval: 5 * time.Second, logger: log.NewNopLogger(), done: make(chan struct{}),
+		interval: defaultWatchInterval, done: make(chan struct{}),
 	}
 	for _, o := range options {
+		if o == nil {
+			w.err = errors.Join(w.err, fmt.Errorf("%w: nil WatchOption", ErrConfig))
+			continue
+		}
 		o(w)
 	}
-	if w.interval <= 0 {
-		return nil, fmt.Errorf("%w: watch interval %v", ErrInvalidOption, w.interval)
+	if w.err != nil {
+		return nil, w.err
 	}
-	w.logger = log.With(w.logger, "service", service)
+	w.logger = log.With(s.logger, "component", "config", "service", service)
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	w.poll(ctx)
@@ -83,10 +100,15 @@ func (s *Store) Watch(service, version string, fn func(Event), options ...WatchO
 	return w, nil
 }
 
-// Stop ends polling and waits until the goroutine (and any callback it runs) has returned.
-func (w *Watcher) Stop() {
-	w.cancel()
-	<-w.done
+// Close ends polling and waits until the goroutine (and any callback it runs) has returned; do not
+// call it from the callback. It is idempotent and returns nil: a watcher writes nothing, and its poll
+// failures were logged.
+func (w *Watcher) Close() error {
+	w.closeOnce.Do(func() {
+		w.cancel()
+		<-w.done
+	})
+	return nil
 }
 
 func (w *Watcher) loop(ctx context.Context) {
@@ -153,3 +175,5 @@ func (w *Watcher) read(ctx context.Context) (string, json.RawMessage, error) {
 	}
 	return version, doc, err
 }
+
+var _ io.Closer = (*Watcher)(nil) // API check

@@ -10,7 +10,9 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 const pollEvery = 20 * time.Millisecond
@@ -44,7 +46,7 @@ func quiet(t *testing.T, ch <-chan Event) {
 func TestWatchVersion(t *testing.T) {
 	client := redistest.Client(t)
 	ctx := context.Background()
-	s := NewStore(client)
+	s := newStore(t, client)
 	svc := redistest.Name("watch")
 	_ = s.Put(ctx, svc, "1.0.0", map[string]int{"a": 1})
 	fn, ch := collect()
@@ -52,7 +54,7 @@ func TestWatchVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	defer func() { _ = w.Close() }()
 	select { // the current document is delivered before Watch returns
 	case e := <-ch:
 		if e.Version != "1.0.0" || string(e.Doc) != `{"a":1}` || e.Removed || e.Service != svc {
@@ -82,13 +84,13 @@ func TestWatchVersion(t *testing.T) {
 func TestWatchLatest(t *testing.T) {
 	_, client := redistest.Mini(t)
 	ctx := context.Background()
-	s := NewStore(client)
+	s := newStore(t, client)
 	fn, ch := collect()
 	w, err := s.Watch("svc", "", fn, WatchInterval(pollEvery))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	defer func() { _ = w.Close() }()
 	quiet(t, ch) // nothing stored yet
 	_ = s.Put(ctx, "svc", "1.9.0", map[string]string{"v": "1.9"})
 	if e := next(t, ch); e.Version != "1.9.0" {
@@ -136,15 +138,15 @@ func TestWatchRedisOutage(t *testing.T) {
 	srv := redistest.Start(t, redistest.AppendOnly())
 	client := srv.Client(t)
 	ctx := context.Background()
-	s := NewStore(client)
+	logs := &syncLogger{}
+	s := newStore(t, client, hydrakit.WithLogger(logs))
 	_ = s.Put(ctx, "svc", "1.0.0", 1)
 	fn, ch := collect()
-	logs := &syncLogger{}
-	w, err := s.Watch("svc", "1.0.0", fn, WatchInterval(pollEvery), WatchLogger(logs))
+	w, err := s.Watch("svc", "1.0.0", fn, WatchInterval(pollEvery))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	defer func() { _ = w.Close() }()
 	next(t, ch)
 	srv.Kill(t)
 	deadline := time.Now().Add(10 * time.Second)
@@ -164,31 +166,57 @@ func TestWatchRedisOutage(t *testing.T) {
 	if e := next(t, ch); string(e.Doc) != "2" {
 		t.Errorf("after the outage: %+v", e)
 	}
-	if !strings.Contains(logs.String(), "service=svc") {
+	if !strings.Contains(logs.String(), "component=config service=svc") {
 		t.Errorf("logger not scoped: %s", logs)
 	}
 }
 
 func TestWatchRejects(t *testing.T) {
 	_, client := redistest.Mini(t)
-	s := NewStore(client)
+	s := newStore(t, client)
 	fn := func(Event) {}
 	for _, tc := range []struct {
 		service, version string
 		fn               func(Event)
 		opts             []WatchOption
-		want             error
+		want             []error
 	}{
-		{"a:b", "", fn, nil, ErrInvalidLabel},
-		{"svc", "1:2", fn, nil, ErrInvalidLabel},
-		{"svc", "1.0.0", nil, nil, ErrInvalidOption},
-		{"svc", "1.0.0", fn, []WatchOption{WatchInterval(0)}, ErrInvalidOption},
+		{"a:b", "", fn, nil, []error{ErrConfig, ErrInvalidLabel, keyspace.ErrInvalidName}},
+		{"a:b", "1.0.0", fn, nil, []error{ErrConfig, ErrInvalidLabel, keyspace.ErrInvalidName}},
+		{"svc", "1:2", fn, nil, []error{ErrConfig, ErrInvalidLabel}},
+		{"svc", "1.0.0", nil, nil, []error{ErrConfig}},
+		{"svc", "1.0.0", fn, []WatchOption{WatchInterval(0)}, []error{ErrConfig}},
+		{"svc", "1.0.0", fn, []WatchOption{WatchInterval(-time.Second)}, []error{ErrConfig}},
+		{"svc", "1.0.0", fn, []WatchOption{nil}, []error{ErrConfig}},
 	} {
-		if w, err := s.Watch(tc.service, tc.version, tc.fn, tc.opts...); !errors.Is(err, tc.want) {
-			t.Errorf("%+v: want %v, have %v", tc, tc.want, err)
-			if w != nil {
-				w.Stop()
+		w, err := s.Watch(tc.service, tc.version, tc.fn, tc.opts...)
+		if w != nil {
+			_ = w.Close()
+			t.Errorf("%+v: a Watcher despite an invalid configuration", tc)
+		}
+		for _, want := range tc.want {
+			if !errors.Is(err, want) {
+				t.Errorf("%q %q: want %v, have %v", tc.service, tc.version, want, err)
 			}
 		}
+	}
+}
+
+// Close waits for the goroutine, and a second Close returns at once with the same result.
+func TestWatcherCloseIdempotent(t *testing.T) {
+	_, client := redistest.Mini(t)
+	w, err := newStore(t, client).Watch("svc", "", func(Event) {}, WatchInterval(pollEvery))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := w.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+	select {
+	case <-w.done:
+	default:
+		t.Error("Close returned before the goroutine ended")
 	}
 }

@@ -7,7 +7,8 @@ import (
 	"sync"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 )
 
 // Status is the roll-up of a Checker's checks.
@@ -44,8 +45,6 @@ type Report struct {
 // Checker holds named checks and runs them concurrently, each with its own timeout. It is safe for
 // concurrent use; register checks before serving probes or at any time after.
 type Checker struct {
-	defaultTimeout time.Duration
-
 	mu     sync.RWMutex
 	checks map[string]registeredCheck
 }
@@ -56,18 +55,12 @@ type registeredCheck struct {
 	optional bool
 }
 
-// CheckerOption configures a Checker.
-type CheckerOption func(*Checker)
-
-// CheckerTimeout is the timeout of checks registered without CheckTimeout. Default 2 s.
-func CheckerTimeout(d time.Duration) CheckerOption {
-	return func(c *Checker) { c.defaultTimeout = d }
-}
-
-// CheckOption configures one registered check.
+// CheckOption configures one registered check. An option left out keeps its default; an invalid
+// value makes Register fail with ErrConfig.
 type CheckOption func(*registeredCheck)
 
-// CheckTimeout bounds one check; a check still running then fails with ErrCheckTimeout.
+// CheckTimeout bounds one check (default 2 s); a check still running then fails with
+// ErrCheckTimeout. Zero or a negative d is refused.
 func CheckTimeout(d time.Duration) CheckOption {
 	return func(r *registeredCheck) { r.timeout = d }
 }
@@ -79,25 +72,25 @@ func CheckOptional() CheckOption {
 }
 
 // NewChecker returns a Checker without checks.
-func NewChecker(options ...CheckerOption) *Checker {
-	c := &Checker{defaultTimeout: 2 * time.Second, checks: map[string]registeredCheck{}}
-	for _, o := range options {
-		o(c)
-	}
-	return c
+func NewChecker() *Checker {
+	return &Checker{checks: map[string]registeredCheck{}}
 }
 
-// Register adds the check under name, replacing any check of that name.
+// Register adds the check under name, replacing any check of that name. An empty name, a nil check
+// or option, or an invalid option is refused with an error wrapping ErrConfig.
 func (c *Checker) Register(name string, check Check, options ...CheckOption) error {
 	if name == "" || check == nil {
-		return fmt.Errorf("%w: a check needs a name and a function", ErrInvalidOption)
+		return configError("a check needs a name and a function")
 	}
-	r := registeredCheck{check: check, timeout: c.defaultTimeout}
+	r := registeredCheck{check: check, timeout: defaultCheckTimeout}
 	for _, o := range options {
+		if o == nil {
+			return configError("check %q: nil CheckOption", name)
+		}
 		o(&r)
 	}
 	if r.timeout <= 0 {
-		return fmt.Errorf("%w: check %q timeout %v", ErrInvalidOption, name, r.timeout)
+		return configError("check %q: timeout %v: want more than 0", name, r.timeout)
 	}
 	c.mu.Lock()
 	c.checks[name] = r
@@ -190,8 +183,13 @@ func runOne(ctx context.Context, name string, rc registeredCheck) CheckResult {
 	return res
 }
 
-// RedisCheck pings client: the check a Hydra service needs first, since presence, health and
-// messaging all depend on Redis.
-func RedisCheck(client goredis.UniversalClient) Check {
-	return func(ctx context.Context) error { return client.Ping(ctx).Err() }
+// RedisCheck pings the client's Redis: the check a Hydra service needs first, since presence, health
+// and messaging all depend on Redis. For a nil client it returns nil, which Register refuses.
+func RedisCheck(client *hydrakit.Client) Check {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil
+	}
+	rdb := st.Redis
+	return func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 }

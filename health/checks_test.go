@@ -75,8 +75,8 @@ func TestCheckerResults(t *testing.T) {
 func TestCheckTimeoutAndPanic(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	c := NewChecker(CheckerTimeout(50 * time.Millisecond))
-	_ = c.Register("ignores-ctx", func(context.Context) error { <-release; return nil })
+	c := NewChecker()
+	_ = c.Register("ignores-ctx", func(context.Context) error { <-release; return nil }, CheckTimeout(50*time.Millisecond))
 	_ = c.Register("honours-ctx", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
 		CheckTimeout(20*time.Millisecond))
 	_ = c.Register("panics", func(context.Context) error { panic("boom") })
@@ -114,20 +114,35 @@ func TestRegisterRejects(t *testing.T) {
 	for _, err := range []error{
 		c.Register("", pass),
 		c.Register("x", nil),
+		c.Register("x", RedisCheck(nil)),
 		c.Register("x", pass, CheckTimeout(0)),
+		c.Register("x", pass, CheckTimeout(-time.Second)),
+		c.Register("x", pass, nil),
 	} {
-		if !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("want ErrInvalidOption, have %v", err)
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("want ErrConfig, have %v", err)
 		}
+	}
+	if want, have := 0, len(c.Run(context.Background()).Checks); want != have {
+		t.Errorf("refused checks registered: %d", have)
+	}
+}
+
+// A check registered without CheckTimeout is bounded by the default.
+func TestDefaultCheckTimeout(t *testing.T) {
+	c := NewChecker()
+	_ = c.Register("a", pass)
+	if want, have := defaultCheckTimeout, c.checks["a"].timeout; want != have {
+		t.Errorf("want %v, have %v", want, have)
 	}
 }
 
 // The built-in Redis check follows a real Redis going away and coming back.
 func TestRedisCheckOutage(t *testing.T) {
 	srv := redistest.Start(t)
-	client := srv.Client(t)
-	c := NewChecker(CheckerTimeout(time.Second))
-	_ = c.Register("redis", RedisCheck(client))
+	client := redistest.Fleet(t, srv.Client(t))
+	c := NewChecker()
+	_ = c.Register("redis", RedisCheck(client), CheckTimeout(time.Second))
 	if want, have := StatusOK, c.Run(context.Background()).Status; want != have {
 		t.Fatalf("up: want %q, have %q", want, have)
 	}

@@ -2,5 +2,7 @@
 // writes Hydra's health snapshot (Node's field names, Go runtime figures, a roll-up of user checks)
 // with a TTL longer than its interval, a Checker runs named checks with timeouts and serves them as
 // liveness and readiness HTTP probes, and a Recorder is a go-kit log.Logger that copies chosen levels
-// into Hydra's flight-recorder log without ever blocking its caller.
+// into Hydra's flight-recorder log without ever blocking its caller. Reporters and Recorders take the
+// fleet's *hydrakit.Client (its keys, clock and logger), start in their constructors and stop with
+// Close.
 package health

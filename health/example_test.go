@@ -3,6 +3,7 @@ package health_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/health"
 )
 
@@ -20,26 +22,41 @@ import (
 func Example() {
 	m, _ := miniredis.Run()
 	defer m.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+	defer func() { _ = rdb.Close() }()
+	client, _ := hydrakit.NewClient(rdb)
 	defer func() { _ = client.Close() }()
+	ctx := context.Background()
 	const instance = "8a0e4c0d6b2f4e1f9a3b5c7d9e1f2a3b" // the registrar's instance ID
+	healthKey := client.Keyspace().Health("orders", instance)
 
 	checks := health.NewChecker()
 	_ = checks.Register("redis", health.RedisCheck(client))
-	_ = checks.Register("cache", func(context.Context) error { return fmt.Errorf("cold") }, health.CheckOptional())
+	_ = checks.Register("cache", func(context.Context) error { return errors.New("cold") }, health.CheckOptional())
 
-	reporter, _ := health.NewReporter(client, "orders", instance, health.ReporterChecker(checks))
-	reporter.Start() // writes now and every 5 s
-	snapshot, _ := reporter.Report(context.Background())
+	// The first snapshot is written before NewReporter returns, then one every 5 s until Close.
+	reporter, err := health.NewReporter(client, "orders", instance, health.ReporterChecker(checks))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var snapshot health.Snapshot
+	_ = json.Unmarshal([]byte(rdb.Get(ctx, healthKey).Val()), &snapshot)
 	fmt.Println("snapshot:", snapshot.ServiceName, snapshot.Status)
 
-	recorder, _ := health.NewRecorder(client, "orders", instance, health.RecorderNext(log.NewNopLogger()))
+	recorder, err := health.NewRecorder(client, "orders", instance, health.RecorderNext(log.NewNopLogger()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	logger := log.With(recorder, "service", "orders")
 	_ = level.Error(logger).Log("msg", "payment failed", "err", "card declined")
 	_ = level.Info(logger).Log("msg", "only passed on")
-	_ = recorder.Close()
+	if err := recorder.Close(); err != nil { // writes what is still buffered
+		fmt.Println(err)
+	}
 	var entry health.Entry
-	_ = json.Unmarshal([]byte(client.LIndex(context.Background(), "hydra:service:orders:"+instance+":health:log", 0).Val()), &entry)
+	_ = json.Unmarshal([]byte(rdb.LIndex(ctx, client.Keyspace().HealthLog("orders", instance), 0).Val()), &entry)
 	fmt.Println("flight recorder:", entry.Type, entry.Msg)
 
 	mux := http.NewServeMux()
@@ -50,11 +67,15 @@ func Example() {
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		fmt.Println(path, rec.Code)
 	}
-	_ = reporter.Stop() // the health key expires 3 s later, as Node's does
+	if err := reporter.Close(); err != nil { // the health key expires 3 s later, as Node's does
+		fmt.Println(err)
+	}
+	fmt.Println("health key TTL:", m.TTL(healthKey))
 
 	// Output:
 	// snapshot: orders degraded
 	// flight recorder: error payment failed service=orders err="card declined"
 	// /healthz 200
 	// /readyz 200
+	// health key TTL: 3s
 }

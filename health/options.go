@@ -1,71 +1,99 @@
 package health
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-
-	"github.com/hydrakit/hydrakit/keyspace"
 )
 
-// ReporterOption configures a Reporter.
+// Knobs no user needs to turn; docs/health.md gives the reasons. Tests shorten some of them through
+// the unexported fields they set.
+const (
+	// defaultInterval is Node Hydra's: a snapshot every 5 s.
+	defaultInterval = 5 * time.Second
+	// closeTimeout bounds the last write of Reporter.Close when Redis is slow or gone.
+	closeTimeout = 2 * time.Second
+	// recorderBuffer is how many entries may wait for Redis before Log drops them. Hydra's log keeps
+	// only the newest logEntries, so a bigger buffer only writes entries that LTRIM removes at once.
+	recorderBuffer = 1024
+	// recorderTimeout bounds each write of the flight recorder and, in all, Recorder.Close.
+	recorderTimeout = 2 * time.Second
+	// defaultCheckTimeout bounds a check registered without CheckTimeout.
+	defaultCheckTimeout = 2 * time.Second
+)
+
+// reporterTTL is the health key's time to live: it outlives one missed write plus slack for a slow
+// Redis round trip, so the key never goes missing while the instance lives.
+func reporterTTL(interval time.Duration) time.Duration { return 2*interval + 2*time.Second }
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+}
+
+// ReporterOption configures a Reporter. An option left out keeps its default; an invalid value makes
+// NewReporter fail with ErrConfig.
 type ReporterOption func(*Reporter)
 
-// ReporterInterval is how often the snapshot is written. Default 5 s, Node Hydra's.
-func ReporterInterval(d time.Duration) ReporterOption { return func(r *Reporter) { r.interval = d } }
-
-// ReporterTTL is the health key's time to live; it must exceed the interval. Default 2×interval + 2 s
-// (12 s with the default interval), so one lost write never leaves the key missing.
-func ReporterTTL(d time.Duration) ReporterOption { return func(r *Reporter) { r.ttl = d } }
+// ReporterInterval sets how often the snapshot is written (default 5 s, Node Hydra's). The health
+// key lives 2 × interval + 2 s (12 s by default), so one lost write never leaves it missing; Node's
+// 3 s TTL with a 5 s interval leaves it missing 40% of the time. Zero or a negative d is refused.
+func ReporterInterval(d time.Duration) ReporterOption {
+	return func(r *Reporter) {
+		if d <= 0 {
+			r.fail(configError("interval %v: want more than 0", d))
+		}
+		r.interval = d
+	}
+}
 
 // ReporterChecker adds c's roll-up status and results to every snapshot. Without it the status is
-// always "ok".
-func ReporterChecker(c *Checker) ReporterOption { return func(r *Reporter) { r.checker = c } }
+// always "ok". A nil c is refused.
+func ReporterChecker(c *Checker) ReporterOption {
+	return func(r *Reporter) {
+		if c == nil {
+			r.fail(configError("nil checker"))
+		}
+		r.checker = c
+	}
+}
 
-// ReporterLogger receives the reporter's own failures (Redis unreachable). Default: a nop logger.
-func ReporterLogger(l log.Logger) ReporterOption { return func(r *Reporter) { r.logger = l } }
+func (r *Reporter) fail(err error) { r.err = errors.Join(r.err, err) }
 
-// ReporterClock replaces time.Now for the snapshot's timestamps.
-func ReporterClock(now func() time.Time) ReporterOption { return func(r *Reporter) { r.now = now } }
-
-// ReporterKeyspace replaces Node Hydra's key names; use the registrar's scheme. Default
-// keyspace.Default.
-func ReporterKeyspace(s keyspace.Scheme) ReporterOption { return func(r *Reporter) { r.keys = s } }
-
-// RecorderOption configures a Recorder.
+// RecorderOption configures a Recorder. An option left out keeps its default; an invalid value makes
+// NewRecorder fail with ErrConfig.
 type RecorderOption func(*Recorder)
 
-// RecorderNext receives every log event, recorded or not, after the recorder has queued it.
-// Default: a nop logger.
-func RecorderNext(next log.Logger) RecorderOption { return func(r *Recorder) { r.next = next } }
+// RecorderNext sets the logger that receives every log event, recorded or not, after the recorder
+// has queued it (default: one that discards). Put the recorder in front of your usual logger. A nil
+// logger is refused.
+func RecorderNext(next log.Logger) RecorderOption {
+	return func(r *Recorder) {
+		if next == nil {
+			r.fail(configError("nil next logger"))
+		}
+		r.next = next
+	}
+}
 
-// RecorderLevels chooses which go-kit levels are copied to the health log. Default: error only.
-// Events without a level are never recorded.
+// RecorderLevels sets which go-kit levels are copied to the health log (default: error only).
+// Events without a level are never recorded. No levels at all, or a nil one, is refused.
 func RecorderLevels(levels ...level.Value) RecorderOption {
 	return func(r *Recorder) {
+		if len(levels) == 0 {
+			r.fail(configError("no recorder levels"))
+		}
 		r.levels = r.levels[:0]
 		for _, l := range levels {
+			if l == nil {
+				r.fail(configError("nil recorder level"))
+				continue
+			}
 			r.levels = append(r.levels, l.String())
 		}
 	}
 }
 
-// RecorderBuffer is how many entries may wait for Redis; beyond it entries are dropped and counted.
-// Default 1024.
-func RecorderBuffer(n int) RecorderOption { return func(r *Recorder) { r.buffer = n } }
-
-// RecorderTimeout bounds each write to Redis. Default 2 s. go-redis applies context deadlines only on
-// clients with ContextTimeoutEnabled; on others the client's read and write timeouts bound a write.
-func RecorderTimeout(d time.Duration) RecorderOption { return func(r *Recorder) { r.timeout = d } }
-
-// RecorderLogger receives the recorder's own failures (Redis unreachable). It must not be the
-// Recorder itself. Default: a nop logger.
-func RecorderLogger(l log.Logger) RecorderOption { return func(r *Recorder) { r.logger = l } }
-
-// RecorderClock replaces time.Now for entry timestamps.
-func RecorderClock(now func() time.Time) RecorderOption { return func(r *Recorder) { r.now = now } }
-
-// RecorderKeyspace replaces Node Hydra's key names; use the registrar's scheme. Default
-// keyspace.Default.
-func RecorderKeyspace(s keyspace.Scheme) RecorderOption { return func(r *Recorder) { r.keys = s } }
+func (r *Recorder) fail(err error) { r.err = errors.Join(r.err, err) }

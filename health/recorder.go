@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,8 @@ import (
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
@@ -27,14 +30,12 @@ type RecorderStats struct {
 // Recorder is a go-kit log.Logger that copies events of chosen levels into Hydra's flight-recorder
 // log (hydra:service:<svc>:<iid>:health:log, newest first, 64 entries, one-week expiry) and passes
 // every event on to a next logger. Log never waits for Redis: entries go through a bounded buffer
-// that one goroutine drains; when the buffer is full they are dropped and counted, and the next entry
-// written is preceded by one saying how many were lost.
+// (1024 entries) that one goroutine drains; when the buffer is full they are dropped and counted, and
+// the next entry written is preceded by one saying how many were lost.
 type Recorder struct {
-	client    goredis.UniversalClient
+	redis     goredis.UniversalClient
 	service   string
-	instance  string
 	key       string
-	keys      keyspace.Scheme
 	next      log.Logger
 	logger    log.Logger
 	levels    []string
@@ -42,52 +43,66 @@ type Recorder struct {
 	timeout   time.Duration
 	now       func() time.Time
 	processID int
+	err       error // invalid options, joined
 
-	queue   chan Entry
-	stop    chan struct{}
-	done    chan struct{}
-	closing sync.Once
-	closed  atomic.Bool
-	unsaid  atomic.Uint64 // drops not yet reported in the log
-	dropped atomic.Uint64
-	written atomic.Uint64
+	queue     chan Entry
+	stop      chan struct{}
+	done      chan struct{}
+	deadline  time.Time // of the flush at Close; set before stop is closed
+	flushErr  error     // set by the goroutine before done is closed
+	closeOnce sync.Once
+	closeErr  error
+	closed    atomic.Bool
+	unsaid    atomic.Uint64 // drops not yet reported in the log
+	dropped   atomic.Uint64
+	written   atomic.Uint64
 }
 
-var _ log.Logger = (*Recorder)(nil) // API check
+var (
+	_ log.Logger = (*Recorder)(nil) // API check
+	_ io.Closer  = (*Recorder)(nil)
+)
 
-// NewRecorder returns a running Recorder for the instance of service registered under instance.
-// Close it on shutdown: Close writes what is still buffered and waits for the goroutine.
-func NewRecorder(client goredis.UniversalClient, service, instance string, options ...RecorderOption) (*Recorder, error) {
+// NewRecorder validates its arguments and options and returns a running Recorder for the instance of
+// service registered under instance. Keys and entry timestamps are the client's; the recorder's own
+// failures (Redis unreachable) go to the client's logger. Close it on shutdown. Errors wrap
+// ErrConfig; an invalid name wraps keyspace.ErrInvalidName too.
+func NewRecorder(client *hydrakit.Client, service, instance string, options ...RecorderOption) (*Recorder, error) {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil, configError("nil client")
+	}
 	svc, err := keyspace.ValidateService(service)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := keyspace.ValidateInstance(instance); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	r := &Recorder{
-		client:    client,
+		redis:     st.Redis,
 		service:   svc,
-		instance:  instance,
-		keys:      keyspace.Default,
+		key:       st.Keys.HealthLog(svc, instance),
 		next:      log.NewNopLogger(),
-		logger:    log.NewNopLogger(),
 		levels:    []string{level.ErrorValue().String()},
-		buffer:    1024,
-		timeout:   2 * time.Second,
-		now:       time.Now,
+		buffer:    recorderBuffer,
+		timeout:   recorderTimeout,
+		now:       st.Now,
 		processID: os.Getpid(),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
 	for _, o := range options {
+		if o == nil {
+			r.fail(configError("nil RecorderOption"))
+			continue
+		}
 		o(r)
 	}
-	if r.buffer < 1 || r.timeout <= 0 {
-		return nil, fmt.Errorf("%w: buffer %d, timeout %v", ErrInvalidOption, r.buffer, r.timeout)
+	if r.err != nil {
+		return nil, r.err
 	}
-	r.key = r.keys.HealthLog(r.service, r.instance)
-	r.logger = log.With(r.logger, "service", r.service, "instance", r.instance)
+	r.logger = log.With(st.Logger, "component", "health", "service", svc, "instance", instance)
 	r.queue = make(chan Entry, r.buffer)
 	go r.run()
 	return r, nil
@@ -113,15 +128,19 @@ func (r *Recorder) Stats() RecorderStats {
 	return RecorderStats{Written: r.written.Load(), Dropped: r.dropped.Load()}
 }
 
-// Close stops recording, writes the entries still buffered (within one write timeout) and waits for
-// the goroutine. Log keeps passing events to the next logger afterwards.
+// Close stops recording, writes the entries still buffered and waits for the goroutine, all within
+// 2 s: entries Redis has not taken by then are dropped. It returns the error of that last write, if
+// any (failures before Close were logged to the client's logger and counted). Close is idempotent:
+// later calls return the first call's result. Log keeps passing events to the next logger afterwards.
 func (r *Recorder) Close() error {
-	r.closing.Do(func() {
+	r.closeOnce.Do(func() {
 		r.closed.Store(true)
+		r.deadline = time.Now().Add(r.timeout)
 		close(r.stop)
+		<-r.done
+		r.closeErr = r.flushErr
 	})
-	<-r.done
-	return nil
+	return r.closeErr
 }
 
 func (r *Recorder) run() {
@@ -130,17 +149,22 @@ func (r *Recorder) run() {
 	for {
 		select {
 		case <-r.stop: // before the queue, which may never be empty while Redis is slow
-			r.flush(batch)
+			r.flushErr = r.flush(batch)
 			return
 		default:
 		}
 		select {
 		case <-r.stop:
-			r.flush(batch)
+			r.flushErr = r.flush(batch)
 			return
 		case e := <-r.queue:
 			// Entries that arrived meanwhile go in the same round trip.
-			r.write(r.fill(append(batch[:0], e)))
+			batch = r.fill(append(batch[:0], e))
+			ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+			if err := r.write(ctx, batch); err != nil {
+				_ = r.logger.Log("msg", "flight recorder write failed", "err", err, "entries", len(batch))
+			}
+			cancel()
 		}
 	}
 }
@@ -158,29 +182,32 @@ func (r *Recorder) fill(batch []Entry) []Entry {
 	return batch
 }
 
-// flush writes what is left in the queue at Close, giving up at the first failed write.
-func (r *Recorder) flush(batch []Entry) {
+// flush writes what is left in the queue at Close, before the deadline Close set, giving up at the
+// first failed write; it returns that write's error.
+func (r *Recorder) flush(batch []Entry) error {
+	ctx, cancel := context.WithDeadline(context.Background(), r.deadline)
+	defer cancel()
 	for {
 		batch = r.fill(batch[:0])
 		if len(batch) == 0 {
-			return
+			return nil
 		}
-		if !r.write(batch) {
+		if err := r.write(ctx, batch); err != nil {
 			n := uint64(len(r.queue))
 			r.dropped.Add(n)
 			for range n {
 				<-r.queue
 			}
-			return
+			return fmt.Errorf("health: flight recorder: %d entries not written at close: %w", uint64(len(batch))+n, err)
 		}
 	}
 }
 
 // write pushes batch (oldest first, so the newest ends up at the head as Node's LPUSH per entry does),
 // preceded by a notice of the entries dropped since the last successful write, then trims the list to
-// Node's 64 entries and refreshes its one-week expiry. It reports whether Redis took the entries; a
-// failed batch is counted as dropped and announced by the next write.
-func (r *Recorder) write(batch []Entry) bool {
+// Node's 64 entries and refreshes its one-week expiry. A failed batch is counted as dropped and
+// announced by the next write.
+func (r *Recorder) write(ctx context.Context, batch []Entry) error {
 	unsaid := r.unsaid.Swap(0)
 	values := make([]interface{}, 0, len(batch)+1)
 	if unsaid > 0 {
@@ -193,9 +220,7 @@ func (r *Recorder) write(batch []Entry) bool {
 	for _, e := range batch {
 		values = append(values, encodeEntry(e))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	_, err := r.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err := r.redis.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.LPush(ctx, r.key, values...)
 		p.LTrim(ctx, r.key, 0, logEntries-1)
 		p.Expire(ctx, r.key, logExpiry)
@@ -204,9 +229,8 @@ func (r *Recorder) write(batch []Entry) bool {
 	if err != nil {
 		r.unsaid.Add(unsaid + uint64(len(batch)))
 		r.dropped.Add(uint64(len(batch)))
-		_ = r.logger.Log("msg", "flight recorder write failed", "err", err, "entries", len(batch))
-		return false
+		return fmt.Errorf("health: write flight recorder: %w", err)
 	}
 	r.written.Add(uint64(len(values)))
-	return true
+	return nil
 }

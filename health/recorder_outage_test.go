@@ -11,6 +11,7 @@ import (
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
@@ -21,7 +22,8 @@ func TestRecorderRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
 	own := &syncLogger{}
-	r, err := NewRecorder(client, "svc", testInstance, RecorderBuffer(4), RecorderTimeout(time.Second), RecorderLogger(own))
+	small := func(r *Recorder) { r.buffer, r.timeout = 4, time.Second }
+	r, err := NewRecorder(redistest.Fleet(t, client, hydrakit.WithLogger(own)), "svc", testInstance, small)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func TestRecorderCloseRedisDown(t *testing.T) {
 	defer func() { _ = l.Close() }()
 	client := goredis.NewClient(&goredis.Options{Addr: l.Addr().String(), MaxRetries: -1, ContextTimeoutEnabled: true})
 	defer func() { _ = client.Close() }()
-	r, err := NewRecorder(client, "svc", testInstance, RecorderTimeout(100*time.Millisecond))
+	r, err := NewRecorder(redistest.Fleet(t, client), "svc", testInstance, func(r *Recorder) { r.timeout = 100 * time.Millisecond })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func TestRecorderCloseRedisDown(t *testing.T) {
 		_ = level.Error(r).Log("msg", "x")
 	}
 	start := time.Now()
-	_ = r.Close()
+	_ = r.Close() // nil when the writer took every entry before Close: nothing was left to flush
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Close took %v", d)
 	}

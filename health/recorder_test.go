@@ -14,6 +14,7 @@ import (
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
@@ -36,8 +37,7 @@ func readLog(t *testing.T, client goredis.UniversalClient, service string) []Ent
 func TestRecorderWritesHydraEntries(t *testing.T) {
 	m, client := redistest.Mini(t)
 	next := &syncLogger{}
-	clock := func() time.Time { return time.Date(2026, 5, 6, 7, 8, 9, 10_000_000, time.UTC) }
-	r, err := NewRecorder(client, "Orders", testInstance, RecorderNext(next), RecorderClock(clock))
+	r, err := NewRecorder(redistest.Fleet(t, client, hydrakit.WithClock(fixedClock)), "Orders", testInstance, RecorderNext(next))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +48,9 @@ func TestRecorderWritesHydraEntries(t *testing.T) {
 	_ = logger.Log("level", "error", "err", errors.New("plain string level <&>"))
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 	entries := readLog(t, client, "orders")
 	if want, have := 2, len(entries); want != have {
@@ -85,7 +88,7 @@ func TestRecorderWritesHydraEntries(t *testing.T) {
 
 func TestRecorderLevelsAndTrim(t *testing.T) {
 	_, client := redistest.Mini(t)
-	r, err := NewRecorder(client, "svc", testInstance, RecorderLevels(level.WarnValue(), level.InfoValue()))
+	r, err := NewRecorder(redistest.Fleet(t, client), "svc", testInstance, RecorderLevels(level.WarnValue(), level.InfoValue()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +107,12 @@ func TestRecorderLevelsAndTrim(t *testing.T) {
 	}
 }
 
-// blockingHook holds every pipeline until released, so buffer overflow is exact.
+// blockingHook holds every pipeline until released, so buffer overflow is exact; with err set,
+// every pipeline then fails with it.
 type blockingHook struct {
 	entered chan struct{}
 	release chan struct{}
+	err     error
 }
 
 func (blockingHook) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
@@ -119,6 +124,9 @@ func (h blockingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gore
 		default:
 		}
 		<-h.release
+		if h.err != nil {
+			return h.err
+		}
 		return next(ctx, cmds)
 	}
 }
@@ -132,7 +140,7 @@ func TestRecorderOverflowAccounting(t *testing.T) {
 	hook := blockingHook{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	client.AddHook(hook)
 	const buffer = 8
-	r, err := NewRecorder(client, "svc", testInstance, RecorderBuffer(buffer))
+	r, err := NewRecorder(redistest.Fleet(t, client), "svc", testInstance, func(r *Recorder) { r.buffer = buffer })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,15 +178,71 @@ func TestRecorderOverflowAccounting(t *testing.T) {
 	}
 }
 
-func TestRecorderOptions(t *testing.T) {
-	_, client := redistest.Mini(t)
-	for _, opts := range [][]RecorderOption{{RecorderBuffer(0)}, {RecorderTimeout(0)}} {
-		if _, err := NewRecorder(client, "svc", testInstance, opts...); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("want ErrInvalidOption, have %v", err)
-		}
+// Close returns the error of its last write: the entries still buffered that Redis refused.
+func TestRecorderCloseReturnsFlushError(t *testing.T) {
+	m, _ := redistest.Mini(t)
+	client := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+	defer func() { _ = client.Close() }()
+	errDown := errors.New("redis down")
+	hook := blockingHook{entered: make(chan struct{}, 1), release: make(chan struct{}), err: errDown}
+	client.AddHook(hook)
+	own := &syncLogger{}
+	r, err := NewRecorder(redistest.Fleet(t, client, hydrakit.WithLogger(own)), "svc", testInstance)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := NewRecorder(client, "", testInstance); !errors.Is(err, keyspace.ErrInvalidName) {
-		t.Errorf("want ErrInvalidName, have %v", err)
+	_ = level.Error(r).Log("msg", "first") // taken by the writer, which then blocks in Redis
+	<-hook.entered
+	for range 10 {
+		_ = level.Error(r).Log("msg", "buffered")
+	}
+	go func() { <-r.stop; close(hook.release) }() // the writer fails only once Close has begun
+	err = r.Close()
+	if !errors.Is(err, errDown) || !strings.Contains(err.Error(), "10 entries not written at close") {
+		t.Fatalf("want the flush's failure, have %v", err)
+	}
+	if again := r.Close(); again != err {
+		t.Errorf("second Close: want %v, have %v", err, again)
+	}
+	if want, have := (RecorderStats{Dropped: 11}), r.Stats(); want != have {
+		t.Errorf("want %+v, have %+v", want, have)
+	}
+	if logged := own.String(); !strings.Contains(logged, "flight recorder write failed") || strings.Count(logged, "\n") != 1 {
+		t.Errorf("the failure before Close is logged, the one at Close only returned: %q", logged)
+	}
+}
+
+func TestRecorderRejects(t *testing.T) {
+	_, rdb := redistest.Mini(t)
+	client := redistest.Fleet(t, rdb)
+	for _, tc := range []struct {
+		name     string
+		client   *hydrakit.Client
+		service  string
+		instance string
+		opts     []RecorderOption
+		want     []error
+	}{
+		{"nil client", nil, "svc", testInstance, nil, []error{ErrConfig}},
+		{"no levels", client, "svc", testInstance, []RecorderOption{RecorderLevels()}, []error{ErrConfig}},
+		{"nil level", client, "svc", testInstance, []RecorderOption{RecorderLevels(level.ErrorValue(), nil)}, []error{ErrConfig}},
+		{"nil next", client, "svc", testInstance, []RecorderOption{RecorderNext(nil)}, []error{ErrConfig}},
+		{"nil option", client, "svc", testInstance, []RecorderOption{nil}, []error{ErrConfig}},
+		{"bad service", client, "", testInstance, nil, []error{ErrConfig, keyspace.ErrInvalidName}},
+		{"bad instance", client, "svc", "x:y", nil, []error{ErrConfig, keyspace.ErrInvalidName}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewRecorder(tc.client, tc.service, tc.instance, tc.opts...)
+			if r != nil {
+				_ = r.Close()
+				t.Fatal("a Recorder despite an invalid configuration")
+			}
+			for _, want := range tc.want {
+				if !errors.Is(err, want) {
+					t.Errorf("want %v, have %v", want, err)
+				}
+			}
+		})
 	}
 }
 

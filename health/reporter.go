@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
@@ -19,84 +22,88 @@ const (
 	logExpiry = 7 * 24 * time.Hour
 	// shutdownTTL is what Node leaves the health key on shutdown: it vanishes 3 s later.
 	shutdownTTL = 3 * time.Second
-	// shutdownTimeout bounds the last write in Stop when Redis is slow or gone.
-	shutdownTimeout = 2 * time.Second
 )
 
 // Reporter writes an instance's health snapshot every interval. Node Hydra writes it every 5 s with a
 // 3 s TTL, so the key is missing 40% of the time; a Reporter's TTL always exceeds its interval.
 type Reporter struct {
-	client   goredis.UniversalClient
-	service  string
-	instance string
-	keys     keyspace.Scheme
-	interval time.Duration
-	ttl      time.Duration
-	checker  *Checker
-	logger   log.Logger
-	now      func() time.Time
-	hostName string
+	redis     goredis.UniversalClient
+	service   string
+	instance  string
+	key       string // the health key
+	logKey    string // the health log, whose expiry every write refreshes
+	interval  time.Duration
+	ttl       time.Duration
+	checker   *Checker
+	logger    log.Logger
+	now       func() time.Time
+	hostName  string
+	err       error // invalid options, joined
+	closeWait time.Duration
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	cancel  context.CancelFunc
-	done    chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// NewReporter returns a Reporter for the instance of service registered under instance (the
-// registrar's instance ID). Call Start to begin reporting and Stop on shutdown.
-func NewReporter(client goredis.UniversalClient, service, instance string, options ...ReporterOption) (*Reporter, error) {
+// NewReporter validates its arguments and options, writes a first snapshot for the instance of
+// service registered under instance (the registrar's instance ID) and writes one every interval
+// until Close. Keys, clock and logger are the client's; failures to write (Redis unreachable) are
+// logged, never returned, and the snapshot is back with the first round after Redis is: like a
+// registrar, a Reporter does not keep a service from starting while Redis is down. Errors wrap
+// ErrConfig; an invalid name wraps keyspace.ErrInvalidName too.
+func NewReporter(client *hydrakit.Client, service, instance string, options ...ReporterOption) (*Reporter, error) {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil, configError("nil client")
+	}
 	svc, err := keyspace.ValidateService(service)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := keyspace.ValidateInstance(instance); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	r := &Reporter{
-		client:   client,
-		service:  svc,
-		instance: instance,
-		keys:     keyspace.Default,
-		interval: 5 * time.Second,
-		logger:   log.NewNopLogger(),
-		now:      time.Now,
-		done:     make(chan struct{}),
+		redis:     st.Redis,
+		service:   svc,
+		instance:  instance,
+		key:       st.Keys.Health(svc, instance),
+		logKey:    st.Keys.HealthLog(svc, instance),
+		interval:  defaultInterval,
+		now:       st.Now,
+		closeWait: closeTimeout,
+		done:      make(chan struct{}),
 	}
 	for _, o := range options {
+		if o == nil {
+			r.fail(configError("nil ReporterOption"))
+			continue
+		}
 		o(r)
 	}
-	if r.interval <= 0 {
-		return nil, fmt.Errorf("%w: interval %v", ErrInvalidOption, r.interval)
+	if r.err != nil {
+		return nil, r.err
 	}
-	if r.ttl == 0 {
-		r.ttl = defaultTTL(r.interval)
-	}
-	if r.ttl <= r.interval {
-		return nil, fmt.Errorf("%w: TTL %v must exceed the interval %v, or the health key goes missing between writes",
-			ErrInvalidOption, r.ttl, r.interval)
-	}
+	r.ttl = reporterTTL(r.interval)
 	r.hostName, _ = os.Hostname()
-	r.logger = log.With(r.logger, "service", r.service, "instance", r.instance)
+	r.logger = log.With(st.Logger, "component", "health", "service", r.service, "instance", r.instance)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.round(ctx)
+	go r.loop(ctx)
 	return r, nil
 }
 
-// defaultTTL outlives one missed write plus slack for a slow Redis round trip.
-func defaultTTL(interval time.Duration) time.Duration { return 2*interval + 2*time.Second }
-
-// Start writes a first snapshot and then one every interval, from a goroutine Stop waits for.
-// Calling Start again, or after Stop, does nothing.
-func (r *Reporter) Start() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.started || r.stopped {
-		return
+// round writes one snapshot, bounded by the interval so that a hung check or Redis never piles
+// rounds up, and logs a failure.
+func (r *Reporter) round(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, r.interval)
+	defer cancel()
+	if _, err := r.Report(rctx); err != nil && ctx.Err() == nil {
+		_ = r.logger.Log("msg", "health report failed", "err", err)
 	}
-	r.started = true
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go r.loop(ctx)
 }
 
 func (r *Reporter) loop(ctx context.Context) {
@@ -104,44 +111,35 @@ func (r *Reporter) loop(ctx context.Context) {
 	ticker := time.NewTicker(r.interval)
 	defer ticker.Stop()
 	for {
-		// Each round is bounded by the interval so a hung check or Redis never piles rounds up.
-		rctx, cancel := context.WithTimeout(ctx, r.interval)
-		if _, err := r.Report(rctx); err != nil && ctx.Err() == nil {
-			_ = r.logger.Log("msg", "health report failed", "err", err)
-		}
-		cancel()
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+			r.round(ctx)
 		}
 	}
 }
 
-// Stop ends reporting, waits for the reporting goroutine to exit, and leaves the health key to expire
-// in 3 s as Node Hydra does on shutdown. It returns the error of that last write, if any.
-func (r *Reporter) Stop() error {
-	r.mu.Lock()
-	if r.stopped {
-		r.mu.Unlock()
-		return nil
-	}
-	r.stopped = true
-	started := r.started
-	r.mu.Unlock()
-	if started {
+// Close ends reporting (a round in progress is cancelled), waits for the reporting goroutine to exit
+// and leaves the health key to expire in 3 s, as Node Hydra does on shutdown. It returns the error of
+// that last write, which is bounded by 2 s. Close is idempotent: later calls return the first call's
+// result. Do not call Report after Close: it would write the key again with its full TTL.
+func (r *Reporter) Close() error {
+	r.closeOnce.Do(func() {
 		r.cancel()
 		<-r.done
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	return r.client.Expire(ctx, r.keys.Health(r.service, r.instance), shutdownTTL).Err()
+		ctx, cancel := context.WithTimeout(context.Background(), r.closeWait)
+		defer cancel()
+		if err := r.redis.Expire(ctx, r.key, shutdownTTL).Err(); err != nil {
+			r.closeErr = fmt.Errorf("health: expire the health key at close: %w", err)
+		}
+	})
+	return r.closeErr
 }
 
-// Snapshot samples the process and runs the checks, without writing anything.
-func (r *Reporter) Snapshot(ctx context.Context) Snapshot {
-	now := r.now()
-	s := sampleProcess(now, r.hostName)
+// snapshot samples the process and runs the checks, without writing anything.
+func (r *Reporter) snapshot(ctx context.Context) Snapshot {
+	s := sampleProcess(r.now(), r.hostName)
 	s.ServiceName = r.service
 	s.InstanceID = r.instance
 	s.Status = StatusOK
@@ -153,17 +151,18 @@ func (r *Reporter) Snapshot(ctx context.Context) Snapshot {
 	return s
 }
 
-// Report takes a snapshot and writes it, with the refresh of the health log's one-week expiry, in one
-// round trip. The loop started by Start calls it every interval; call it directly to report at once.
+// Report takes a snapshot (process figures and the checker's results) and writes it at once, with
+// the refresh of the health log's one-week expiry, in one round trip, and returns it. The Reporter
+// calls it every interval; call it to publish a change without waiting for the next round.
 func (r *Reporter) Report(ctx context.Context) (Snapshot, error) {
-	s := r.Snapshot(ctx)
+	s := r.snapshot(ctx)
 	body, err := json.Marshal(s)
 	if err != nil {
-		return s, err
+		return s, fmt.Errorf("health: encode snapshot: %w", err)
 	}
-	_, err = r.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Set(ctx, r.keys.Health(r.service, r.instance), body, r.ttl)
-		p.Expire(ctx, r.keys.HealthLog(r.service, r.instance), logExpiry)
+	_, err = r.redis.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Set(ctx, r.key, body, r.ttl)
+		p.Expire(ctx, r.logKey, logExpiry)
 		return nil
 	})
 	if err != nil {
@@ -171,3 +170,5 @@ func (r *Reporter) Report(ctx context.Context) (Snapshot, error) {
 	}
 	return s, nil
 }
+
+var _ io.Closer = (*Reporter)(nil) // API check

@@ -5,37 +5,41 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 const testInstance = "0123456789abcdef0123456789abcdef"
 
+func fixedClock() time.Time { return time.Date(2026, 5, 6, 7, 8, 9, 10_000_000, time.UTC) }
+
+// The first snapshot is in Redis when NewReporter returns, with Node's fields and the client's clock.
 func TestReporterWritesNodeSnapshot(t *testing.T) {
-	m, client := redistest.Mini(t)
+	m, rdb := redistest.Mini(t)
+	client := redistest.Fleet(t, rdb, hydrakit.WithClock(fixedClock))
 	ctx := context.Background()
 	logKey := keyspace.Default.HealthLog("orders", testInstance)
-	client.LPush(ctx, logKey, "old entry")
-	clock := func() time.Time { return time.Date(2026, 5, 6, 7, 8, 9, 10_000_000, time.UTC) }
+	rdb.LPush(ctx, logKey, "old entry")
 	checks := NewChecker()
 	_ = checks.Register("db", fail, CheckOptional())
-	r, err := NewReporter(client, "Orders", testInstance, ReporterClock(clock), ReporterChecker(checks))
+	r, err := NewReporter(client, "Orders", testInstance, ReporterChecker(checks))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Report(ctx); err != nil {
-		t.Fatal(err)
-	}
+	defer func() { _ = r.Close() }()
 	key := keyspace.Default.Health("orders", testInstance)
-	raw, err := client.Get(ctx, key).Bytes()
+	raw, err := rdb.Get(ctx, key).Bytes()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no snapshot when NewReporter returned: %v", err)
 	}
 	var s Snapshot
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -56,67 +60,74 @@ func TestReporterWritesNodeSnapshot(t *testing.T) {
 	if want, have := 7*24*time.Hour, m.TTL(logKey); want != have {
 		t.Errorf("health log expiry refresh: want %v, have %v", want, have)
 	}
+	reported, err := r.Report(ctx)
+	if err != nil || reported.Status != StatusDegraded || reported.UpdatedOn != s.UpdatedOn {
+		t.Errorf("Report: %+v %v", reported, err)
+	}
 }
 
-func TestReporterOptions(t *testing.T) {
-	_, client := redistest.Mini(t)
+func TestReporterRejects(t *testing.T) {
+	_, rdb := redistest.Mini(t)
+	client := redistest.Fleet(t, rdb)
 	for _, tc := range []struct {
-		name    string
-		service string
-		opts    []ReporterOption
-		want    error
+		name     string
+		client   *hydrakit.Client
+		service  string
+		instance string
+		opts     []ReporterOption
+		want     []error
 	}{
-		{"ttl equal to interval", "svc", []ReporterOption{ReporterInterval(5 * time.Second), ReporterTTL(5 * time.Second)}, ErrInvalidOption},
-		{"node's 3s ttl with 5s interval", "svc", []ReporterOption{ReporterTTL(3 * time.Second)}, ErrInvalidOption},
-		{"zero interval", "svc", []ReporterOption{ReporterInterval(0)}, ErrInvalidOption},
-		{"bad service", "a:b", nil, keyspace.ErrInvalidName},
+		{"nil client", nil, "svc", testInstance, nil, []error{ErrConfig}},
+		{"zero interval", client, "svc", testInstance, []ReporterOption{ReporterInterval(0)}, []error{ErrConfig}},
+		{"negative interval", client, "svc", testInstance, []ReporterOption{ReporterInterval(-time.Second)}, []error{ErrConfig}},
+		{"nil checker", client, "svc", testInstance, []ReporterOption{ReporterChecker(nil)}, []error{ErrConfig}},
+		{"nil option", client, "svc", testInstance, []ReporterOption{nil}, []error{ErrConfig}},
+		{"bad service", client, "a:b", testInstance, nil, []error{ErrConfig, keyspace.ErrInvalidName}},
+		{"bad instance", client, "svc", "bad-id", nil, []error{ErrConfig, keyspace.ErrInvalidName}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := NewReporter(client, tc.service, testInstance, tc.opts...); !errors.Is(err, tc.want) {
-				t.Errorf("want %v, have %v", tc.want, err)
+			r, err := NewReporter(tc.client, tc.service, tc.instance, tc.opts...)
+			if r != nil {
+				_ = r.Close()
+				t.Fatal("a Reporter despite an invalid configuration")
+			}
+			for _, want := range tc.want {
+				if !errors.Is(err, want) {
+					t.Errorf("want %v, have %v", want, err)
+				}
 			}
 		})
 	}
-	if _, err := NewReporter(client, "svc", "bad-id"); !errors.Is(err, keyspace.ErrInvalidName) {
-		t.Errorf("instance: want ErrInvalidName, have %v", err)
-	}
 }
 
-// Node writes every 5 s with a 3 s TTL, so its key is missing 40% of the time. Ours is there from the
-// first write until Stop, polled far more often than the reporter writes.
+// Node writes every 5 s with a 3 s TTL, so its key is missing 40% of the time. Ours is there from
+// NewReporter until Close, polled far more often than the reporter writes.
 func TestReporterNoTTLGap(t *testing.T) {
-	client := redistest.Client(t)
+	rdb := redistest.Client(t)
+	client := redistest.Fleet(t, rdb)
 	ctx := context.Background()
 	svc := redistest.Name("gap")
 	key := keyspace.Default.Health(svc, testInstance)
 	const interval = 100 * time.Millisecond
-	r, err := NewReporter(client, svc, testInstance, ReporterInterval(interval), ReporterTTL(5*interval))
+	r, err := NewReporter(client, svc, testInstance, ReporterInterval(interval))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Start()
-	deadline := time.Now().Add(5 * time.Second)
-	for client.Exists(ctx, key).Val() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no first snapshot")
-		}
-		time.Sleep(time.Millisecond)
-	}
 	var samples, missing int
 	for end := time.Now().Add(15 * interval); time.Now().Before(end); samples++ {
-		if client.Exists(ctx, key).Val() == 0 {
+		if rdb.Exists(ctx, key).Val() == 0 {
 			missing++
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := r.Stop(); err != nil {
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if missing != 0 {
 		t.Errorf("health key missing in %d of %d samples", missing, samples)
 	}
-	if ttl := client.PTTL(ctx, key).Val(); ttl <= 0 || ttl > 3*time.Second {
-		t.Errorf("after Stop the key must expire within 3 s like Node's; TTL %v", ttl)
+	if ttl := rdb.PTTL(ctx, key).Val(); ttl <= 0 || ttl > 3*time.Second {
+		t.Errorf("after Close the key must expire within 3 s like Node's; TTL %v", ttl)
 	}
 }
 
@@ -137,88 +148,105 @@ func (l *syncLogger) String() string {
 	return l.buf.String()
 }
 
-// Redis goes away while reporting: the failure is logged, Stop still returns promptly, and the
-// snapshot is back once Redis is.
+// Redis goes away while reporting: the failure goes to the client's logger, Close still returns
+// promptly, and the snapshot is back once Redis is.
 func TestReporterRedisOutage(t *testing.T) {
 	srv := redistest.Start(t)
-	client := srv.Client(t)
-	ctx := context.Background()
+	rdb := srv.Client(t)
 	logs := &syncLogger{}
-	checks := NewChecker(CheckerTimeout(200 * time.Millisecond))
-	_ = checks.Register("redis", RedisCheck(client))
-	r, err := NewReporter(client, "outage", testInstance, ReporterInterval(50*time.Millisecond),
-		ReporterLogger(logs), ReporterChecker(checks))
+	client := redistest.Fleet(t, rdb, hydrakit.WithLogger(logs))
+	ctx := context.Background()
+	checks := NewChecker()
+	_ = checks.Register("redis", RedisCheck(client), CheckTimeout(200*time.Millisecond))
+	r, err := NewReporter(client, "outage", testInstance, ReporterInterval(50*time.Millisecond), ReporterChecker(checks))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Start()
 	key := keyspace.Default.Health("outage", testInstance)
-	waitFor(t, "first snapshot", func() bool { return client.Exists(ctx, key).Val() == 1 })
+	if rdb.Exists(ctx, key).Val() != 1 {
+		t.Fatal("no first snapshot")
+	}
 	srv.Kill(t)
-	waitFor(t, "a logged failure", func() bool { return bytes.Contains([]byte(logs.String()), []byte("health report failed")) })
-	if s := r.Snapshot(ctx); s.Status != StatusFailing {
-		t.Errorf("with Redis down the Redis check must fail: %+v", s.Checks)
+	waitFor(t, "a logged failure", func() bool { return strings.Contains(logs.String(), "health report failed") })
+	if s, err := r.Report(ctx); err == nil || s.Status != StatusFailing {
+		t.Errorf("with Redis down the write and the Redis check must fail: %v %+v", err, s.Checks)
 	}
 	srv.Restart(t) // data gone: the reporter must write it again
 	waitFor(t, "snapshot after restart", func() bool {
-		raw, err := client.Get(ctx, key).Bytes()
+		raw, err := rdb.Get(ctx, key).Bytes()
 		var s Snapshot
 		return err == nil && json.Unmarshal(raw, &s) == nil && s.Status == StatusOK
 	})
-	if !bytes.Contains([]byte(logs.String()), []byte("instance="+testInstance)) {
+	if !strings.Contains(logs.String(), "component=health service=outage instance="+testInstance) {
 		t.Errorf("logger not scoped: %s", logs)
 	}
 	start := time.Now()
-	if err := r.Stop(); err != nil {
+	if err := r.Close(); err != nil {
 		t.Error(err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("Stop took %v", d)
+		t.Errorf("Close took %v", d)
 	}
-	if err := r.Stop(); err != nil {
-		t.Errorf("second Stop: %v", err)
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }
 
-func TestKeyspaceOptions(t *testing.T) {
-	_, client := redistest.Mini(t)
-	ctx := context.Background()
-	scheme := keyspace.New(keyspace.WithPrefix("acme"), keyspace.ClusterSafe())
-	r, err := NewReporter(client, "svc", testInstance, ReporterKeyspace(scheme))
+// Close returns the failure of its last write, and so does every later call.
+func TestReporterCloseError(t *testing.T) {
+	m, _ := redistest.Mini(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: m.Addr(), MaxRetries: -1})
+	defer func() { _ = rdb.Close() }()
+	client := redistest.Fleet(t, rdb)
+	r, err := NewReporter(client, "svc", testInstance)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Report(ctx); err != nil {
+	m.Close()
+	err = r.Close()
+	if err == nil || !strings.Contains(err.Error(), "expire the health key") {
+		t.Fatalf("want the last write's error, have %v", err)
+	}
+	if again := r.Close(); again != err {
+		t.Errorf("second Close: want %v, have %v", err, again)
+	}
+}
+
+func TestReporterCloseLeavesNodeTTL(t *testing.T) {
+	m, rdb := redistest.Mini(t)
+	r, err := NewReporter(redistest.Fleet(t, rdb), "svc", testInstance)
+	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := NewRecorder(client, "svc", testInstance, RecorderKeyspace(scheme))
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if want, have := 3*time.Second, m.TTL(keyspace.Default.Health("svc", testInstance)); want != have {
+		t.Errorf("want %v, have %v", want, have)
+	}
+}
+
+// Both writers use the client's keyspace.
+func TestClientKeyspace(t *testing.T) {
+	_, rdb := redistest.Mini(t)
+	ctx := context.Background()
+	scheme := keyspace.New(keyspace.WithPrefix("acme"), keyspace.ClusterSafe())
+	client := redistest.Fleet(t, rdb, hydrakit.WithKeyspace(scheme))
+	r, err := NewReporter(client, "svc", testInstance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Close()
+	rec, err := NewRecorder(client, "svc", testInstance)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = rec.Log("level", "error", "msg", "x")
 	_ = rec.Close()
 	for _, key := range []string{"acme:{svc}:" + testInstance + ":health", "acme:{svc}:" + testInstance + ":health:log"} {
-		if want, have := int64(1), client.Exists(ctx, key).Val(); want != have {
+		if want, have := int64(1), rdb.Exists(ctx, key).Val(); want != have {
 			t.Errorf("%s: want %d, have %d", key, want, have)
 		}
-	}
-}
-
-func TestReporterStopWithoutStart(t *testing.T) {
-	m, client := redistest.Mini(t)
-	r, err := NewReporter(client, "svc", testInstance)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Report(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	r.Start() // after Stop: nothing
-	if want, have := 3*time.Second, m.TTL(keyspace.Default.Health("svc", testInstance)); want != have {
-		t.Errorf("want %v, have %v", want, have)
 	}
 }
 

@@ -13,43 +13,39 @@ import (
 // hydra-router and Node's getServiceHealthAll read it unchanged; the rest are hydrakit's additions,
 // which Node ignores.
 type Snapshot struct {
-	UpdatedOn     string  `json:"updatedOn"` // ISO-8601 UTC with milliseconds, when written
-	ServiceName   string  `json:"serviceName"`
-	InstanceID    string  `json:"instanceID"`
-	HostName      string  `json:"hostName"`
-	SampledOn     string  `json:"sampledOn"` // when the figures below were taken
-	ProcessID     int     `json:"processID"`
-	Architecture  string  `json:"architecture"` // Node's process.arch names: x64, ia32, arm64, ...
-	Platform      string  `json:"platform"`     // Node's process.platform names: linux, darwin, win32, ...
-	NodeVersion   string  `json:"nodeVersion"`  // the Go version (runtime.Version), where Node puts its own
-	Memory        Memory  `json:"memory"`
+	UpdatedOn    string `json:"updatedOn"` // ISO-8601 UTC with milliseconds, when written
+	ServiceName  string `json:"serviceName"`
+	InstanceID   string `json:"instanceID"`
+	HostName     string `json:"hostName"`
+	SampledOn    string `json:"sampledOn"` // when the figures below were taken
+	ProcessID    int    `json:"processID"`
+	Architecture string `json:"architecture"` // Node's process.arch names: x64, ia32, arm64, ...
+	Platform     string `json:"platform"`     // Node's process.platform names: linux, darwin, win32, ...
+	NodeVersion  string `json:"nodeVersion"`  // the Go version (runtime.Version), where Node puts its own
+	// Memory holds Node's process.memoryUsage() figures, in bytes, mapped onto the Go runtime.
+	Memory struct {
+		// RSS is the resident set size from /proc/self/statm; elsewhere memory obtained from the OS
+		// minus memory returned to it (Sys - HeapReleased).
+		RSS uint64 `json:"rss"`
+		// HeapTotal is heap memory held from the OS (HeapSys - HeapReleased), like V8's heap size.
+		HeapTotal uint64 `json:"heapTotal"`
+		// HeapUsed is bytes of allocated heap objects (HeapAlloc).
+		HeapUsed uint64 `json:"heapUsed"`
+		// External is runtime memory outside the heap: stacks, GC metadata, spans (Sys - HeapSys).
+		External uint64 `json:"external"`
+	} `json:"memory"`
 	UptimeSeconds float64 `json:"uptimeSeconds"` // since the process started (package initialisation)
 
-	GoVersion  string        `json:"goVersion"`
-	Goroutines int           `json:"goroutines"`
-	GC         GCStats       `json:"gc"`
-	Status     Status        `json:"status"`           // roll-up of the checks; "ok" without checks
-	Checks     []CheckResult `json:"checks,omitempty"` // one per registered check, by name
-}
-
-// Memory holds Node's process.memoryUsage() figures, in bytes, mapped onto the Go runtime:
-//   - RSS: resident set size from /proc/self/statm; elsewhere memory obtained from the OS minus memory
-//     returned to it (Sys - HeapReleased).
-//   - HeapTotal: heap memory held from the OS (HeapSys - HeapReleased), like V8's heap size.
-//   - HeapUsed: bytes of allocated heap objects (HeapAlloc).
-//   - External: runtime memory outside the heap: stacks, GC metadata, spans, buckets (Sys - HeapSys).
-type Memory struct {
-	RSS       uint64 `json:"rss"`
-	HeapTotal uint64 `json:"heapTotal"`
-	HeapUsed  uint64 `json:"heapUsed"`
-	External  uint64 `json:"external"`
-}
-
-// GCStats summarises the garbage collector since the process started.
-type GCStats struct {
-	Count        uint32  `json:"count"`
-	PauseTotalMs float64 `json:"pauseTotalMs"`
-	LastPauseMs  float64 `json:"lastPauseMs"`
+	GoVersion  string `json:"goVersion"`
+	Goroutines int    `json:"goroutines"`
+	// GC summarises the garbage collector since the process started.
+	GC struct {
+		Count        uint32  `json:"count"`
+		PauseTotalMs float64 `json:"pauseTotalMs"`
+		LastPauseMs  float64 `json:"lastPauseMs"`
+	} `json:"gc"`
+	Status Status        `json:"status"`           // roll-up of the checks; "ok" without checks
+	Checks []CheckResult `json:"checks,omitempty"` // one per registered check, by name
 }
 
 // hydraTimeFormat is JavaScript's Date.prototype.toISOString, which Node Hydra writes everywhere.
@@ -75,19 +71,15 @@ func sampleProcess(now time.Time, hostName string) Snapshot {
 		Platform:      nodePlatform(runtime.GOOS),
 		NodeVersion:   runtime.Version(),
 		UptimeSeconds: time.Since(processStart).Seconds(), // real time, whatever clock stamps it
-		Memory: Memory{
-			RSS:       rss,
-			HeapTotal: ms.HeapSys - ms.HeapReleased,
-			HeapUsed:  ms.HeapAlloc,
-			External:  ms.Sys - ms.HeapSys,
-		},
-		GoVersion:  runtime.Version(),
-		Goroutines: runtime.NumGoroutine(),
-		GC: GCStats{
-			Count:        ms.NumGC,
-			PauseTotalMs: float64(ms.PauseTotalNs) / 1e6,
-		},
+		GoVersion:     runtime.Version(),
+		Goroutines:    runtime.NumGoroutine(),
 	}
+	s.Memory.RSS = rss
+	s.Memory.HeapTotal = ms.HeapSys - ms.HeapReleased
+	s.Memory.HeapUsed = ms.HeapAlloc
+	s.Memory.External = ms.Sys - ms.HeapSys
+	s.GC.Count = ms.NumGC
+	s.GC.PauseTotalMs = float64(ms.PauseTotalNs) / 1e6
 	if ms.NumGC > 0 {
 		s.GC.LastPauseMs = float64(ms.PauseNs[(ms.NumGC+255)%256]) / 1e6
 	}

@@ -22,8 +22,12 @@ type cfgDoc struct {
 func TestConfigNodeInterop(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
+	hc := redistest.Fleet(t, client)
 	ctx := context.Background()
-	store := config.NewStore(client)
+	store, err := config.NewStore(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const svc = "go-config"
 	p := startNodePeer(t, srv.URL()+"/0", "cfg-peer")
 
@@ -57,7 +61,7 @@ func TestConfigNodeInterop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	defer func() { _ = w.Close() }()
 	if e := <-changes; e.Version != "1.10.0" {
 		t.Errorf("latest: %+v", e)
 	}

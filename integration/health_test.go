@@ -34,8 +34,9 @@ type nodeHealthAll struct {
 func TestHealthNodeSeesGoInstance(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
+	hc := redistest.Fleet(t, client)
 	const svc = "go-health"
-	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: svc, IP: "127.0.0.1", Port: 8080, Version: "1.2.3"}, nil)
+	reg, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: svc, IP: "127.0.0.1", Port: 8080, Version: "1.2.3"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,14 +44,13 @@ func TestHealthNodeSeesGoInstance(t *testing.T) {
 	defer reg.Deregister()
 
 	checks := health.NewChecker()
-	_ = checks.Register("redis", health.RedisCheck(client))
-	reporter, err := health.NewReporter(client, svc, reg.ID(), health.ReporterChecker(checks))
+	_ = checks.Register("redis", health.RedisCheck(hc))
+	reporter, err := health.NewReporter(hc, svc, reg.ID(), health.ReporterChecker(checks))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reporter.Start()
-	defer func() { _ = reporter.Stop() }()
-	recorder, err := health.NewRecorder(client, svc, reg.ID())
+	defer func() { _ = reporter.Close() }()
+	recorder, err := health.NewRecorder(hc, svc, reg.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,18 +144,18 @@ func TestHealthRedisOutage(t *testing.T) {
 	srv := redistest.Start(t)
 	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
 	defer func() { _ = client.Close() }()
+	hc := redistest.Fleet(t, client)
 	ctx := context.Background()
 	svc, iid := "outage-svc", keyspace.NewInstanceID()
 
-	checks := health.NewChecker(health.CheckerTimeout(300 * time.Millisecond))
-	_ = checks.Register("redis", health.RedisCheck(client))
-	reporter, err := health.NewReporter(client, svc, iid, health.ReporterInterval(100*time.Millisecond), health.ReporterChecker(checks))
+	checks := health.NewChecker()
+	_ = checks.Register("redis", health.RedisCheck(hc), health.CheckTimeout(300*time.Millisecond))
+	reporter, err := health.NewReporter(hc, svc, iid, health.ReporterInterval(100*time.Millisecond), health.ReporterChecker(checks))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reporter.Start()
-	defer func() { _ = reporter.Stop() }()
-	recorder, err := health.NewRecorder(client, svc, iid, health.RecorderBuffer(16), health.RecorderTimeout(time.Second))
+	defer func() { _ = reporter.Close() }()
+	recorder, err := health.NewRecorder(hc, svc, iid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +223,7 @@ func healthWaitUntil(t *testing.T, timeout time.Duration, cond func() bool) {
 func TestHealthFieldsMatchNode(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
+	hc := redistest.Fleet(t, client)
 	ctx := context.Background()
 	p := startNodePeer(t, srv.URL()+"/0", "node-fields")
 
@@ -234,11 +235,16 @@ func TestHealthFieldsMatchNode(t *testing.T) {
 	if nodeSnap.InstanceID != p.InstanceID || nodeSnap.Memory.HeapUsed == 0 || nodeSnap.ProcessID == 0 {
 		t.Errorf("decoded Node snapshot: %+v", nodeSnap)
 	}
-	reporter, err := health.NewReporter(client, "go-fields", keyspace.NewInstanceID())
+	reporter, err := health.NewReporter(hc, "go-fields", keyspace.NewInstanceID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours, _ := json.Marshal(reporter.Snapshot(ctx))
+	defer func() { _ = reporter.Close() }()
+	snap, err := reporter.Report(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := json.Marshal(snap)
 	var nodeKeys, ourKeys map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &nodeKeys)
 	_ = json.Unmarshal(ours, &ourKeys)
@@ -268,7 +274,7 @@ func TestHealthFieldsMatchNode(t *testing.T) {
 		t.Errorf("Node's entry: %+v", nodeEntry)
 	}
 	// Our bytes are Node's bytes (key order, no HTML escaping), timestamps and process IDs aside.
-	recorder, err := health.NewRecorder(client, "node-fields", p.InstanceID)
+	recorder, err := health.NewRecorder(hc, "node-fields", p.InstanceID)
 	if err != nil {
 		t.Fatal(err)
 	}

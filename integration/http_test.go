@@ -22,6 +22,7 @@ import (
 func TestHTTPNodeCallsGoService(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
+	hc := redistest.Fleet(t, client)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func TestHTTPNodeCallsGoService(t *testing.T) {
 	go func() { _ = server.Serve(ln) }()
 	defer func() { _ = server.Shutdown(context.Background()) }()
 
-	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: "gohttp", IP: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}, log.NewNopLogger())
+	reg, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: "gohttp", IP: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}, log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +78,7 @@ func TestHTTPNodeCallsGoService(t *testing.T) {
 func TestHTTPGoInstancerFindsConfiguredNodePort(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
+	hc := redistest.Fleet(t, client)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +86,7 @@ func TestHTTPGoInstancerFindsConfiguredNodePort(t *testing.T) {
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	_ = l.Close() // Node only records the port; it need not be free for this test, only unique
 	startNodePeer(t, srv.URL()+"/0", "nodehttp", "PEER_PORT="+port)
-	instancer, err := sdredis.NewInstancer(client, "nodehttp", log.NewNopLogger())
+	instancer, err := sdredis.NewInstancer(hc, "nodehttp", log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

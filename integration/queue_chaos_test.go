@@ -76,6 +76,15 @@ func TestQueueChaos(t *testing.T) {
 	bin := buildWorker(t)
 	srv := redistest.Start(t, redistest.AppendOnly())
 	c := srv.Client(t)
+	hc := redistest.Fleet(t, c)
+	producer, err := queue.NewProducer(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspector, err := queue.NewInspector(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	mids := map[string]bool{}
 	batch := make([]*umf.Message, 0, total)
@@ -87,7 +96,7 @@ func TestQueueChaos(t *testing.T) {
 		mids[m.MID] = true
 		batch = append(batch, m)
 	}
-	if err := queue.NewProducer(c).EnqueueBatch(ctx, batch); err != nil {
+	if err := producer.Enqueue(ctx, batch...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -124,7 +133,7 @@ func TestQueueChaos(t *testing.T) {
 	kills, restartedRedis := 0, false
 	deadline := time.Now().Add(75 * time.Second)
 	for {
-		s, err := queue.NewInspector(c).Stats(ctx, svc)
+		s, err := inspector.Stats(ctx, svc)
 		if err == nil && log.distinct() == total && s.Received+s.InProgress+s.Leased+s.Delayed == 0 {
 			break
 		}
@@ -159,7 +168,7 @@ func TestQueueChaos(t *testing.T) {
 		}
 		duplicates += n - 1
 	}
-	s, err := queue.NewInspector(c).Stats(ctx, svc)
+	s, err := inspector.Stats(ctx, svc)
 	if err != nil {
 		t.Fatal(err)
 	}

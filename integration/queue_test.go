@@ -37,7 +37,11 @@ func queueMessage(t *testing.T, service, body string) *umf.Message {
 
 func queueStats(t *testing.T, c goredis.UniversalClient, service string) queue.Stats {
 	t.Helper()
-	s, err := queue.NewInspector(c).Stats(context.Background(), service)
+	in, err := queue.NewInspector(redistest.Fleet(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := in.Stats(context.Background(), service)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +52,7 @@ func queueStats(t *testing.T, c goredis.UniversalClient, service string) queue.S
 func TestQueueNodeProducerGoConsumer(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
+	hc := redistest.Fleet(t, c)
 	p := startNodePeer(t, srv.URL()+"/0", "qnodeprod")
 	want := map[string]string{}
 	for name, body := range trickyBodies {
@@ -60,14 +65,11 @@ func TestQueueNodeProducerGoConsumer(t *testing.T) {
 		want[name] = string(norm)
 	}
 	got := make(chan *queue.Delivery, len(trickyBodies))
-	con, err := queue.NewConsumer(c, "qgo", queue.HandlerFunc(func(_ context.Context, d *queue.Delivery) error {
+	con, err := queue.NewConsumer(hc, "qgo", queue.HandlerFunc(func(_ context.Context, d *queue.Delivery) error {
 		got <- d
 		return nil
-	}), queue.ConsumerBlockTimeout(time.Second))
+	}))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := con.Start(); err != nil {
 		t.Fatal(err)
 	}
 	for range trickyBodies {
@@ -80,7 +82,7 @@ func TestQueueNodeProducerGoConsumer(t *testing.T) {
 			t.Fatal("Node-queued message not consumed")
 		}
 	}
-	if err := con.Stop(); err != nil {
+	if err := con.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if s := queueStats(t, c, "qgo"); s.Received+s.InProgress+s.Leased+s.Incomplete != 0 {
@@ -93,9 +95,13 @@ func TestQueueNodeProducerGoConsumer(t *testing.T) {
 func TestQueueGoProducerNodeConsumer(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
+	hc := redistest.Fleet(t, c)
 	const svc = "qnodecons"
 	p := startNodePeer(t, srv.URL()+"/0", svc)
-	prod := queue.NewProducer(c)
+	prod, err := queue.NewProducer(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	k := keyspace.Default.QueueInProgress(svc)
 	for name, body := range trickyBodies {
 		if err := prod.Enqueue(context.Background(), queueMessage(t, svc, body)); err != nil {
@@ -126,11 +132,18 @@ func TestQueueGoProducerNodeConsumer(t *testing.T) {
 func TestQueueDeadLettersMatchNode(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
+	hc := redistest.Fleet(t, c)
 	const svc = "qdead"
 	ctx := context.Background()
 	p := startNodePeer(t, srv.URL()+"/0", svc)
-	prod := queue.NewProducer(c)
-	in := queue.NewInspector(c)
+	prod, err := queue.NewProducer(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := queue.NewInspector(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range trickyBodies {
 		m := queueMessage(t, svc, body)
 		if err := prod.Enqueue(ctx, m); err != nil {
@@ -168,17 +181,14 @@ func TestQueueDeadLettersMatchNode(t *testing.T) {
 // is in the incomplete list, and returns the dead letter.
 func goDeadLetter(t *testing.T, c goredis.UniversalClient, svc string) string {
 	t.Helper()
-	con, err := queue.NewConsumer(c, svc, queue.HandlerFunc(func(context.Context, *queue.Delivery) error {
+	con, err := queue.NewConsumer(redistest.Fleet(t, c), svc, queue.HandlerFunc(func(context.Context, *queue.Delivery) error {
 		return queue.Permanent(errors.New("bad <input> ✗"))
-	}), queue.ConsumerBlockTimeout(time.Second))
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := con.Start(); err != nil {
-		t.Fatal(err)
-	}
 	defer func() {
-		if err := con.Stop(); err != nil {
+		if err := con.Close(); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -21,6 +21,7 @@ func TestQueueWorkerExample(t *testing.T) {
 	bin := buildWorker(t)
 	srv := redistest.Start(t)
 	c := srv.Client(t)
+	hc := redistest.Fleet(t, c)
 	url := srv.URL() + "/0"
 	if out, err := exec.Command(bin, "-redis", url, "-name", "wx", "-produce", "20").CombinedOutput(); err != nil {
 		t.Fatalf("produce: %v\n%s", err, out)
@@ -34,7 +35,10 @@ func TestQueueWorkerExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill() }()
-	in := queue.NewInspector(c)
+	in, err := queue.NewInspector(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		s, err := in.Stats(context.Background(), "wx")
@@ -52,7 +56,7 @@ func TestQueueWorkerExample(t *testing.T) {
 	// The failures are warnings, which the worker's flight recorder keeps in Hydra's health log.
 	healthLog := func() string {
 		var all []string
-		live, _ := sdredis.ListInstances(context.Background(), c, "wx")
+		live, _ := sdredis.ListInstances(context.Background(), hc, "wx")
 		for _, inst := range live {
 			all = append(all, c.LRange(context.Background(), keyspace.Default.HealthLog("wx", inst.ID), 0, -1).Val()...)
 		}

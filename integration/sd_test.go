@@ -61,6 +61,7 @@ func sdWait(t *testing.T, ch chan sd.Event, timeout time.Duration, want ...strin
 func TestSDNodeServiceDiscoveredByGoInstancer(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
+	hc := redistest.Fleet(t, c)
 	p := startNodePeer(t, srv.URL()+"/0", "sd-node-svc")
 	// Node may report itself registered before its first presence write lands: ask until it is there.
 	var presence []nodeInstance
@@ -73,20 +74,20 @@ func TestSDNodeServiceDiscoveredByGoInstancer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("port %s: %v", presence[0].Port, err)
 	}
-	in, err := sdredis.NewInstancer(c, "sd-node-svc", log.NewNopLogger())
+	in, err := sdredis.NewInstancer(hc, "sd-node-svc", log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch := sdEvents(t, in)
 	sdWait(t, ch, time.Second, fmt.Sprintf("127.0.0.1:%d", port))
 
-	byID, err := sdredis.NewInstancer(c, "sd-node-svc", nil, sdredis.InstancerInstanceID())
+	byID, err := sdredis.NewInstancer(hc, "sd-node-svc", nil, sdredis.InstancerInstanceID())
 	if err != nil {
 		t.Fatal(err)
 	}
 	sdWait(t, sdEvents(t, byID), time.Second, p.InstanceID)
 
-	list, err := sdredis.ListInstances(t.Context(), c, "sd-node-svc")
+	list, err := sdredis.ListInstances(t.Context(), hc, "sd-node-svc")
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListInstances: %v %+v", err, list)
 	}
@@ -104,7 +105,8 @@ func TestSDNodeServiceDiscoveredByGoInstancer(t *testing.T) {
 func TestSDGoInstanceSeenByNode(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
-	r, err := sdredis.NewRegistrar(c, sdredis.Service{Name: "Sd-Go-Svc", IP: "127.0.0.1", Port: 8181, Version: "1.2.3", Description: "go side", Type: "test"}, nil)
+	hc := redistest.Fleet(t, c)
+	r, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: "Sd-Go-Svc", IP: "127.0.0.1", Port: 8181, Version: "1.2.3", Description: "go side", Type: "test"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,13 +153,14 @@ func TestSDGoInstanceSeenByNode(t *testing.T) {
 func TestSDRegisterRoutesNotifiesNodeRouter(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
+	hc := redistest.Fleet(t, c)
 	router := startNodePeer(t, srv.URL()+"/0", "hydra-router")
 	// Node reports registerService done before its subscription and first presence write have reached
 	// Redis: wait for both, or the refresh is (correctly) not sent or not heard.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		subs := c.PubSubNumSub(t.Context(), "hydra:service:mc:hydra-router").Val()["hydra:service:mc:hydra-router"]
-		live, err := sdredis.ListInstances(t.Context(), c, "hydra-router")
+		live, err := sdredis.ListInstances(t.Context(), hc, "hydra-router")
 		if err == nil && len(live) == 1 && subs > 0 {
 			break
 		}
@@ -166,7 +169,7 @@ func TestSDRegisterRoutesNotifiesNodeRouter(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	r, err := sdredis.NewRegistrar(c, sdredis.Service{Name: "sd-routes", IP: "127.0.0.1", Port: 1}, nil)
+	r, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: "sd-routes", IP: "127.0.0.1", Port: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

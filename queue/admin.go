@@ -41,7 +41,7 @@ func (i *Inspector) Requeue(ctx context.Context, service string, raw []byte) err
 			}
 		}
 	}
-	moved, err := requeueScript.Run(ctx, i.client, []string{k.incomplete, k.received}, raw, fresh).Int()
+	moved, err := requeueScript.Run(ctx, i.rdb, []string{k.incomplete, k.received}, raw, fresh).Int()
 	if err != nil {
 		return fmt.Errorf("queue: requeue: %w", err)
 	}
@@ -76,7 +76,7 @@ func (i *Inspector) Delete(ctx context.Context, service string, raw []byte) erro
 	if err != nil {
 		return err
 	}
-	n, err := i.client.LRem(ctx, k.incomplete, 1, raw).Result()
+	n, err := i.rdb.LRem(ctx, k.incomplete, 1, raw).Result()
 	if err != nil {
 		return fmt.Errorf("queue: delete: %w", err)
 	}
@@ -93,7 +93,7 @@ func (i *Inspector) Purge(ctx context.Context, service string) (int64, error) {
 		return 0, err
 	}
 	var n *goredis.IntCmd
-	_, err = i.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+	_, err = i.rdb.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
 		n = pipe.LLen(ctx, k.incomplete)
 		pipe.Del(ctx, k.incomplete)
 		return nil

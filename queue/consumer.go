@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -40,78 +43,104 @@ type HandlerFunc func(ctx context.Context, d *Delivery) error
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, d *Delivery) error { return f(ctx, d) }
 
-// Consumer is a pool of workers consuming one service's queue. Start it once and Stop it once.
+// Consumer is a pool of workers consuming one service's queue. NewConsumer starts it; Close stops it.
 type Consumer struct {
-	client  goredis.UniversalClient
+	rdb     goredis.UniversalClient
 	service string
 	handler Handler
-	scheme  keyspace.Scheme
 	keys    keys
 	logger  log.Logger
+	now     func() time.Time
 	id      string // lease token prefix, unique per Consumer
+	err     error  // from the options
 
 	workers, prefetch, maxAttempts int
 	maxRecoveries                  int
-	lease, recoverEvery            time.Duration
-	schedulerEvery, blockTimeout   time.Duration
-	shutdownTimeout, orphanAfter   time.Duration
+	lease, shutdownTimeout         time.Duration
+	orphanAfter                    time.Duration
 	backoff                        func(attempt int) time.Duration
-	now                            func() time.Time
+	// Timing that is constant outside tests (options.go); recoverEvery 0 means lease/5, at most 5 s.
+	blockTimeout, recoverEvery, schedulerEvery time.Duration
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
+	closeOnce sync.Once
+	closeErr  error
 
 	held     heldSet               // leased messages not yet settled
 	slots    chan struct{}         // one per held message: bounds fetching to workers+prefetch
 	jobs     chan *Delivery        // fetcher → workers
 	outcomes chan outcome          // workers → settler
-	draining chan struct{}         // closed by Stop: workers hand back what they have not started
+	draining chan struct{}         // closed by Close: workers hand back what they have not started
 	cancels  [3]context.CancelFunc // fetch, handlers, background
 
 	fetchWG, workWG, settleWG, bgWG sync.WaitGroup
 }
 
-// NewConsumer returns a Consumer of service's queue calling handler. It does nothing until Start.
-func NewConsumer(client goredis.UniversalClient, service string, handler Handler, options ...ConsumerOption) (*Consumer, error) {
+func (c *Consumer) fail(err error) { c.err = errors.Join(c.err, err) }
+
+// NewConsumer validates its arguments and options and starts a pool consuming service's queue on
+// client: a fetcher, the workers calling handler, a settler, the heartbeat, the recoverer and the
+// scheduler. Errors wrap ErrConfig (and keyspace.ErrInvalidName for an invalid service name). The pool
+// logs to the client's logger with "component", "queue", "queue", service.
+func NewConsumer(client *hydrakit.Client, service string, handler Handler, options ...ConsumerOption) (*Consumer, error) {
+	c, err := newConsumer(client, service, handler, options...)
+	if err != nil {
+		return nil, err
+	}
+	c.start()
+	return c, nil
+}
+
+// newConsumer is NewConsumer without starting anything.
+func newConsumer(client *hydrakit.Client, service string, handler Handler, options ...ConsumerOption) (*Consumer, error) {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil, configError("nil client")
+	}
 	name, err := keyspace.ValidateService(service)
 	if err != nil {
-		return nil, fmt.Errorf("queue: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if client == nil || handler == nil {
-		return nil, fmt.Errorf("queue: client and handler are required")
+	if handler == nil {
+		return nil, configError("nil handler")
+	}
+	if v, ok := handler.(interface{ configErr() error }); ok {
+		if err := v.configErr(); err != nil {
+			return nil, err
+		}
 	}
 	var id [6]byte
 	_, _ = rand.Read(id[:])
 	c := &Consumer{
-		client: client, service: name, handler: handler, scheme: keyspace.Default,
-		logger: log.NewNopLogger(), id: hex.EncodeToString(id[:]),
+		rdb: st.Redis, service: name, handler: handler, keys: newKeys(st.Keys, name),
+		logger: log.With(st.Logger, "component", "queue", "queue", name),
+		now:    st.Now, id: hex.EncodeToString(id[:]),
 		workers: 8, prefetch: -1, maxAttempts: 5,
-		lease: 25 * time.Second, recoverEvery: 5 * time.Second, schedulerEvery: time.Second,
-		blockTimeout: 2 * time.Second, shutdownTimeout: 10 * time.Second,
-		backoff: DefaultBackoff, now: time.Now,
+		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,
+		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval,
 	}
 	for _, o := range options {
+		if o == nil {
+			c.fail(configError("nil option"))
+			continue
+		}
 		o(c)
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	if c.prefetch < 0 {
 		c.prefetch = max(c.workers, 32)
 	}
-	c.keys = newKeys(c.scheme, name)
-	c.logger = log.With(c.logger, "service", name, "queue", c.keys.received)
+	if c.recoverEvery == 0 {
+		c.recoverEvery = min(c.lease/5, maxRecoverInterval)
+	}
 	c.held = heldSet{m: map[string]*Delivery{}}
 	return c, nil
 }
 
-// Start starts the fetcher, the workers, the settler, the heartbeat, the recoverer and the
-// scheduler. It returns at once.
-func (c *Consumer) Start() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.stopped || c.started {
-		return ErrStopped
-	}
-	c.started = true
+// start starts the fetcher, the workers, the settler, the heartbeat, the recoverer and the
+// scheduler.
+func (c *Consumer) start() {
 	capacity := c.workers + c.prefetch
 	c.slots = make(chan struct{}, capacity)
 	c.jobs = make(chan *Delivery, capacity)
@@ -134,25 +163,23 @@ func (c *Consumer) Start() error {
 	}
 	c.fetchWG.Add(1)
 	go func() { defer c.fetchWG.Done(); c.fetchLoop(fetchCtx) }()
-	return nil
 }
 
-// Stop shuts the pool down gracefully: it stops fetching, returns messages no worker has started
-// to the received list, lets running handlers finish for the shutdown timeout, then cancels their
-// contexts and returns their messages too. Nothing is dropped: whatever cannot be settled (Redis
-// unreachable) keeps its lease and is recovered by another consumer when the lease expires.
-func (c *Consumer) Stop() error {
-	c.mu.Lock()
-	if c.stopped {
-		c.mu.Unlock()
-		return ErrStopped
-	}
-	c.stopped = true
-	started := c.started
-	c.mu.Unlock()
-	if !started {
-		return nil
-	}
+// Close shuts the pool down gracefully: it stops fetching (waiting for the current blocking wait,
+// at most 2 s), returns messages no worker has started to the received list, lets running handlers
+// finish for the shutdown timeout, then cancels their contexts and returns their messages too.
+// Nothing is dropped: whatever cannot be settled (Redis unreachable) keeps its lease and is
+// recovered by another consumer when the lease expires. Close waits for every goroutine of the pool
+// and returns nil, or ErrShutdownTimeout when handlers ignored their cancelled context for another
+// half shutdown timeout (and a second): their messages are handed back, their late results refused,
+// and their workers exit when they return. Close is idempotent: later calls return the first
+// call's result.
+func (c *Consumer) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.shutdown() })
+	return c.closeErr
+}
+
+func (c *Consumer) shutdown() error {
 	deadline := time.Now().Add(c.shutdownTimeout)
 	close(c.draining)
 	c.cancels[0]() // the fetcher returns after at most one block timeout, then closes jobs

@@ -17,7 +17,7 @@ import (
 )
 
 func TestConsumerCompletesEveryMessage(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	msgs := enqueueN(t, c, svc, 300)
 	got := newSeen()
@@ -37,10 +37,10 @@ func TestConsumerCompletesEveryMessage(t *testing.T) {
 }
 
 func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	m := newMessage(t, svc, map[string]any{"job": "x", "2": true})
-	must(t, NewProducer(c).Enqueue(context.Background(), m))
+	must(t, producer(t, c).Enqueue(context.Background(), m))
 	var mu sync.Mutex // handler and backoff run on worker goroutines
 	var attempts []int
 	var calls atomic.Int32
@@ -63,7 +63,7 @@ func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {
 	equal(t, []int{1, 2, 3}, attempts)
 	equal(t, 2, len(delays))
 	mu.Unlock()
-	items, err := NewInspector(c).Incomplete(context.Background(), svc, 0, 10)
+	items, err := inspector(t, c).Incomplete(context.Background(), svc, 0, 10)
 	must(t, err)
 	equal(t, 1, len(items))
 	equal(t, "boom <&>", items[0].Reason)
@@ -74,7 +74,7 @@ func TestConsumerRetriesWithBackoffThenDeadLetters(t *testing.T) {
 }
 
 func TestConsumerPermanentErrorSkipsRetries(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 1)
 	var calls atomic.Int32
@@ -88,23 +88,23 @@ func TestConsumerPermanentErrorSkipsRetries(t *testing.T) {
 }
 
 func TestConsumerDeadLettersMalformedMessagesUnchanged(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
-	k := newKeys(keyspace.Default, svc)
-	must(t, c.LPush(context.Background(), k.received, "not json", `{"to":"x"`).Err())
+	k := newKeys(c.Keyspace(), svc)
+	must(t, c.Redis().LPush(context.Background(), k.received, "not json", `{"to":"x"`).Err())
 	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
 		t.Error("handler must not see malformed messages")
 		return nil
 	}), fast()...)
 	eventually(t, 5*time.Second, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
-	have, err := c.LRange(context.Background(), k.incomplete, 0, -1).Result()
+	have, err := c.Redis().LRange(context.Background(), k.incomplete, 0, -1).Result()
 	must(t, err)
 	sort.Strings(have)
 	equal(t, []string{"not json", `{"to":"x"`}, have)
 }
 
 func TestConsumerPanicIsRetried(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 1)
 	var calls atomic.Int32
@@ -119,11 +119,11 @@ func TestConsumerPanicIsRetried(t *testing.T) {
 }
 
 func TestConsumerDelayedEnqueue(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	m := newMessage(t, svc, "later")
 	start := time.Now()
-	must(t, NewProducer(c).EnqueueIn(context.Background(), m, 400*time.Millisecond))
+	must(t, producer(t, c).EnqueueAt(context.Background(), m, start.Add(400*time.Millisecond)))
 	equal(t, int64(1), stats(t, c, svc).Delayed)
 	handled := make(chan time.Time, 1)
 	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
@@ -141,13 +141,13 @@ func TestConsumerDelayedEnqueue(t *testing.T) {
 }
 
 func TestConsumerIdleLoad(t *testing.T) {
-	srv := redistest.Start(t)
-	c := srv.Client(t)
+	rdb := redistest.Start(t).Client(t)
+	c := redistest.Fleet(t, rdb)
 	startConsumer(t, c, service(), HandlerFunc(func(context.Context, *Delivery) error { return nil }))
 	time.Sleep(200 * time.Millisecond) // let start-up commands pass
-	before := totalCommands(t, c)
+	before := totalCommands(t, rdb)
 	time.Sleep(3 * time.Second)
-	perSecond := float64(totalCommands(t, c)-before-1) / 3 // -1: the INFO call itself
+	perSecond := float64(totalCommands(t, rdb)-before-1) / 3 // -1: the INFO call itself
 	t.Logf("idle consumer with default options: %.2f commands/s", perSecond)
 	if perSecond > 3 {
 		t.Fatalf("idle consumer sends %.2f commands/s, want at most 3", perSecond)
@@ -155,18 +155,61 @@ func TestConsumerIdleLoad(t *testing.T) {
 }
 
 func TestNewConsumerRejectsBadArguments(t *testing.T) {
-	c := redistest.Client(t)
+	c := miniFleet(t)
 	h := HandlerFunc(func(context.Context, *Delivery) error { return nil })
 	_, err := NewConsumer(c, "bad:name", h)
+	isErr(t, err, ErrConfig)
 	isErr(t, err, keyspace.ErrInvalidName)
-	if _, err = NewConsumer(c, "ok", nil); err == nil {
-		t.Fatal("nil handler accepted")
+	_, err = NewConsumer(nil, "ok", h)
+	isErr(t, err, ErrConfig)
+	_, err = NewConsumer(c, "ok", nil)
+	isErr(t, err, ErrConfig)
+	for name, o := range map[string]ConsumerOption{
+		"nil option":            nil,
+		"zero workers":          ConsumerWorkers(0),
+		"negative workers":      ConsumerWorkers(-1),
+		"too many workers":      ConsumerWorkers(1<<16 + 1),
+		"negative prefetch":     ConsumerPrefetch(-1),
+		"too much prefetch":     ConsumerPrefetch(1<<16 + 1),
+		"zero lease":            ConsumerLease(0),
+		"sub-ms lease":          ConsumerLease(time.Microsecond),
+		"zero max attempts":     ConsumerMaxAttempts(0),
+		"nil backoff":           ConsumerBackoff(nil),
+		"negative recoveries":   ConsumerMaxRecoveries(-1),
+		"zero shutdown timeout": ConsumerShutdownTimeout(0),
+		"negative orphan age":   ConsumerAdoptOrphans(-time.Second),
+	} {
+		_, err := NewConsumer(c, "ok", h, o)
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: want ErrConfig, have %v", name, err)
+		}
 	}
-	con, err := NewConsumer(c, "ok", h)
+	_, err = NewConsumer(c, "ok", NewSubscriber(nil, DecodeJSONBody[job]))
+	isErr(t, err, ErrConfig)
+	// Zero has a meaning of its own for these; none of the consumers starts anything.
+	for _, o := range []ConsumerOption{ConsumerPrefetch(0), ConsumerMaxRecoveries(0), ConsumerAdoptOrphans(0)} {
+		con, err := newConsumer(c, "ok", h, o)
+		must(t, err)
+		equal(t, true, con != nil)
+	}
+}
+
+// Close drains the pool, waits for every goroutine (goleak checks at the end) and returns the first
+// call's result to every later call, also concurrent ones.
+func TestConsumerCloseIsIdempotent(t *testing.T) {
+	c := miniFleet(t)
+	con, err := NewConsumer(c, service(), HandlerFunc(func(context.Context, *Delivery) error { return nil }),
+		timing(time.Second, 10*time.Millisecond, 10*time.Millisecond))
 	must(t, err)
-	must(t, con.Stop())
-	isErr(t, con.Start(), ErrStopped)
-	isErr(t, con.Stop(), ErrStopped)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = con.Close() }()
+	}
+	wg.Wait()
+	equal(t, []error{nil, nil, nil, nil}, errs)
+	must(t, con.Close())
 }
 
 func totalCommands(t testing.TB, c goredis.UniversalClient) int64 {

@@ -1,5 +1,7 @@
 // Package queue is a reliable work queue on Node Hydra's queue lists (mqrecieved, mqinprogress,
 // mqincomplete): a Producer that enqueues UMF messages a Node consumer can complete, a Consumer pool
 // with leases, heartbeats, crash recovery, retries with backoff and a dead-letter list in Hydra's
-// format, a go-kit Subscriber, and an Inspector. Delivery is at-least-once; see docs/queue.md.
+// format, a go-kit Subscriber, and an Inspector. Every constructor takes a *hydrakit.Client, whose
+// keyspace, logger and clock it uses; NewConsumer starts the pool and Close stops it. Delivery is
+// at-least-once; see docs/queue.md.
 package queue

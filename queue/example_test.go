@@ -8,6 +8,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/queue"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -17,16 +18,20 @@ import (
 func Example() {
 	mr, _ := miniredis.Run()
 	defer mr.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, _ := hydrakit.NewClient(rdb)
 	defer client.Close()
 	ctx := context.Background()
 
-	producer := queue.NewProducer(client)
+	producer, _ := queue.NewProducer(client)
+	var jobs []*umf.Message
 	for _, name := range []string{"a.png", "b.png", "broken.png"} {
 		m, _ := umf.New("resize:/", "uploader:/", map[string]string{"file": name})
-		if err := producer.Enqueue(ctx, m); err != nil {
-			fmt.Println(err)
-		}
+		jobs = append(jobs, m)
+	}
+	if err := producer.Enqueue(ctx, jobs...); err != nil {
+		fmt.Println(err)
 	}
 
 	done := make(chan string, 3)
@@ -35,23 +40,28 @@ func Example() {
 		if err := d.Message.DecodeBody(&job); err != nil {
 			return queue.Permanent(err)
 		}
+		done <- job.File
 		if job.File == "broken.png" {
-			done <- job.File
 			return queue.Permanent(errors.New("not an image"))
 		}
-		done <- job.File
 		return nil
 	})
-	consumer, _ := queue.NewConsumer(client, "resize", handler, queue.ConsumerWorkers(1))
-	_ = consumer.Start()
+	consumer, err := queue.NewConsumer(client, "resize", handler, queue.ConsumerWorkers(1))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	for range 3 {
 		fmt.Println("handled", <-done)
 	}
-	_ = consumer.Stop()
+	if err := consumer.Close(); err != nil {
+		fmt.Println(err)
+	}
 
-	stats, _ := queue.NewInspector(client).Stats(ctx, "resize")
+	inspector, _ := queue.NewInspector(client)
+	stats, _ := inspector.Stats(ctx, "resize")
 	fmt.Println("received", stats.Received, "in progress", stats.InProgress, "incomplete", stats.Incomplete)
-	items, _ := queue.NewInspector(client).Incomplete(ctx, "resize", 0, 10)
+	items, _ := inspector.Incomplete(ctx, "resize", 0, 10)
 	fmt.Println("dead letter:", items[0].Reason)
 	// Output:
 	// handled a.png
@@ -65,7 +75,9 @@ func Example() {
 func ExampleNewSubscriber() {
 	mr, _ := miniredis.Run()
 	defer mr.Close()
-	client := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, _ := hydrakit.NewClient(rdb)
 	defer client.Close()
 
 	type sendEmail struct {
@@ -80,14 +92,35 @@ func ExampleNewSubscriber() {
 		sent <- req.To
 		return nil, nil
 	}
-	subscriber := queue.NewSubscriber(send, queue.DecodeJSONBody[sendEmail])
 
 	m, _ := umf.New("mailer:/", "shop:/", sendEmail{To: "ada@example.com"})
-	_ = queue.NewProducer(client).Enqueue(context.Background(), m)
-	consumer, _ := queue.NewConsumer(client, "mailer", subscriber)
-	_ = consumer.Start()
+	producer, _ := queue.NewProducer(client)
+	_ = producer.Enqueue(context.Background(), m)
+	consumer, err := queue.NewConsumer(client, "mailer", queue.NewSubscriber(send, queue.DecodeJSONBody[sendEmail]))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer consumer.Close()
 	fmt.Println("sent to", <-sent)
-	_ = consumer.Stop()
 	// Output:
 	// sent to ada@example.com
+}
+
+// Every invalid argument or option is refused up front, wrapping ErrConfig.
+func ExampleConsumerWorkers() {
+	mr, _ := miniredis.Run()
+	defer mr.Close()
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, _ := hydrakit.NewClient(rdb)
+	defer client.Close()
+
+	handler := queue.HandlerFunc(func(context.Context, *queue.Delivery) error { return nil })
+	_, err := queue.NewConsumer(client, "resize", handler, queue.ConsumerWorkers(0))
+	fmt.Println(errors.Is(err, queue.ErrConfig))
+	fmt.Println(err)
+	// Output:
+	// true
+	// queue: invalid configuration: workers 0: want 1 to 65536
 }

@@ -53,7 +53,7 @@ func (c *Consumer) fetch(ctx context.Context, n int) ([]*Delivery, error) {
 	prefix := c.id + "." + strconv.FormatUint(fetchSeq.Add(1), 36) + "."
 	deadline := ms(c.now().Add(c.lease))
 	k := []string{c.keys.received, c.keys.inProgress, c.keys.leases, c.keys.leased, c.keys.recovered}
-	res, err := fetchScript.Run(ctx, c.client, k, deadline, n, prefix).StringSlice()
+	res, err := fetchScript.Run(ctx, c.rdb, k, deadline, n, prefix).StringSlice()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 // lease. An idle pool costs one BLMOVE per block timeout and nothing else on this path.
 func (c *Consumer) waitForWork(ctx context.Context) {
 	for ctx.Err() == nil {
-		err := c.client.BLMove(ctx, c.keys.received, c.keys.received, "RIGHT", "RIGHT", c.blockTimeout).Err()
+		err := c.rdb.BLMove(ctx, c.keys.received, c.keys.received, "RIGHT", "RIGHT", c.blockTimeout).Err()
 		switch {
 		case err == nil:
 			return

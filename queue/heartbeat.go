@@ -61,7 +61,7 @@ func (c *Consumer) renew(ctx context.Context) error {
 		return nil
 	}
 	deadline := float64(c.now().Add(c.lease).UnixMilli())
-	_, err := c.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+	_, err := c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for len(held) > 0 {
 			n := min(len(held), maxSettle)
 			zs := make([]goredis.Z, n)

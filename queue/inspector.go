@@ -9,33 +9,27 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 // Inspector reads and administers queues: the API a CLI or a dashboard builds on.
 type Inspector struct {
-	client goredis.UniversalClient
+	rdb    goredis.UniversalClient
 	scheme keyspace.Scheme
 	now    func() time.Time
 }
 
-// InspectorOption configures an Inspector.
-type InspectorOption func(*Inspector)
-
-// InspectorKeyspace sets the key scheme (default keyspace.Default).
-func InspectorKeyspace(s keyspace.Scheme) InspectorOption { return func(i *Inspector) { i.scheme = s } }
-
-// InspectorClock sets the clock ages are measured with (default time.Now).
-func InspectorClock(now func() time.Time) InspectorOption { return func(i *Inspector) { i.now = now } }
-
-// NewInspector returns an Inspector on client, which it never closes.
-func NewInspector(client goredis.UniversalClient, options ...InspectorOption) *Inspector {
-	i := &Inspector{client: client, scheme: keyspace.Default, now: time.Now}
-	for _, o := range options {
-		o(i)
+// NewInspector returns an Inspector on client; ages are measured with the client's clock. A nil
+// client is refused with ErrConfig.
+func NewInspector(client *hydrakit.Client) (*Inspector, error) {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil, configError("nil client")
 	}
-	return i
+	return &Inspector{rdb: st.Redis, scheme: st.Keys, now: st.Now}, nil
 }
 
 // Stats is a snapshot of one service's queue.
@@ -56,7 +50,7 @@ func (i *Inspector) Stats(ctx context.Context, service string) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	pipe := i.client.Pipeline()
+	pipe := i.rdb.Pipeline()
 	received, inProgress := pipe.LLen(ctx, k.received), pipe.LLen(ctx, k.inProgress)
 	incomplete, leased, delayed := pipe.LLen(ctx, k.incomplete), pipe.ZCard(ctx, k.leases), pipe.ZCard(ctx, k.delayed)
 	nextReceived, oldestInProgress := pipe.LIndex(ctx, k.received, -1), pipe.LIndex(ctx, k.inProgress, -1)
@@ -99,7 +93,7 @@ func (i *Inspector) Incomplete(ctx context.Context, service string, start, count
 	if err != nil {
 		return nil, err
 	}
-	raws, err := i.client.LRange(ctx, k.incomplete, start, start+count-1).Result()
+	raws, err := i.rdb.LRange(ctx, k.incomplete, start, start+count-1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("queue: list incomplete: %w", err)
 	}

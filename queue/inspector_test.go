@@ -6,41 +6,41 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 func TestInspectorStatsAndAges(t *testing.T) {
-	c := redistest.Client(t)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := realFleet(t, hydrakit.WithClock(func() time.Time { return now }))
 	svc := service()
 	ctx := context.Background()
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	old := newMessage(t, svc, 1)
 	old.Timestamp = umf.FormatTime(now.Add(-time.Minute))
 	newer := newMessage(t, svc, 2)
 	newer.Timestamp = umf.FormatTime(now.Add(-time.Second))
-	p := NewProducer(c)
-	must(t, p.EnqueueBatch(ctx, []*umf.Message{old, newer, newMessage(t, svc, 3)}))
-	must(t, p.EnqueueIn(ctx, newMessage(t, svc, 4), time.Hour))
-	con, err := NewConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }))
+	p := producer(t, c)
+	must(t, p.Enqueue(ctx, old, newer, newMessage(t, svc, 3)))
+	must(t, p.EnqueueAt(ctx, newMessage(t, svc, 4), now.Add(time.Hour)))
+	con, err := newConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }))
 	must(t, err)
 	_, err = con.fetch(ctx, 1) // old goes in progress, leased
 	must(t, err)
-	k := newKeys(keyspace.Default, svc)
-	must(t, c.RPush(ctx, k.incomplete, "x").Err())
+	k := newKeys(c.Keyspace(), svc)
+	must(t, c.Redis().RPush(ctx, k.incomplete, "x").Err())
 
-	have, err := NewInspector(c, InspectorClock(func() time.Time { return now })).Stats(ctx, svc)
+	have, err := inspector(t, c).Stats(ctx, svc)
 	must(t, err)
 	equal(t, Stats{Received: 2, InProgress: 1, Leased: 1, Incomplete: 1, Delayed: 1,
 		OldestReceived: time.Second, OldestInProgress: time.Minute}, have)
 
-	_, err = NewInspector(c).Stats(ctx, "bad:name")
+	_, err = inspector(t, c).Stats(ctx, "bad:name")
 	isErr(t, err, keyspace.ErrInvalidName)
 }
 
 func TestInspectorIncompleteRequeueDeletePurge(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	ctx := context.Background()
 	// Two dead letters made by the consumer (one attempt each), one foreign item.
@@ -49,11 +49,11 @@ func TestInspectorIncompleteRequeueDeletePurge(t *testing.T) {
 		return errors.New("nope")
 	}), fast(ConsumerMaxAttempts(2))...)
 	eventually(t, 5*time.Second, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
-	must(t, con.Stop())
-	k := newKeys(keyspace.Default, svc)
-	must(t, c.RPush(ctx, k.incomplete, "garbage").Err())
+	must(t, con.Close())
+	k := newKeys(c.Keyspace(), svc)
+	must(t, c.Redis().RPush(ctx, k.incomplete, "garbage").Err())
 
-	in := NewInspector(c)
+	in := inspector(t, c)
 	items, err := in.Incomplete(ctx, svc, 0, 10)
 	must(t, err)
 	equal(t, 3, len(items))
@@ -62,7 +62,7 @@ func TestInspectorIncompleteRequeueDeletePurge(t *testing.T) {
 
 	must(t, in.Requeue(ctx, svc, items[0].Raw))
 	isErr(t, in.Requeue(ctx, svc, items[0].Raw), ErrNotFound)
-	raw, err := c.LIndex(ctx, k.received, 0).Result()
+	raw, err := c.Redis().LIndex(ctx, k.received, 0).Result()
 	must(t, err)
 	back, err := umf.Unmarshal([]byte(raw))
 	must(t, err)
@@ -76,10 +76,17 @@ func TestInspectorIncompleteRequeueDeletePurge(t *testing.T) {
 	n, err := in.RequeueAll(ctx, svc)
 	must(t, err)
 	equal(t, 1, n)
-	must(t, c.RPush(ctx, k.incomplete, "a", "b").Err())
+	must(t, c.Redis().RPush(ctx, k.incomplete, "a", "b").Err())
 	purged, err := in.Purge(ctx, svc)
 	must(t, err)
 	equal(t, int64(2), purged)
 	s := stats(t, c, svc)
 	equal(t, [2]int64{2, 0}, [2]int64{s.Received, s.Incomplete})
+}
+
+func TestNewProducerAndInspectorRefuseNilClient(t *testing.T) {
+	_, err := NewProducer(nil)
+	isErr(t, err, ErrConfig)
+	_, err = NewInspector(nil)
+	isErr(t, err, ErrConfig)
 }

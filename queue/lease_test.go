@@ -5,23 +5,19 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/hydrakit/hydrakit/internal/redistest"
-	"github.com/hydrakit/hydrakit/keyspace"
-	"github.com/hydrakit/hydrakit/umf"
 )
 
 // A consumer that dies holding leased work (simulated: fetched, never settled, never renewed)
 // loses it to the recoverer once the lease expires, and its late result is refused without touching
 // the copy another consumer now holds, even when the bytes are identical.
 func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
-	k := newKeys(keyspace.Default, svc)
+	k := newKeys(c.Keyspace(), svc)
 	m := newMessage(t, svc, "same bytes twice")
-	must(t, NewProducer(c).EnqueueBatch(context.Background(), []*umf.Message{m, m}))
+	must(t, producer(t, c).Enqueue(context.Background(), m, m))
 
-	dead, err := NewConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }),
+	dead, err := newConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }),
 		ConsumerLease(100*time.Millisecond))
 	must(t, err)
 	ds, err := dead.fetch(context.Background(), 1)
@@ -31,7 +27,7 @@ func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
 	handled := make(chan *Delivery, 2)
 	startConsumer(t, c, svc, HandlerFunc(func(ctx context.Context, d *Delivery) error {
 		handled <- d
-		<-ctx.Done() // hold the message until Stop, so the late completion races a live lease
+		<-ctx.Done() // hold the message until Close, so the late completion races a live lease
 		return ctx.Err()
 	}), fast(ConsumerWorkers(2), ConsumerShutdownTimeout(50*time.Millisecond))...)
 
@@ -42,17 +38,17 @@ func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
 			t.Fatal("message not redelivered after its lease expired")
 		}
 	}
-	equal(t, int64(2), c.LLen(context.Background(), k.inProgress).Val())
+	equal(t, int64(2), c.Redis().LLen(context.Background(), k.inProgress).Val())
 
 	must(t, dead.settle(context.Background(), []outcome{{op: opComplete, d: ds[0]}}))
-	equal(t, int64(2), c.LLen(context.Background(), k.inProgress).Val()) // the late completion removed nothing
-	equal(t, int64(2), c.ZCard(context.Background(), k.leases).Val())
+	equal(t, int64(2), c.Redis().LLen(context.Background(), k.inProgress).Val()) // the late completion removed nothing
+	equal(t, int64(2), c.Redis().ZCard(context.Background(), k.leases).Val())
 }
 
 // A handler that runs for many lease periods keeps its message: the heartbeat renews the lease
 // while the recoverer is running all along.
 func TestHeartbeatKeepsLongRunningWork(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 1)
 	var calls atomic.Int32
@@ -60,15 +56,15 @@ func TestHeartbeatKeepsLongRunningWork(t *testing.T) {
 		calls.Add(1)
 		time.Sleep(1500 * time.Millisecond) // 7.5 leases
 		return nil
-	}), fast(ConsumerLease(200*time.Millisecond), ConsumerRecoverInterval(20*time.Millisecond))...)
+	}), fast(ConsumerLease(200*time.Millisecond), timing(time.Second, 20*time.Millisecond, 20*time.Millisecond))...)
 	eventually(t, 5*time.Second, "completion", func() bool { return calls.Load() == 1 && drained(t, c, svc) })
 	time.Sleep(100 * time.Millisecond)
 	equal(t, int32(1), calls.Load())
 }
 
-// Stop lets running handlers finish within the shutdown timeout.
-func TestStopFinishesRunningWork(t *testing.T) {
-	c := redistest.Client(t)
+// Close lets running handlers finish within the shutdown timeout.
+func TestCloseFinishesRunningWork(t *testing.T) {
+	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 4)
 	started := make(chan struct{}, 4)
@@ -82,15 +78,15 @@ func TestStopFinishesRunningWork(t *testing.T) {
 	for range 4 {
 		<-started
 	}
-	must(t, con.Stop())
+	must(t, con.Close())
 	equal(t, int32(4), done.Load())
 	equal(t, true, drained(t, c, svc))
 }
 
-// Stop returns to the received list both messages no worker started (prefetched) and messages
+// Close returns to the received list both messages no worker started (prefetched) and messages
 // whose handlers outlived the shutdown timeout; none is counted as a failed attempt.
-func TestStopReturnsUnfinishedWork(t *testing.T) {
-	c := redistest.Client(t)
+func TestCloseReturnsUnfinishedWork(t *testing.T) {
+	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 10)
 	started := make(chan struct{}, 10)
@@ -101,7 +97,7 @@ func TestStopReturnsUnfinishedWork(t *testing.T) {
 	}), fast(ConsumerWorkers(2), ConsumerPrefetch(4), ConsumerShutdownTimeout(100*time.Millisecond))...)
 	<-started
 	<-started
-	must(t, con.Stop())
+	must(t, con.Close())
 	s := stats(t, c, svc)
 	equal(t, Stats{Received: 10}, Stats{Received: s.Received, InProgress: s.InProgress, Leased: s.Leased,
 		Delayed: s.Delayed, Incomplete: s.Incomplete})
@@ -116,9 +112,9 @@ func TestStopReturnsUnfinishedWork(t *testing.T) {
 	}
 }
 
-// A handler that ignores its context makes Stop give up after the timeout and hand the message back.
-func TestStopGivesUpOnStuckHandler(t *testing.T) {
-	c := redistest.Client(t)
+// A handler that ignores its context makes Close give up after the timeout and hand the message back.
+func TestCloseGivesUpOnStuckHandler(t *testing.T) {
+	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 1)
 	started, release := make(chan struct{}), make(chan struct{})
@@ -128,25 +124,26 @@ func TestStopGivesUpOnStuckHandler(t *testing.T) {
 		return nil
 	}), fast(ConsumerShutdownTimeout(100*time.Millisecond))...)
 	<-started
-	isErr(t, con.Stop(), ErrShutdownTimeout)
+	isErr(t, con.Close(), ErrShutdownTimeout)
+	isErr(t, con.Close(), ErrShutdownTimeout) // later calls return the first call's result
 	s := stats(t, c, svc)
 	equal(t, [3]int64{1, 0, 0}, [3]int64{s.Received, s.InProgress, s.Leased})
 	close(release)
-	time.Sleep(50 * time.Millisecond) // the stuck worker exits; its late result goes nowhere
+	con.workWG.Wait() // the stuck worker exits; its late result goes nowhere
 }
 
 // go-redis resends a script whose reply was lost; a resent fetch must answer the same messages
 // under the same tokens, not lease more messages under tokens already in use.
 func TestFetchIsIdempotent(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 5)
-	k := newKeys(keyspace.Default, svc)
+	k := newKeys(c.Keyspace(), svc)
 	args := []any{ms(time.Now().Add(time.Minute)), 2, "tok.1."}
 	keys := []string{k.received, k.inProgress, k.leases, k.leased, k.recovered}
-	first, err := fetchScript.Run(context.Background(), c, keys, args...).StringSlice()
+	first, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).StringSlice()
 	must(t, err)
-	again, err := fetchScript.Run(context.Background(), c, keys, args...).StringSlice()
+	again, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).StringSlice()
 	must(t, err)
 	equal(t, first, again)
 	equal(t, 4, len(first)) // two messages, each with its recovery count

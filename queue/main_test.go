@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -22,10 +22,27 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // fast are options that make a consumer react in milliseconds, for tests.
 func fast(extra ...ConsumerOption) []ConsumerOption {
 	return append([]ConsumerOption{
-		ConsumerWorkers(4), ConsumerBlockTimeout(time.Second),
-		ConsumerRecoverInterval(50 * time.Millisecond), ConsumerSchedulerInterval(20 * time.Millisecond),
+		ConsumerWorkers(4), timing(time.Second, 50*time.Millisecond, 20*time.Millisecond),
 		ConsumerBackoff(func(int) time.Duration { return 10 * time.Millisecond }),
 	}, extra...)
+}
+
+// timing sets the intervals that are constants outside tests.
+func timing(block, recover, schedule time.Duration) ConsumerOption {
+	return func(c *Consumer) { c.blockTimeout, c.recoverEvery, c.schedulerEvery = block, recover, schedule }
+}
+
+// realFleet is a client on a real Redis, closed at the test's end.
+func realFleet(t testing.TB, options ...hydrakit.Option) *hydrakit.Client {
+	t.Helper()
+	return redistest.Fleet(t, redistest.Client(t), options...)
+}
+
+// miniFleet is a client on miniredis, closed at the test's end.
+func miniFleet(t testing.TB) *hydrakit.Client {
+	t.Helper()
+	_, rdb := redistest.Mini(t)
+	return redistest.Fleet(t, rdb)
 }
 
 func newMessage(t testing.TB, service string, body any) *umf.Message {
@@ -37,28 +54,36 @@ func newMessage(t testing.TB, service string, body any) *umf.Message {
 	return m
 }
 
-func enqueueN(t testing.TB, c goredis.UniversalClient, service string, n int) []*umf.Message {
+func producer(t testing.TB, c *hydrakit.Client) *Producer {
+	t.Helper()
+	p, err := NewProducer(c)
+	must(t, err)
+	return p
+}
+
+func inspector(t testing.TB, c *hydrakit.Client) *Inspector {
+	t.Helper()
+	i, err := NewInspector(c)
+	must(t, err)
+	return i
+}
+
+func enqueueN(t testing.TB, c *hydrakit.Client, service string, n int) []*umf.Message {
 	t.Helper()
 	ms := make([]*umf.Message, n)
 	for i := range ms {
 		ms[i] = newMessage(t, service, map[string]any{"n": i})
 	}
-	if err := NewProducer(c).EnqueueBatch(context.Background(), ms); err != nil {
-		t.Fatal(err)
-	}
+	must(t, producer(t, c).Enqueue(context.Background(), ms...))
 	return ms
 }
 
-func startConsumer(t testing.TB, c goredis.UniversalClient, service string, h Handler, options ...ConsumerOption) *Consumer {
+// startConsumer starts a consumer that is closed at the test's end.
+func startConsumer(t testing.TB, c *hydrakit.Client, service string, h Handler, options ...ConsumerOption) *Consumer {
 	t.Helper()
 	con, err := NewConsumer(c, service, h, options...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := con.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = con.Stop() })
+	must(t, err)
+	t.Cleanup(func() { _ = con.Close() })
 	return con
 }
 
@@ -74,9 +99,9 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-func stats(t testing.TB, c goredis.UniversalClient, service string) Stats {
+func stats(t testing.TB, c *hydrakit.Client, service string) Stats {
 	t.Helper()
-	s, err := NewInspector(c).Stats(context.Background(), service)
+	s, err := inspector(t, c).Stats(context.Background(), service)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +109,7 @@ func stats(t testing.TB, c goredis.UniversalClient, service string) Stats {
 }
 
 // drained reports whether every list and set of the queue is empty but incomplete.
-func drained(t testing.TB, c goredis.UniversalClient, service string) bool {
+func drained(t testing.TB, c *hydrakit.Client, service string) bool {
 	s := stats(t, c, service)
 	return s.Received == 0 && s.InProgress == 0 && s.Leased == 0 && s.Delayed == 0
 }

@@ -46,5 +46,5 @@ const orphanWindow = 1000
 
 func (c *Consumer) adoptOrphans(ctx context.Context) (int, error) {
 	k := []string{c.keys.inProgress, c.keys.leased, c.keys.orphans, c.keys.received}
-	return orphanScript.Run(ctx, c.client, k, ms(c.now()), c.orphanAfter.Milliseconds(), orphanWindow).Int()
+	return orphanScript.Run(ctx, c.rdb, k, ms(c.now()), c.orphanAfter.Milliseconds(), orphanWindow).Int()
 }

@@ -10,6 +10,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -17,33 +19,24 @@ import (
 // Producer enqueues UMF messages to the queue of the service named in each message's to address,
 // exactly where Node Hydra's queueMessage puts them.
 type Producer struct {
-	client goredis.UniversalClient
-	scheme keyspace.Scheme
+	rdb  goredis.UniversalClient
+	keys keyspace.Scheme
+	now  func() time.Time
 }
 
-// ProducerOption configures a Producer.
-type ProducerOption func(*Producer)
-
-// ProducerKeyspace sets the key scheme (default keyspace.Default, Node Hydra's names).
-func ProducerKeyspace(s keyspace.Scheme) ProducerOption { return func(p *Producer) { p.scheme = s } }
-
-// NewProducer returns a Producer on client, which it never closes.
-func NewProducer(client goredis.UniversalClient, options ...ProducerOption) *Producer {
-	p := &Producer{client: client, scheme: keyspace.Default}
-	for _, o := range options {
-		o(p)
+// NewProducer returns a Producer on client. A nil client is refused with ErrConfig.
+func NewProducer(client *hydrakit.Client) (*Producer, error) {
+	st := fleet.Of(client)
+	if st == nil {
+		return nil, configError("nil client")
 	}
-	return p
+	return &Producer{rdb: st.Redis, keys: st.Keys, now: st.Now}, nil
 }
 
-// Enqueue appends m to the received list of the service in m.To.
-func (p *Producer) Enqueue(ctx context.Context, m *umf.Message) error {
-	return p.EnqueueBatch(ctx, []*umf.Message{m})
-}
-
-// EnqueueBatch enqueues messages in one round trip: one LPUSH per target service, pipelined. The
-// messages of one service are consumed in the order given. Nothing is written if one is invalid.
-func (p *Producer) EnqueueBatch(ctx context.Context, messages []*umf.Message) error {
+// Enqueue appends messages to the received lists of the services in their to addresses, in one
+// round trip: one LPUSH per target service, pipelined. The messages of one service are consumed in
+// the order given. Nothing is written if one is invalid (ErrInvalidMessage).
+func (p *Producer) Enqueue(ctx context.Context, messages ...*umf.Message) error {
 	byService := map[string][]any{}
 	var order []string
 	for _, m := range messages {
@@ -59,9 +52,9 @@ func (p *Producer) EnqueueBatch(ctx context.Context, messages []*umf.Message) er
 	if len(order) == 0 {
 		return nil
 	}
-	_, err := p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+	_, err := p.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for _, service := range order {
-			pipe.LPush(ctx, p.scheme.QueueReceived(service), byService[service]...)
+			pipe.LPush(ctx, p.keys.QueueReceived(service), byService[service]...)
 		}
 		return nil
 	})
@@ -71,28 +64,24 @@ func (p *Producer) EnqueueBatch(ctx context.Context, messages []*umf.Message) er
 	return nil
 }
 
-// EnqueueAt makes m available to consumers at or after at (a consumer's scheduler moves it to the
-// received list, so delivery is at most a scheduler interval late). A past time enqueues at once.
+// EnqueueAt makes m available to consumers at or after at, by the client's clock (a consumer's
+// scheduler moves it to the received list, so delivery is at most a second late, and only while a
+// consumer of the queue runs). A time not in the future enqueues at once.
 func (p *Producer) EnqueueAt(ctx context.Context, m *umf.Message, at time.Time) error {
 	service, raw, err := encode(m)
 	if err != nil {
 		return err
 	}
-	k := newKeys(p.scheme, service)
-	if !at.After(time.Now()) {
-		err = p.client.LPush(ctx, k.received, raw).Err()
+	k := newKeys(p.keys, service)
+	if !at.After(p.now()) {
+		err = p.rdb.LPush(ctx, k.received, raw).Err()
 	} else {
-		err = p.client.ZAdd(ctx, k.delayed, goredis.Z{Score: float64(at.UnixMilli()), Member: delayedMember(raw)}).Err()
+		err = p.rdb.ZAdd(ctx, k.delayed, goredis.Z{Score: float64(at.UnixMilli()), Member: delayedMember(raw)}).Err()
 	}
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
 	return nil
-}
-
-// EnqueueIn is EnqueueAt(ctx, m, time.Now().Add(d)).
-func (p *Producer) EnqueueIn(ctx context.Context, m *umf.Message, d time.Duration) error {
-	return p.EnqueueAt(ctx, m, time.Now().Add(d))
 }
 
 // encode validates m as Node's queueMessage does (to, frm and bdy required, to parses) and returns
@@ -103,15 +92,15 @@ func encode(m *umf.Message) (string, []byte, error) {
 	}
 	addr, err := umf.ParseAddress(m.To)
 	if err != nil {
-		return "", nil, invalid("to %q: %v", m.To, err)
+		return "", nil, invalid("to %q: %w", m.To, err)
 	}
 	service, err := keyspace.ValidateService(addr.Service)
 	if err != nil {
-		return "", nil, invalid("to %q: %v", m.To, err)
+		return "", nil, invalid("to %q: %w", m.To, err)
 	}
 	raw, err := m.Marshal()
 	if err != nil {
-		return "", nil, invalid("%v", err)
+		return "", nil, invalid("%w", err)
 	}
 	return service, raw, nil
 }

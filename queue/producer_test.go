@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 func TestProducerWritesNormalizedBytesInOrder(t *testing.T) {
-	_, c := redistest.Mini(t)
+	c := miniFleet(t)
 	ctx := context.Background()
 	bodies := []string{`{"b":1,"2":[1.50,{"x":"<>&"}],"1":"\u2028é"}`, `"plain"`, `[1e21, 0.1]`}
 	var msgs []*umf.Message
@@ -20,9 +21,9 @@ func TestProducerWritesNormalizedBytesInOrder(t *testing.T) {
 		m.Body = []byte(b)
 		msgs = append(msgs, m)
 	}
-	must(t, NewProducer(c).EnqueueBatch(ctx, msgs))
-	k := newKeys(keyspace.Default, "work") // service names are lower-cased, like registrations
-	have, err := c.LRange(ctx, k.received, 0, -1).Result()
+	must(t, producer(t, c).Enqueue(ctx, msgs...))
+	k := newKeys(c.Keyspace(), "work") // service names are lower-cased, like registrations
+	have, err := c.Redis().LRange(ctx, k.received, 0, -1).Result()
 	must(t, err)
 	equal(t, len(bodies), len(have))
 	for i, m := range msgs {
@@ -37,8 +38,8 @@ func TestProducerWritesNormalizedBytesInOrder(t *testing.T) {
 }
 
 func TestProducerRejectsWhatNodeRejects(t *testing.T) {
-	_, c := redistest.Mini(t)
-	p := NewProducer(c)
+	c := miniFleet(t)
+	p := producer(t, c)
 	for _, m := range map[string]*umf.Message{
 		"nil":      nil,
 		"no to":    {From: "a:/", Body: []byte(`{}`)},
@@ -52,25 +53,30 @@ func TestProducerRejectsWhatNodeRejects(t *testing.T) {
 		isErr(t, p.Enqueue(context.Background(), m), ErrInvalidMessage)
 		isErr(t, p.EnqueueAt(context.Background(), m, time.Now().Add(time.Hour)), ErrInvalidMessage)
 	}
-	keys, err := c.Keys(context.Background(), "*").Result()
+	// The cause is wrapped too.
+	isErr(t, p.Enqueue(context.Background(), &umf.Message{To: "a*b:/", From: "b:/", Body: []byte(`{}`)}), keyspace.ErrInvalidName)
+	keys, err := c.Redis().Keys(context.Background(), "*").Result()
 	must(t, err)
 	equal(t, 0, len(keys))
 }
 
+// EnqueueAt tells past from future by the client's clock.
 func TestProducerEnqueueAtPastTimeEnqueuesNow(t *testing.T) {
-	_, c := redistest.Mini(t)
+	now := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	_, rdb := redistest.Mini(t)
+	c := redistest.Fleet(t, rdb, hydrakit.WithClock(func() time.Time { return now }))
 	m := newMessage(t, "svc", "x")
-	must(t, NewProducer(c).EnqueueAt(context.Background(), m, time.Now().Add(-time.Second)))
+	must(t, producer(t, c).EnqueueAt(context.Background(), m, now))
 	equal(t, int64(1), stats(t, c, "svc").Received)
-	must(t, NewProducer(c).EnqueueAt(context.Background(), m, time.Now().Add(time.Hour)))
+	must(t, producer(t, c).EnqueueAt(context.Background(), m, now.Add(time.Millisecond)))
 	equal(t, int64(1), stats(t, c, "svc").Delayed)
 }
 
 func TestProducerRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
-	c := srv.Client(t)
+	c := redistest.Fleet(t, srv.Client(t))
 	srv.Kill(t)
-	if err := NewProducer(c).Enqueue(context.Background(), newMessage(t, "svc", 1)); err == nil {
+	if err := producer(t, c).Enqueue(context.Background(), newMessage(t, "svc", 1)); err == nil {
 		t.Fatal("enqueue with Redis down succeeded")
 	}
 }
@@ -99,20 +105,17 @@ func TestKeys(t *testing.T) {
 
 // The cluster-safe scheme puts every key of a queue under one hash tag; the whole pipeline works on it.
 func TestClusterSafeKeyspace(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t, hydrakit.WithKeyspace(keyspace.New(keyspace.ClusterSafe())))
 	svc := service()
-	scheme := keyspace.New(keyspace.ClusterSafe())
 	m := newMessage(t, svc, 1)
-	must(t, NewProducer(c, ProducerKeyspace(scheme)).Enqueue(context.Background(), m))
+	must(t, producer(t, c).Enqueue(context.Background(), m))
 	done := make(chan string, 1)
 	con := startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
 		done <- d.Message.MID
 		return nil
-	}), fast(ConsumerKeyspace(scheme))...)
+	}), fast()...)
 	equal(t, m.MID, <-done)
-	must(t, con.Stop())
-	s, err := NewInspector(c, InspectorKeyspace(scheme)).Stats(context.Background(), svc)
-	must(t, err)
-	equal(t, Stats{}, s)
-	equal(t, int64(0), c.Exists(context.Background(), keyspace.Default.QueueReceived(svc)).Val())
+	must(t, con.Close())
+	equal(t, Stats{}, stats(t, c, svc))
+	equal(t, int64(0), c.Redis().Exists(context.Background(), keyspace.Default.QueueReceived(svc)).Val())
 }

@@ -6,19 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
-	"github.com/hydrakit/hydrakit/keyspace"
 )
 
 // A message a Node consumer took (RPOPLPUSH, no lease) and never completed is adopted after the
 // configured age; a leased message in progress at the same time is left alone.
 func TestOrphanAdoption(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
-	k := newKeys(keyspace.Default, svc)
+	k := newKeys(c.Keyspace(), svc)
 	ctx := context.Background()
 	msgs := enqueueN(t, c, svc, 2)
-	must(t, c.LMove(ctx, k.received, k.inProgress, "RIGHT", "LEFT").Err()) // Node's getQueuedMessage (RPOPLPUSH)
+	must(t, c.Redis().LMove(ctx, k.received, k.inProgress, "RIGHT", "LEFT").Err()) // Node's getQueuedMessage (RPOPLPUSH)
 
 	var handled atomic.Int32
 	holding := make(chan struct{})
@@ -37,31 +37,31 @@ func TestOrphanAdoption(t *testing.T) {
 	eventually(t, 5*time.Second, "adoption", func() bool { return handled.Load() == 2 })
 	time.Sleep(500 * time.Millisecond)
 	equal(t, int32(2), handled.Load()) // the leased one was never adopted
-	equal(t, int64(1), c.LLen(ctx, k.inProgress).Val())
-	equal(t, int64(0), c.HLen(ctx, k.orphans).Val())
+	equal(t, int64(1), c.Redis().LLen(ctx, k.inProgress).Val())
+	equal(t, int64(0), c.Redis().HLen(ctx, k.orphans).Val())
 }
 
 // Without adoption (the default) unleased in-progress messages are never touched.
 func TestOrphansLeftAloneByDefault(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	svc := service()
-	k := newKeys(keyspace.Default, svc)
+	k := newKeys(c.Keyspace(), svc)
 	ctx := context.Background()
 	enqueueN(t, c, svc, 1)
-	must(t, c.LMove(ctx, k.received, k.inProgress, "RIGHT", "LEFT").Err())
+	must(t, c.Redis().LMove(ctx, k.received, k.inProgress, "RIGHT", "LEFT").Err())
 	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
 		t.Error("orphan delivered")
 		return nil
-	}), fast(ConsumerRecoverInterval(10*time.Millisecond))...)
+	}), fast(timing(time.Second, 10*time.Millisecond, 20*time.Millisecond))...)
 	time.Sleep(300 * time.Millisecond)
-	equal(t, int64(1), c.LLen(ctx, k.inProgress).Val())
+	equal(t, int64(1), c.Redis().LLen(ctx, k.inProgress).Val())
 }
 
 // Redis restarting (append-only) under a running pool: fetch, settle and the scheduler fail while
 // it is gone and heal by themselves; every message is handled, nothing is left behind.
 func TestConsumerSurvivesRedisRestart(t *testing.T) {
 	srv := redistest.Start(t, redistest.AppendOnly())
-	c := srv.Client(t)
+	c := redistest.Fleet(t, srv.Client(t), hydrakit.WithLogger(testLogger(t)))
 	svc := service()
 	first := enqueueN(t, c, svc, 50)
 	got := newSeen()
@@ -69,17 +69,17 @@ func TestConsumerSurvivesRedisRestart(t *testing.T) {
 		got.add(d.Message.MID)
 		time.Sleep(2 * time.Millisecond)
 		return nil
-	}), fast(ConsumerLease(time.Second), ConsumerLogger(testLogger(t)))...)
+	}), fast(ConsumerLease(time.Second))...)
 	eventually(t, 5*time.Second, "first batch", func() bool { return got.len() >= 10 })
 	srv.Restart(t)
 	second := enqueueN(t, c, svc, 50)
 	deadline := time.Now().Add(20 * time.Second)
 	for got.len() != len(first)+len(second) || !drained(t, c, svc) {
 		if time.Now().After(deadline) {
-			k := newKeys(keyspace.Default, svc)
+			k := newKeys(c.Keyspace(), svc)
 			ctx := context.Background()
-			t.Log("in progress:", c.LRange(ctx, k.inProgress, 0, -1).Val())
-			t.Log("leases:", c.ZRangeWithScores(ctx, k.leases, 0, -1).Val(), "leased:", c.HGetAll(ctx, k.leased).Val())
+			t.Log("in progress:", c.Redis().LRange(ctx, k.inProgress, 0, -1).Val())
+			t.Log("leases:", c.Redis().ZRangeWithScores(ctx, k.leases, 0, -1).Val(), "leased:", c.Redis().HGetAll(ctx, k.leased).Val())
 			for _, m := range append(first, second...) {
 				if got.get(m.MID) == 0 {
 					t.Log("never handled:", m.MID)
@@ -91,11 +91,11 @@ func TestConsumerSurvivesRedisRestart(t *testing.T) {
 	}
 }
 
-// Redis dies while handlers run: Stop still returns within its deadline, and the results it could
+// Redis dies while handlers run: Close still returns within its deadline, and the results it could
 // not settle are not lost: the messages keep their leases and the next consumer recovers them.
-func TestStopWithRedisGoneLosesNothing(t *testing.T) {
+func TestCloseWithRedisGoneLosesNothing(t *testing.T) {
 	srv := redistest.Start(t, redistest.AppendOnly())
-	c := srv.Client(t)
+	c := redistest.Fleet(t, srv.Client(t))
 	svc := service()
 	msgs := enqueueN(t, c, svc, 5)
 	started, release := make(chan struct{}, 5), make(chan struct{})
@@ -110,9 +110,9 @@ func TestStopWithRedisGoneLosesNothing(t *testing.T) {
 	srv.Kill(t)
 	close(release)
 	begin := time.Now()
-	must(t, con.Stop())
+	must(t, con.Close())
 	if took := time.Since(begin); took > 3*time.Second {
-		t.Fatalf("Stop took %v with Redis gone", took)
+		t.Fatalf("Close took %v with Redis gone", took)
 	}
 	srv.Restart(t)
 	got := newSeen()
@@ -127,10 +127,10 @@ func TestStopWithRedisGoneLosesNothing(t *testing.T) {
 // that keeps coming back from dead consumers without handling it, and completing a message
 // forgets its count.
 func TestRecoveriesCountedAndLimited(t *testing.T) {
-	c := redistest.Client(t)
+	c := realFleet(t)
 	ctx := context.Background()
 	crashTwice := func(svc string) {
-		dead, err := NewConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }),
+		dead, err := newConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }),
 			ConsumerLease(time.Millisecond))
 		must(t, err)
 		for range 2 {
@@ -152,8 +152,8 @@ func TestRecoveriesCountedAndLimited(t *testing.T) {
 		return nil
 	}), fast()...)
 	equal(t, 2, <-seen)
-	must(t, con.Stop())
-	equal(t, int64(0), c.Exists(ctx, newKeys(keyspace.Default, counted).recovered).Val())
+	must(t, con.Close())
+	equal(t, int64(0), c.Redis().Exists(ctx, newKeys(c.Keyspace(), counted).recovered).Val())
 
 	limited := service()
 	enqueueN(t, c, limited, 1)
@@ -163,7 +163,7 @@ func TestRecoveriesCountedAndLimited(t *testing.T) {
 		return nil
 	}), fast(ConsumerMaxRecoveries(2))...)
 	eventually(t, 5*time.Second, "dead letter", func() bool { return stats(t, c, limited).Incomplete == 1 })
-	items, err := NewInspector(c).Incomplete(ctx, limited, 0, 1)
+	items, err := inspector(t, c).Incomplete(ctx, limited, 0, 1)
 	must(t, err)
 	equal(t, "consumers died holding it 2 times", items[0].Reason)
 }

@@ -35,14 +35,14 @@ const recoverBatch = 500
 // the common case (nothing expired) at one cheap command.
 func (c *Consumer) recoverExpired(ctx context.Context) (int, error) {
 	now := ms(c.now())
-	some, err := c.client.ZRangeByScore(ctx, c.keys.leases, &goredis.ZRangeBy{Min: "-inf", Max: now, Count: 1}).Result()
+	some, err := c.rdb.ZRangeByScore(ctx, c.keys.leases, &goredis.ZRangeBy{Min: "-inf", Max: now, Count: 1}).Result()
 	if err != nil || len(some) == 0 {
 		return 0, err
 	}
 	total := 0
 	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.recovered}
 	for {
-		n, err := recoverScript.Run(ctx, c.client, k, now, recoverBatch).Int()
+		n, err := recoverScript.Run(ctx, c.rdb, k, now, recoverBatch).Int()
 		total += n
 		if err != nil || n < recoverBatch {
 			return total, err

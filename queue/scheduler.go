@@ -27,7 +27,7 @@ const scheduleBatch = 500
 // schedule moves every due message and returns when the next one is due (zero: none waiting).
 // A plain read comes first, so that an idle queue costs one cheap command per interval.
 func (c *Consumer) schedule(ctx context.Context) (moved int, next time.Time, err error) {
-	first, err := c.client.ZRangeWithScores(ctx, c.keys.delayed, 0, 0).Result()
+	first, err := c.rdb.ZRangeWithScores(ctx, c.keys.delayed, 0, 0).Result()
 	if err != nil || len(first) == 0 {
 		return 0, next, err
 	}
@@ -36,7 +36,7 @@ func (c *Consumer) schedule(ctx context.Context) (moved int, next time.Time, err
 	}
 	k := []string{c.keys.delayed, c.keys.received}
 	for {
-		res, err := scheduleScript.Run(ctx, c.client, k, ms(c.now()), scheduleBatch).Int64Slice()
+		res, err := scheduleScript.Run(ctx, c.rdb, k, ms(c.now()), scheduleBatch).Int64Slice()
 		if err != nil {
 			return moved, next, err
 		}

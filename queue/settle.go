@@ -55,7 +55,7 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 	}
 	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.delayed,
 		c.keys.incomplete, c.keys.recovered}
-	applied, err := settleScript.Run(ctx, c.client, k, args...).Int64Slice()
+	applied, err := settleScript.Run(ctx, c.rdb, k, args...).Int64Slice()
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ type Subscriber struct {
 	after        []SubscriberResponseFunc
 	finalizer    []SubscriberFinalizerFunc
 	errorHandler transport.ErrorHandler
+	err          error // a nil argument or option, reported by NewConsumer and Handle
 }
 
 var _ Handler = (*Subscriber)(nil) // API check
@@ -39,38 +40,87 @@ var _ Handler = (*Subscriber)(nil) // API check
 // SubscriberOption configures a Subscriber.
 type SubscriberOption func(*Subscriber)
 
-// SubscriberBefore adds functions run on the context before decoding.
+// SubscriberBefore adds functions run on the context before decoding. A nil function is refused.
 func SubscriberBefore(before ...RequestFunc) SubscriberOption {
-	return func(s *Subscriber) { s.before = append(s.before, before...) }
+	return func(s *Subscriber) {
+		for _, f := range before {
+			if f == nil {
+				s.fail("nil before function")
+			}
+		}
+		s.before = append(s.before, before...)
+	}
 }
 
-// SubscriberAfter adds functions run after the endpoint succeeded.
+// SubscriberAfter adds functions run after the endpoint succeeded. A nil function is refused.
 func SubscriberAfter(after ...SubscriberResponseFunc) SubscriberOption {
-	return func(s *Subscriber) { s.after = append(s.after, after...) }
+	return func(s *Subscriber) {
+		for _, f := range after {
+			if f == nil {
+				s.fail("nil after function")
+			}
+		}
+		s.after = append(s.after, after...)
+	}
 }
 
 // SubscriberErrorHandler receives every decode, endpoint and business error (default: ignored;
-// the consumer logs what it does with the message anyway).
+// the consumer logs what it does with the message anyway). A nil handler is refused.
 func SubscriberErrorHandler(h transport.ErrorHandler) SubscriberOption {
-	return func(s *Subscriber) { s.errorHandler = h }
+	return func(s *Subscriber) {
+		if h == nil {
+			s.fail("nil error handler")
+		}
+		s.errorHandler = h
+	}
 }
 
-// SubscriberFinalizer adds functions run at the end of every Handle.
+// SubscriberFinalizer adds functions run at the end of every Handle. A nil function is refused.
 func SubscriberFinalizer(f ...SubscriberFinalizerFunc) SubscriberOption {
-	return func(s *Subscriber) { s.finalizer = append(s.finalizer, f...) }
+	return func(s *Subscriber) {
+		for _, fn := range f {
+			if fn == nil {
+				s.fail("nil finalizer")
+			}
+		}
+		s.finalizer = append(s.finalizer, f...)
+	}
 }
 
-// NewSubscriber returns a Handler that decodes deliveries with dec and calls e.
+// NewSubscriber returns a Handler that decodes deliveries with dec and calls e. It keeps go-kit's
+// shape (no error): a nil e, dec or option value makes NewConsumer refuse the Subscriber with an
+// error wrapping ErrConfig, and Handle return that error.
 func NewSubscriber(e endpoint.Endpoint, dec DecodeRequestFunc, options ...SubscriberOption) *Subscriber {
 	s := &Subscriber{e: e, dec: dec, errorHandler: transport.NewLogErrorHandler(log.NewNopLogger())}
+	if e == nil {
+		s.fail("nil endpoint")
+	}
+	if dec == nil {
+		s.fail("nil decoder")
+	}
 	for _, o := range options {
+		if o == nil {
+			s.fail("nil option")
+			continue
+		}
 		o(s)
 	}
 	return s
 }
 
+func (s *Subscriber) fail(what string) {
+	if s.err == nil {
+		s.err = configError("subscriber: %s", what)
+	}
+}
+
+func (s *Subscriber) configErr() error { return s.err }
+
 // Handle implements Handler.
 func (s *Subscriber) Handle(ctx context.Context, d *Delivery) (err error) {
+	if s.err != nil {
+		return s.err
+	}
 	if len(s.finalizer) > 0 {
 		defer func() {
 			for _, f := range s.finalizer {

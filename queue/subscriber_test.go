@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/go-kit/kit/transport"
@@ -60,7 +61,7 @@ func TestSubscriberResultDecidesFate(t *testing.T) {
 			must(t, err)
 			m.Body = []byte(tc.body)
 			err = s.Handle(context.Background(), &Delivery{Message: m, Attempt: 1})
-			equal(t, tc.wantPermanent, IsPermanent(err))
+			equal(t, tc.wantPermanent, errors.Is(err, ErrPermanent))
 			if tc.wantErr != nil {
 				isErr(t, err, tc.wantErr)
 			}
@@ -79,7 +80,32 @@ func TestPermanent(t *testing.T) {
 	base := errors.New("x")
 	err := Permanent(base)
 	isErr(t, err, base)
-	equal(t, true, IsPermanent(err))
-	equal(t, true, IsPermanent(errors.Join(errors.New("y"), err)))
-	equal(t, false, IsPermanent(base))
+	equal(t, "x", err.Error()) // the dead letter's reason
+	isErr(t, err, ErrPermanent)
+	isErr(t, errors.Join(errors.New("y"), err), ErrPermanent)
+	isErr(t, fmt.Errorf("wrapped: %w", err), ErrPermanent)
+	equal(t, false, errors.Is(base, ErrPermanent))
+}
+
+// A nil argument or option of NewSubscriber is reported by NewConsumer (as ErrConfig) and by Handle.
+func TestSubscriberRefusesNils(t *testing.T) {
+	e := func(context.Context, any) (any, error) { return nil, nil }
+	c := miniFleet(t)
+	for name, s := range map[string]*Subscriber{
+		"nil endpoint":      NewSubscriber(nil, DecodeJSONBody[job]),
+		"nil decoder":       NewSubscriber(e, nil),
+		"nil option":        NewSubscriber(e, DecodeJSONBody[job], nil),
+		"nil before":        NewSubscriber(e, DecodeJSONBody[job], SubscriberBefore(nil)),
+		"nil after":         NewSubscriber(e, DecodeJSONBody[job], SubscriberAfter(nil)),
+		"nil error handler": NewSubscriber(e, DecodeJSONBody[job], SubscriberErrorHandler(nil)),
+		"nil finalizer":     NewSubscriber(e, DecodeJSONBody[job], SubscriberFinalizer(nil)),
+	} {
+		_, err := NewConsumer(c, "svc", s)
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: NewConsumer: want ErrConfig, have %v", name, err)
+		}
+		if err := s.Handle(context.Background(), &Delivery{}); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: Handle: want ErrConfig, have %v", name, err)
+		}
+	}
 }

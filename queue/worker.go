@@ -26,7 +26,7 @@ type outcome struct {
 	due    int64  // opRetry: unix ms
 }
 
-// workLoop handles jobs until the fetcher closes the channel. Once Stop has begun, jobs not yet
+// workLoop handles jobs until the fetcher closes the channel. Once Close has begun, jobs not yet
 // started are released instead of handled.
 func (c *Consumer) workLoop(ctx context.Context) {
 	for d := range c.jobs {
@@ -53,7 +53,11 @@ func (c *Consumer) handle(ctx context.Context, d *Delivery) (err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("queue: handler panic: %v", r)
+			if e, ok := r.(error); ok {
+				err = fmt.Errorf("queue: handler panic: %w", e)
+			} else {
+				err = fmt.Errorf("queue: handler panic: %v", r)
+			}
 		}
 	}()
 	return c.handler.Handle(ctx, d)
@@ -74,7 +78,7 @@ func (c *Consumer) decide(ctx context.Context, d *Delivery, err error) outcome {
 	case ctx.Err() != nil:
 		c.logger.Log("msg", "handler stopped by shutdown, message released", "mid", mid, "err", err)
 		return outcome{op: opRelease, d: d}
-	case IsPermanent(err) || d.Attempt >= c.maxAttempts:
+	case errors.Is(err, ErrPermanent) || d.Attempt >= c.maxAttempts:
 		c.logger.Log("msg", "message moved to incomplete", "mid", mid, "attempt", d.Attempt, "err", err)
 		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
 	}

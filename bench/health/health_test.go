@@ -37,10 +37,11 @@ func ratio(b *testing.B, name string, start time.Time) {
 }
 
 func BenchmarkLog(b *testing.B) {
-	client := redistest.Client(b)
+	rdb := redistest.Client(b)
+	client := redistest.Fleet(b, rdb)
 	ctx := context.Background()
 	svc, iid := redistest.Name("bench"), keyspace.NewInstanceID()
-	key := keyspace.Default.HealthLog(svc, iid)
+	key := client.Keyspace().HealthLog(svc, iid)
 	entry, _ := json.Marshal(health.Entry{TS: "2026-11-25T18:00:00.000Z", ServiceName: svc, Type: "error",
 		ProcessID: 1, Msg: `payment failed err="card declined" mid=a7f3c1d2`})
 
@@ -48,7 +49,7 @@ func BenchmarkLog(b *testing.B) {
 		b.ReportAllocs()
 		start := time.Now()
 		for b.Loop() {
-			_, err := client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			_, err := rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 				p.LPush(ctx, key, entry)
 				p.LTrim(ctx, key, 0, 63)
 				p.Expire(ctx, key, 7*24*time.Hour)
@@ -88,28 +89,41 @@ func BenchmarkLog(b *testing.B) {
 			}
 			ratio(b, "log", start)
 			b.StopTimer()
-			_ = rec.Close()
+			if err := rec.Close(); err != nil {
+				b.Fatal(err)
+			}
 			b.ReportMetric(float64(rec.Stats().Dropped)/float64(b.N), "dropped/op")
 		})
 	}
 }
 
 func BenchmarkReport(b *testing.B) {
-	client := redistest.Client(b)
+	rdb := redistest.Client(b)
+	client := redistest.Fleet(b, rdb)
 	ctx := context.Background()
 	svc, iid := redistest.Name("bench"), keyspace.NewInstanceID()
-	r, err := health.NewReporter(client, svc, iid)
+	r, err := health.NewReporter(client, svc, iid) // writes the first snapshot
 	if err != nil {
 		b.Fatal(err)
 	}
-	snapshot, _ := json.Marshal(r.Snapshot(ctx))
+	b.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	first, err := r.Report(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	snapshot, _ := json.Marshal(first)
+	healthKey, logKey := client.Keyspace().Health(svc, iid), client.Keyspace().HealthLog(svc, iid)
 	b.Run("raw-set", func(b *testing.B) {
 		b.ReportAllocs()
 		start := time.Now()
 		for b.Loop() {
-			_, err := client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-				p.Set(ctx, keyspace.Default.Health(svc, iid), snapshot, 12*time.Second)
-				p.Expire(ctx, keyspace.Default.HealthLog(svc, iid), 7*24*time.Hour)
+			_, err := rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+				p.Set(ctx, healthKey, snapshot, 12*time.Second)
+				p.Expire(ctx, logKey, 7*24*time.Hour)
 				return nil
 			})
 			if err != nil {

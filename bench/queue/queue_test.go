@@ -19,8 +19,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
-	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/queue"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -33,7 +33,7 @@ const (
 var baseline sync.Map // workers → raw msgs/s
 
 func BenchmarkQueue(b *testing.B) {
-	client := redistest.Client(b)
+	client := redistest.Fleet(b, redistest.Client(b))
 	for _, workers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("workers=%d/raw-go-redis", workers), func(b *testing.B) {
 			baseline.Store(workers, endToEnd(b, client, workers, rawConsume))
@@ -49,11 +49,11 @@ func BenchmarkQueue(b *testing.B) {
 
 // consumeFunc starts consumers of service that call handled once per completed message and
 // returns a function that stops them.
-type consumeFunc func(b *testing.B, c goredis.UniversalClient, service string, workers int, handled func()) (stop func())
+type consumeFunc func(b *testing.B, c *hydrakit.Client, service string, workers int, handled func()) (stop func())
 
 // endToEnd enqueues one message per b.Loop iteration (sent in batches, at most window of them
 // outstanding) while consumers run, waits until every message was completed, and reports msgs/s.
-func endToEnd(b *testing.B, c goredis.UniversalClient, workers int, consume consumeFunc) float64 {
+func endToEnd(b *testing.B, c *hydrakit.Client, workers int, consume consumeFunc) float64 {
 	service := redistest.Name("bench")
 	var done atomic.Int64
 	all := make(chan struct{})
@@ -65,17 +65,20 @@ func endToEnd(b *testing.B, c goredis.UniversalClient, workers int, consume cons
 		}
 	})
 	defer stop()
-	producer := queue.NewProducer(c)
+	producer, err := queue.NewProducer(c)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	pending := make([]*umf.Message, 0, batch)
 	flush := func() {
-		if err := producer.EnqueueBatch(ctx, pending); err != nil {
+		if err := producer.Enqueue(ctx, pending...); err != nil {
 			b.Fatal(err)
 		}
 		pending = pending[:0]
 	}
 	b.ReportAllocs()
-	cpu0 := redisCPU(b, c)
+	cpu0 := redisCPU(b, c.Redis())
 	start := time.Now()
 	n := int64(0)
 	for b.Loop() {
@@ -104,7 +107,7 @@ func endToEnd(b *testing.B, c goredis.UniversalClient, workers int, consume cons
 	}
 	rate := float64(n) / time.Since(start).Seconds()
 	b.ReportMetric(rate, "msgs/s")
-	b.ReportMetric((redisCPU(b, c)-cpu0).Seconds()*1e6/float64(n), "redis-cpu-µs/msg")
+	b.ReportMetric((redisCPU(b, c.Redis())-cpu0).Seconds()*1e6/float64(n), "redis-cpu-µs/msg")
 	return rate
 }
 
@@ -128,8 +131,9 @@ func redisCPU(b *testing.B, c goredis.UniversalClient) time.Duration {
 
 // rawConsume is the baseline: each worker BLMOVEs received → in-progress and LREMs what it took,
 // Hydra's wire without leases, retries or recovery.
-func rawConsume(b *testing.B, c goredis.UniversalClient, service string, workers int, handled func()) func() {
-	received, inProgress := keyspace.Default.QueueReceived(service), keyspace.Default.QueueInProgress(service)
+func rawConsume(b *testing.B, client *hydrakit.Client, service string, workers int, handled func()) func() {
+	c := client.Redis()
+	received, inProgress := client.Keyspace().QueueReceived(service), client.Keyspace().QueueInProgress(service)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range workers {
@@ -156,19 +160,16 @@ func rawConsume(b *testing.B, c goredis.UniversalClient, service string, workers
 	return func() { cancel(); wg.Wait() }
 }
 
-func hydrakitConsume(b *testing.B, c goredis.UniversalClient, service string, workers int, handled func()) func() {
+func hydrakitConsume(b *testing.B, c *hydrakit.Client, service string, workers int, handled func()) func() {
 	con, err := queue.NewConsumer(c, service, queue.HandlerFunc(func(context.Context, *queue.Delivery) error {
 		handled()
 		return nil
-	}), queue.ConsumerWorkers(workers), queue.ConsumerBlockTimeout(time.Second))
+	}), queue.ConsumerWorkers(workers))
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := con.Start(); err != nil {
-		b.Fatal(err)
-	}
 	return func() {
-		if err := con.Stop(); err != nil {
+		if err := con.Close(); err != nil {
 			b.Error(err)
 		}
 	}
@@ -177,8 +178,8 @@ func hydrakitConsume(b *testing.B, c goredis.UniversalClient, service string, wo
 // BenchmarkIdle measures the Redis commands per second an idle pool (default options, 8 workers)
 // costs, next to one raw BLMOVE loop with the same 2 s timeout. Each iteration is 4 s idle.
 func BenchmarkIdle(b *testing.B) {
-	srv := redistest.Start(b)
-	c := srv.Client(b)
+	c := redistest.Start(b).Client(b)
+	client := redistest.Fleet(b, c)
 	var raw float64
 	b.Run("raw-blmove", func(b *testing.B) {
 		raw = idle(b, c, func() func() {
@@ -195,16 +196,17 @@ func BenchmarkIdle(b *testing.B) {
 	})
 	b.Run("hydrakit", func(b *testing.B) {
 		rate := idle(b, c, func() func() {
-			con, err := queue.NewConsumer(c, redistest.Name("idle"), queue.HandlerFunc(func(context.Context, *queue.Delivery) error {
+			con, err := queue.NewConsumer(client, redistest.Name("idle"), queue.HandlerFunc(func(context.Context, *queue.Delivery) error {
 				return nil
 			}))
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := con.Start(); err != nil {
-				b.Fatal(err)
+			return func() {
+				if err := con.Close(); err != nil {
+					b.Error(err)
+				}
 			}
-			return func() { _ = con.Stop() }
 		})
 		if raw > 0 {
 			b.ReportMetric(rate/raw, "x-raw")

@@ -23,8 +23,8 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/embedded"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
@@ -43,7 +43,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("stringsvc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	redisURL := fs.String("redis", "", "Redis URL, redis://host:port/db (empty: an embedded Redis, for -selftest)")
+	redis := embedded.AddFlags(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "address the instance serves on")
 	calls := fs.Int("call", 0, "client only: make N uppercase calls through sd/redis and exit")
 	selftest := fs.Int("selftest", 0, "start two instances and a client, make N calls, check both instances answered, exit")
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 
-	client, _, closeRedis, err := embedded.Connect(*redisURL)
+	client, _, closeRedis, err := redis.Connect()
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ type instance struct {
 	done      chan struct{}
 }
 
-func startInstance(client goredis.UniversalClient, listen string, logger log.Logger) (*instance, error) {
+func startInstance(client *hydrakit.Client, listen string, logger log.Logger) (*instance, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func (i *instance) stop() {
 	<-i.done
 }
 
-func runClient(ctx context.Context, client goredis.UniversalClient, n int, stdout io.Writer, logger log.Logger) error {
+func runClient(ctx context.Context, client *hydrakit.Client, n int, stdout io.Writer, logger log.Logger) error {
 	instancer, err := sdredis.NewInstancer(client, serviceName, logger)
 	if err != nil {
 		return err

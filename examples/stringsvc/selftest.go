@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
 // runSelftest starts two instances and a client, makes n calls and checks that both instances
 // answered; then deregisters one and checks that the next calls all reach the other.
-func runSelftest(ctx context.Context, client goredis.UniversalClient, n int, stdout io.Writer, logger log.Logger) error {
+func runSelftest(ctx context.Context, client *hydrakit.Client, n int, stdout io.Writer, logger log.Logger) error {
 	a, err := startInstance(client, "127.0.0.1:0", log.With(logger, "who", "a"))
 	if err != nil {
 		return err

@@ -22,9 +22,10 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/health"
+	"github.com/hydrakit/hydrakit/internal/embedded"
 	"github.com/hydrakit/hydrakit/queue"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/umf"
@@ -40,7 +41,8 @@ func main() {
 }
 
 type config struct {
-	redisURL, name              string
+	redis                       *embedded.Redis
+	name                        string
 	failEvery, workers, produce int
 	attempts                    int
 	lease, work                 time.Duration
@@ -49,7 +51,7 @@ type config struct {
 func parse(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.StringVar(&c.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	c.redis = embedded.AddFlags(fs)
 	fs.StringVar(&c.name, "name", "", "service name whose queue to consume (required)")
 	fs.IntVar(&c.failEvery, "fail-every", 0, "fail every Nth message (0: never)")
 	fs.IntVar(&c.workers, "workers", 8, "concurrent handlers")
@@ -63,6 +65,9 @@ func parse(args []string) (config, error) {
 	if c.name == "" {
 		return c, errors.New("-name is required")
 	}
+	if c.redis.URL == "" {
+		c.redis.URL = "redis://127.0.0.1:6379/0" // a worker is one of several processes: no embedded Redis
+	}
 	return c, nil
 }
 
@@ -71,13 +76,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts, err := goredis.ParseURL(c.redisURL)
+	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stdout)), "ts", log.DefaultTimestampUTC)
+	client, _, closeRedis, err := c.redis.Connect(hydrakit.WithLogger(logger))
 	if err != nil {
 		return err
 	}
-	client := goredis.NewClient(opts)
-	defer client.Close()
-	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stdout)), "ts", log.DefaultTimestampUTC)
+	defer closeRedis()
 	if c.produce > 0 {
 		return produce(ctx, client, c, logger)
 	}
@@ -99,14 +103,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := checker.Register("redis", health.RedisCheck(client)); err != nil {
 		return err
 	}
-	reporter, err := health.NewReporter(client, c.name, registrar.ID(), health.ReporterChecker(checker), health.ReporterLogger(logger))
+	registrar.Register()
+	defer registrar.Deregister()
+	reporter, err := health.NewReporter(client, c.name, registrar.ID(), health.ReporterChecker(checker))
 	if err != nil {
 		return err
 	}
-	registrar.Register()
-	defer registrar.Deregister()
-	reporter.Start()
-	defer func() { _ = reporter.Stop() }()
+	defer reporter.Close()
 
 	var n atomic.Int64
 	handler := queue.HandlerFunc(func(ctx context.Context, d *queue.Delivery) error {
@@ -126,24 +129,23 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	consumer, err := queue.NewConsumer(client, c.name, handler,
 		queue.ConsumerWorkers(c.workers), queue.ConsumerMaxAttempts(c.attempts),
-		queue.ConsumerLease(c.lease), queue.ConsumerRecoverInterval(min(c.lease/5, 5*time.Second)),
-		queue.ConsumerBackoff(func(a int) time.Duration { return time.Duration(a) * 100 * time.Millisecond }),
-		queue.ConsumerLogger(logger))
+		queue.ConsumerLease(c.lease),
+		queue.ConsumerBackoff(func(a int) time.Duration { return time.Duration(a) * 100 * time.Millisecond }))
 	if err != nil {
-		return err
-	}
-	if err := consumer.Start(); err != nil {
 		return err
 	}
 	logger.Log("msg", "consuming", "queue", c.name)
 	<-ctx.Done()
 	logger.Log("msg", "stopping")
-	return consumer.Stop()
+	return consumer.Close()
 }
 
 // produce enqueues c.produce messages in batches of 500, logging each mid.
-func produce(ctx context.Context, client goredis.UniversalClient, c config, logger log.Logger) error {
-	p := queue.NewProducer(client)
+func produce(ctx context.Context, client *hydrakit.Client, c config, logger log.Logger) error {
+	p, err := queue.NewProducer(client)
+	if err != nil {
+		return err
+	}
 	for done := 0; done < c.produce; {
 		batch := make([]*umf.Message, 0, 500)
 		for ; done < c.produce && len(batch) < cap(batch); done++ {
@@ -153,7 +155,7 @@ func produce(ctx context.Context, client goredis.UniversalClient, c config, logg
 			}
 			batch = append(batch, m)
 		}
-		if err := p.EnqueueBatch(ctx, batch); err != nil {
+		if err := p.Enqueue(ctx, batch...); err != nil {
 			return err
 		}
 		for _, m := range batch {

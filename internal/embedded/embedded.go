@@ -1,11 +1,14 @@
 package embedded
 
 import (
+	"flag"
 	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/redisurl"
 )
 
 // tick is how often TTLs are aged: presence keys live 3 s, so 50 ms keeps expiry within 2% of real time.
@@ -56,11 +59,27 @@ func (s *Server) Close() {
 	s.Miniredis.Close()
 }
 
-// Connect returns a client on the Redis at url or, when url is empty, on a new embedded Redis; the
-// URL it connected to (naming DB 0, since Node Hydra falls back to DB 15 without one); and a func that
-// closes the client and stops the embedded Redis, if any.
-func Connect(url string) (*goredis.Client, string, func(), error) {
-	stop := func() {}
+// Redis is where an example's Redis is: the -redis, -redis-ca, -redis-cert and -redis-key flags.
+type Redis struct {
+	URL, CA, Cert, Key string
+}
+
+// AddFlags registers the four flags on fs.
+func AddFlags(fs *flag.FlagSet) *Redis {
+	r := &Redis{}
+	fs.StringVar(&r.URL, "redis", "", "Redis: redis://, rediss://, redis+sentinel://h:p,…/master, or cluster seeds h:p,h:p (empty: an embedded Redis)")
+	fs.StringVar(&r.CA, "redis-ca", "", "PEM file of the CA that signed the Redis server's certificate (TLS)")
+	fs.StringVar(&r.Cert, "redis-cert", "", "PEM client certificate, for mutual TLS")
+	fs.StringVar(&r.Key, "redis-key", "", "PEM key of -redis-cert")
+	return r
+}
+
+// Connect returns a hydrakit client on the Redis at r.URL (any form redisurl takes) or, when it is
+// empty, on a new embedded Redis; the URL it connected to (naming DB 0 for the embedded one, since Node
+// Hydra falls back to DB 15 without one); and a func that closes both clients and stops the embedded
+// Redis, if any.
+func (r Redis) Connect(options ...hydrakit.Option) (*hydrakit.Client, string, func(), error) {
+	url, stop := r.URL, func() {}
 	if url == "" {
 		srv, err := Start()
 		if err != nil {
@@ -68,11 +87,21 @@ func Connect(url string) (*goredis.Client, string, func(), error) {
 		}
 		url, stop = srv.URL()+"/0", srv.Close
 	}
-	opts, err := goredis.ParseURL(url)
+	rdb, err := redisurl.NewClient(url, redisurl.CAFile(r.CA), redisurl.ClientCert(r.Cert, r.Key))
 	if err != nil {
 		stop()
 		return nil, "", nil, err
 	}
-	client := goredis.NewClient(opts)
-	return client, url, func() { _ = client.Close(); stop() }, nil
+	client, err := hydrakit.NewClient(rdb, options...)
+	if err != nil {
+		_ = rdb.Close()
+		stop()
+		return nil, "", nil, err
+	}
+	return client, url, func() { _ = client.Close(); _ = rdb.Close(); stop() }, nil
+}
+
+// Connect is Redis{URL: url}.Connect.
+func Connect(url string, options ...hydrakit.Option) (*hydrakit.Client, string, func(), error) {
+	return Redis{URL: url}.Connect(options...)
 }

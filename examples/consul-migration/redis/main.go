@@ -31,8 +31,9 @@ import (
 	"github.com/go-kit/kit/sd/lb"
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/redisurl"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
@@ -52,7 +53,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(serviceName, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	redisURL := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis URL, redis://host:port/db")
+	redisURL := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis: redis://, rediss://, redis+sentinel://, or cluster seeds")
 	instances := fs.Int("instances", 3, "instances to start in this process (0: client only)")
 	requests := fs.Int("requests", 6, "calls to make through discovery before exiting (0: serve until interrupted)")
 	wait := fs.Duration("wait", 15*time.Second, "how long the client waits for instances to be discovered")
@@ -61,11 +62,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 
-	opts, err := goredis.ParseURL(*redisURL) // redis://host:6379/0
+	redisClient, err := redisurl.NewClient(*redisURL) // any goredis.UniversalClient will do
 	if err != nil {
 		return err
 	}
-	client := goredis.NewClient(opts) // or NewFailoverClient / NewClusterClient: any UniversalClient
+	defer redisClient.Close()
+	client, err := hydrakit.NewClient(redisClient)
+	if err != nil {
+		return err
+	}
 	defer client.Close()
 
 	for range *instances {
@@ -84,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // serve starts one instance on a free loopback port and registers it. stop deregisters it first,
 // so that clients stop choosing it before it stops answering.
-func serve(client goredis.UniversalClient, logger log.Logger) (stop func(), err error) {
+func serve(client *hydrakit.Client, logger log.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -122,7 +127,7 @@ func serve(client goredis.UniversalClient, logger log.Logger) (stop func(), err 
 
 // call finds the service's instances through discovery, waits up to wait until at least want of
 // them are known, and sends n uppercase requests, balanced over them.
-func call(ctx context.Context, client goredis.UniversalClient, want, n int, wait time.Duration, stdout io.Writer, logger log.Logger) error {
+func call(ctx context.Context, client *hydrakit.Client, want, n int, wait time.Duration, stdout io.Writer, logger log.Logger) error {
 	instancer, err := sdredis.NewInstancer(client, serviceName, logger)
 	if err != nil {
 		return err
