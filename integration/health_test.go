@@ -179,12 +179,13 @@ func TestHealthRedisOutage(t *testing.T) {
 		t.Errorf("ready with Redis down: want %d, have %d", want, have)
 	}
 	var slowest time.Duration
-	for range 500 {
+	for range 2000 { // more than the recorder's buffer (1024): some must be dropped, and counted
+
 		start := time.Now()
 		_ = level.Error(recorder).Log("msg", "while down")
 		slowest = max(slowest, time.Since(start))
 	}
-	if slowest > 500*time.Millisecond { // a blocked Log would wait for the 1 s write timeout
+	if slowest > 500*time.Millisecond { // a blocked Log would wait for the 2 s write timeout
 		t.Errorf("Log blocked for %v", slowest)
 	}
 
@@ -200,10 +201,13 @@ func TestHealthRedisOutage(t *testing.T) {
 	if recorder.Stats().Dropped == 0 {
 		t.Error("entries lost during the outage must be counted")
 	}
-	entries := client.LRange(ctx, logKey, 0, -1).Val()
-	if !slices.ContainsFunc(entries, func(e string) bool { return strings.Contains(e, "flight recorder dropped") }) {
-		t.Errorf("no drop notice after recovery: %q", entries)
-	}
+	// Every entry is accounted for: written, or counted as dropped (the notice of the drops goes to the
+	// log before the drained buffer, which Hydra's 64-entry trim then pushes out; health's own tests
+	// check the notice).
+	healthWaitUntil(t, 10*time.Second, func() bool {
+		st := recorder.Stats()
+		return st.Written+st.Dropped >= 2001
+	})
 }
 
 func healthWaitUntil(t *testing.T, timeout time.Duration, cond func() bool) {

@@ -15,26 +15,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
-
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/transport/redispubsub/balancer"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 // transportService is a Go service as users run it: the Conn subscribes first, then the Registrar
 // announces presence (Node delivers and replies only to instances it sees).
-func transportService(t *testing.T, client goredis.UniversalClient, service string) *redispubsub.Conn {
+func transportService(t *testing.T, client *hydrakit.Client, service string) (*redispubsub.Conn, string) {
 	t.Helper()
 	id := keyspace.NewInstanceID()
 	conn, err := redispubsub.NewConn(client, service, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: service, ID: id}, nil, sdredis.RegistrarNoJanitor())
+	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: service, ID: id}, nil, sdredis.RegistrarJanitorGrace(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,13 +42,14 @@ func transportService(t *testing.T, client goredis.UniversalClient, service stri
 		reg.Deregister()
 		_ = conn.Close()
 	})
-	return conn
+	return conn, id
 }
 
 type sumReq struct{ A, B int }
 
-func sumSubscriber() *redispubsub.Subscriber {
-	return redispubsub.NewSubscriber(
+func sumSubscriber(t *testing.T) redispubsub.Handler {
+	t.Helper()
+	sub, err := redispubsub.NewSubscriber(
 		func(_ context.Context, req interface{}) (interface{}, error) {
 			r := req.(sumReq)
 			return map[string]int{"sum": r.A + r.B}, nil
@@ -59,16 +59,20 @@ func sumSubscriber() *redispubsub.Subscriber {
 			return r, m.DecodeBody(&r)
 		},
 		redispubsub.EncodeJSONResponse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub.ServeMessage
 }
 
 func TestTransportNodeRequestGoSubscriber(t *testing.T) {
 	srv := redistest.Start(t)
-	client := srv.Client(t)
-	conn := transportService(t, client, "gocalc")
-	conn.Handle("/sum", sumSubscriber())
+	client := redistest.Fleet(t, srv.Client(t))
+	conn, id := transportService(t, client, "gocalc")
+	conn.Handle("/sum", sumSubscriber(t))
 	p := startNodePeer(t, srv.URL()+"/0", "node-caller")
 
-	raw, err := p.Op("request", map[string]any{"to": conn.InstanceID() + "@gocalc:[post]/sum", "bdy": map[string]int{"A": 40, "B": 2}})
+	raw, err := p.Op("request", map[string]any{"to": id + "@gocalc:[post]/sum", "bdy": map[string]int{"A": 40, "B": 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,38 +94,47 @@ func TestTransportNodeRequestGoSubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A body the endpoint cannot decode: Node gets the documented error reply.
-	raw, err = p.Op("request", map[string]any{"to": conn.InstanceID() + "@gocalc:/sum", "bdy": "not an object"})
+	raw, err = p.Op("request", map[string]any{"to": id + "@gocalc:/sum", "bdy": "not an object"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
 		t.Fatalf("%v: %s", err, raw)
 	}
-	var body redispubsub.ErrorBody
+	var body struct { // Node Hydra's error body, as redispubsub.ErrorEncoder documents it
+		StatusCode    int    `json:"statusCode"`
+		StatusMessage string `json:"statusMessage"`
+		Result        struct {
+			Reason string `json:"reason"`
+		} `json:"result"`
+	}
 	if err := res.Reply.DecodeBody(&body); err != nil {
 		t.Fatal(err)
 	}
-	if res.Reply.Type != redispubsub.TypeError || body.StatusCode != 400 || body.StatusMessage != "Bad Request" || body.Result.Reason == "" {
+	if res.Reply.Type != "error" || body.StatusCode != 400 || body.StatusMessage != "Bad Request" || body.Result.Reason == "" {
 		t.Errorf("want a typ error reply with statusCode 400 and a reason, have typ %q %+v", res.Reply.Type, body)
 	}
 }
 
 func TestTransportGoPublisherNodeResponder(t *testing.T) {
 	srv := redistest.Start(t)
-	client := srv.Client(t)
-	conn := transportService(t, client, "gocaller")
+	client := redistest.Fleet(t, srv.Client(t))
+	conn, _ := transportService(t, client, "gocaller")
 	p := startNodePeer(t, srv.URL()+"/0", "node-echo")
 	p.MustCall("getInstanceID") // the peer is up
 	if _, err := p.Op("replyMode", map[string]any{"mode": "echo"}); err != nil {
 		t.Fatal(err)
 	}
-	e := redispubsub.NewPublisher(conn, redispubsub.InstanceAddress("node-echo", p.InstanceID, "/v1/echo"),
+	pub, err := redispubsub.NewPublisher(conn, p.InstanceID+"@node-echo:/v1/echo",
 		redispubsub.EncodeJSONRequest,
 		func(_ context.Context, m *umf.Message) (interface{}, error) {
 			var v struct{ Echo map[string]string }
 			return v, m.DecodeBody(&v)
-		}, redispubsub.PublisherBefore(redispubsub.SetRequestID), redispubsub.PublisherTimeout(5*time.Second)).Endpoint()
-	resp, err := e(context.Background(), map[string]string{"hello": "node"})
+		}, redispubsub.PublisherTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := pub.Endpoint()(context.Background(), map[string]string{"hello": "node"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +145,10 @@ func TestTransportGoPublisherNodeResponder(t *testing.T) {
 
 func TestTransportBroadcastsBothWays(t *testing.T) {
 	srv := redistest.Start(t)
-	client := srv.Client(t)
-	conn := transportService(t, client, "gofleet")
+	client := redistest.Fleet(t, srv.Client(t))
+	conn, _ := transportService(t, client, "gofleet")
 	got := make(chan *umf.Message, 4)
-	conn.HandleDefault(redispubsub.HandlerFunc(func(_ context.Context, _ *redispubsub.Conn, m *umf.Message) { got <- m }))
+	conn.HandleDefault(func(_ context.Context, _ *redispubsub.Conn, m *umf.Message) { got <- m })
 	p := startNodePeer(t, srv.URL()+"/0", "nodefleet")
 
 	// Node → Go, on the Go service channel.
@@ -202,7 +215,7 @@ func TestTransportBalancedClientSurvivesKilledResponder(t *testing.T) {
 		t.Skip("builds and kills child processes")
 	}
 	srv := redistest.Start(t)
-	client := srv.Client(t)
+	client := redistest.Fleet(t, srv.Client(t))
 	bin := buildHMR(t)
 	var procs []*exec.Cmd
 	var ids []string
@@ -210,17 +223,16 @@ func TestTransportBalancedClientSurvivesKilledResponder(t *testing.T) {
 		cmd, id := startHMR(t, bin, srv.URL()+"/0", "hmr")
 		procs, ids = append(procs, cmd), append(ids, id)
 	}
-	conn := transportService(t, client, "hmr-caller")
-	instancer, err := sdredis.NewInstancer(client, "hmr", log.NewNopLogger(), sdredis.InstancerInstanceID(), sdredis.InstancerNodesScan(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer instancer.Stop()
-	b := redispubsub.NewBalancer(conn, instancer, "hmr", "/", redispubsub.EncodeJSONRequest,
+	conn, _ := transportService(t, client, "hmr-caller")
+	b, err := balancer.New(conn, "hmr", "/", redispubsub.EncodeJSONRequest,
 		func(_ context.Context, m *umf.Message) (interface{}, error) {
 			var v struct{ Echo int }
 			return v.Echo, m.DecodeBody(&v)
-		}, redispubsub.BalancerTimeout(5*time.Second), redispubsub.BalancerAttemptTimeout(500*time.Millisecond))
+		}, balancer.Timeout(5*time.Second),
+		balancer.PublisherOptions(redispubsub.PublisherTimeout(500*time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close()
 	e := b.Endpoint()
 
@@ -290,21 +302,26 @@ func TestTransportBalancedClientSurvivesKilledResponder(t *testing.T) {
 
 func TestTransportRedisRestartResubscribes(t *testing.T) {
 	srv := redistest.Start(t)
-	client := srv.Client(t)
-	server, err := redispubsub.NewConn(client, "gocalc", keyspace.NewInstanceID(), redispubsub.ConnHealthCheck(time.Second))
+	client := redistest.Fleet(t, srv.Client(t))
+	serverID := keyspace.NewInstanceID()
+	server, err := redispubsub.NewConn(client, "gocalc", serverID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer server.Close()
-	server.Handle("/sum", sumSubscriber())
-	caller, err := redispubsub.NewConn(client, "caller", keyspace.NewInstanceID(), redispubsub.ConnHealthCheck(time.Second))
+	server.Handle("/sum", sumSubscriber(t))
+	caller, err := redispubsub.NewConn(client, "caller", keyspace.NewInstanceID())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer caller.Close()
-	e := redispubsub.NewPublisher(caller, redispubsub.InstanceAddress("gocalc", server.InstanceID(), "/sum"),
+	pub, err := redispubsub.NewPublisher(caller, serverID+"@gocalc:/sum",
 		redispubsub.EncodeJSONRequest, func(context.Context, *umf.Message) (interface{}, error) { return nil, nil },
-		redispubsub.PublisherTimeout(time.Second)).Endpoint()
+		redispubsub.PublisherTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := pub.Endpoint()
 	srv.Restart(t)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
