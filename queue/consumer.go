@@ -100,13 +100,8 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if handler == nil {
+	if sub, ok := handler.(*Subscriber); handler == nil || ok && sub == nil {
 		return nil, configError("nil handler")
-	}
-	if v, ok := handler.(interface{ configErr() error }); ok {
-		if err := v.configErr(); err != nil {
-			return nil, err
-		}
 	}
 	var id [6]byte
 	_, _ = rand.Read(id[:])

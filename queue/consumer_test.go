@@ -184,8 +184,6 @@ func TestNewConsumerRejectsBadArguments(t *testing.T) {
 			t.Errorf("%s: want ErrConfig, have %v", name, err)
 		}
 	}
-	_, err = NewConsumer(c, "ok", NewSubscriber(nil, DecodeJSONBody[job]))
-	isErr(t, err, ErrConfig)
 	// Zero has a meaning of its own for these; none of the consumers starts anything.
 	for _, o := range []ConsumerOption{ConsumerPrefetch(0), ConsumerMaxRecoveries(0), ConsumerAdoptOrphans(0)} {
 		con, err := newConsumer(c, "ok", h, o)

@@ -96,7 +96,12 @@ func ExampleNewSubscriber() {
 	m, _ := umf.New("mailer:/", "shop:/", sendEmail{To: "ada@example.com"})
 	producer, _ := queue.NewProducer(client)
 	_ = producer.Enqueue(context.Background(), m)
-	consumer, err := queue.NewConsumer(client, "mailer", queue.NewSubscriber(send, queue.DecodeJSONBody[sendEmail]))
+	sub, err := queue.NewSubscriber(send, queue.DecodeJSONBody[sendEmail])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	consumer, err := queue.NewConsumer(client, "mailer", sub)
 	if err != nil {
 		fmt.Println(err)
 		return

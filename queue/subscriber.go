@@ -32,7 +32,7 @@ type Subscriber struct {
 	after        []SubscriberResponseFunc
 	finalizer    []SubscriberFinalizerFunc
 	errorHandler transport.ErrorHandler
-	err          error // a nil argument or option, reported by NewConsumer and Handle
+	err          error // the first nil argument or option, returned by NewSubscriber
 }
 
 var _ Handler = (*Subscriber)(nil) // API check
@@ -87,10 +87,9 @@ func SubscriberFinalizer(f ...SubscriberFinalizerFunc) SubscriberOption {
 	}
 }
 
-// NewSubscriber returns a Handler that decodes deliveries with dec and calls e. It keeps go-kit's
-// shape (no error): a nil e, dec or option value makes NewConsumer refuse the Subscriber with an
-// error wrapping ErrConfig, and Handle return that error.
-func NewSubscriber(e endpoint.Endpoint, dec DecodeRequestFunc, options ...SubscriberOption) *Subscriber {
+// NewSubscriber returns a Handler that decodes deliveries with dec and calls e. A nil e, dec or
+// option value is refused with an error wrapping ErrConfig.
+func NewSubscriber(e endpoint.Endpoint, dec DecodeRequestFunc, options ...SubscriberOption) (*Subscriber, error) {
 	s := &Subscriber{e: e, dec: dec, errorHandler: transport.NewLogErrorHandler(log.NewNopLogger())}
 	if e == nil {
 		s.fail("nil endpoint")
@@ -105,7 +104,10 @@ func NewSubscriber(e endpoint.Endpoint, dec DecodeRequestFunc, options ...Subscr
 		}
 		o(s)
 	}
-	return s
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s, nil
 }
 
 func (s *Subscriber) fail(what string) {
@@ -114,13 +116,8 @@ func (s *Subscriber) fail(what string) {
 	}
 }
 
-func (s *Subscriber) configErr() error { return s.err }
-
 // Handle implements Handler.
 func (s *Subscriber) Handle(ctx context.Context, d *Delivery) (err error) {
-	if s.err != nil {
-		return s.err
-	}
 	if len(s.finalizer) > 0 {
 		defer func() {
 			for _, f := range s.finalizer {

@@ -47,7 +47,7 @@ func TestSubscriberResultDecidesFate(t *testing.T) {
 				gotReq = req
 				return tc.response, tc.endpointErr
 			}
-			s := NewSubscriber(e, DecodeJSONBody[job],
+			s, err := NewSubscriber(e, DecodeJSONBody[job],
 				SubscriberBefore(func(ctx context.Context, d *Delivery) context.Context {
 					return context.WithValue(ctx, ctxKey{}, "before")
 				}),
@@ -57,6 +57,7 @@ func TestSubscriberResultDecidesFate(t *testing.T) {
 				})),
 				SubscriberFinalizer(func(_ context.Context, _ *Delivery, err error) { finalized = true }),
 			)
+			must(t, err)
 			m, err := umf.New("svc:/", "t:/", nil)
 			must(t, err)
 			m.Body = []byte(tc.body)
@@ -87,25 +88,26 @@ func TestPermanent(t *testing.T) {
 	equal(t, false, errors.Is(base, ErrPermanent))
 }
 
-// A nil argument or option of NewSubscriber is reported by NewConsumer (as ErrConfig) and by Handle.
+// A nil argument or option of NewSubscriber is refused (ErrConfig), and NewConsumer refuses a nil
+// Subscriber.
 func TestSubscriberRefusesNils(t *testing.T) {
 	e := func(context.Context, any) (any, error) { return nil, nil }
-	c := miniFleet(t)
-	for name, s := range map[string]*Subscriber{
-		"nil endpoint":      NewSubscriber(nil, DecodeJSONBody[job]),
-		"nil decoder":       NewSubscriber(e, nil),
-		"nil option":        NewSubscriber(e, DecodeJSONBody[job], nil),
-		"nil before":        NewSubscriber(e, DecodeJSONBody[job], SubscriberBefore(nil)),
-		"nil after":         NewSubscriber(e, DecodeJSONBody[job], SubscriberAfter(nil)),
-		"nil error handler": NewSubscriber(e, DecodeJSONBody[job], SubscriberErrorHandler(nil)),
-		"nil finalizer":     NewSubscriber(e, DecodeJSONBody[job], SubscriberFinalizer(nil)),
+	for name, make := range map[string]func() (*Subscriber, error){
+		"nil endpoint":      func() (*Subscriber, error) { return NewSubscriber(nil, DecodeJSONBody[job]) },
+		"nil decoder":       func() (*Subscriber, error) { return NewSubscriber(e, nil) },
+		"nil option":        func() (*Subscriber, error) { return NewSubscriber(e, DecodeJSONBody[job], nil) },
+		"nil before":        func() (*Subscriber, error) { return NewSubscriber(e, DecodeJSONBody[job], SubscriberBefore(nil)) },
+		"nil after":         func() (*Subscriber, error) { return NewSubscriber(e, DecodeJSONBody[job], SubscriberAfter(nil)) },
+		"nil error handler": func() (*Subscriber, error) { return NewSubscriber(e, DecodeJSONBody[job], SubscriberErrorHandler(nil)) },
+		"nil finalizer":     func() (*Subscriber, error) { return NewSubscriber(e, DecodeJSONBody[job], SubscriberFinalizer(nil)) },
 	} {
-		_, err := NewConsumer(c, "svc", s)
-		if !errors.Is(err, ErrConfig) {
-			t.Errorf("%s: NewConsumer: want ErrConfig, have %v", name, err)
+		s, err := make()
+		if !errors.Is(err, ErrConfig) || s != nil {
+			t.Errorf("%s: want ErrConfig and no Subscriber, have %v", name, err)
 		}
-		if err := s.Handle(context.Background(), &Delivery{}); !errors.Is(err, ErrConfig) {
-			t.Errorf("%s: Handle: want ErrConfig, have %v", name, err)
-		}
+	}
+	var nilSub *Subscriber
+	if _, err := NewConsumer(miniFleet(t), "svc", nilSub); !errors.Is(err, ErrConfig) {
+		t.Errorf("NewConsumer with a nil Subscriber: want ErrConfig, have %v", err)
 	}
 }
