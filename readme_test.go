@@ -25,6 +25,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/config"
+	"github.com/hydrakit/hydrakit/health"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/queue"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
@@ -171,6 +173,36 @@ func enqueueAndConsume(ctx context.Context, client *hydrakit.Client, send endpoi
 	return consumer.Close, nil
 }
 
+// observe reports health, keeps a flight log and follows a config document for one instance.
+func observe(client *hydrakit.Client, registrar *sdredis.Registrar, mux *http.ServeMux, logger log.Logger) (stop func(), err error) {
+	// README:begin observe
+	checks := health.NewChecker()
+	if err := checks.Register("redis", health.RedisCheck(client)); err != nil {
+		return nil, err
+	}
+	reporter, err := health.NewReporter(client, "greeter", registrar.ID(), health.ReporterChecker(checks))
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/ready", health.ReadinessHandler(checks)) // and LivenessHandler, for probes
+	recorder, err := health.NewRecorder(client, "greeter", registrar.ID(), health.RecorderNext(logger))
+	if err != nil {
+		return nil, err
+	}
+	logger = recorder // a go-kit logger: errors and warnings also go to Hydra's flight log
+
+	store, err := config.NewStore(client)
+	if err != nil {
+		return nil, err
+	}
+	watcher, err := store.Watch("greeter", "", func(e config.Event) { logger.Log("msg", "config", "version", e.Version) })
+	// README:end
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = watcher.Close(); _ = recorder.Close(); _ = reporter.Close() }, nil
+}
+
 // The four common cases, on an in-process Redis.
 func Example_commonCases() {
 	m, _ := miniredis.Run()
@@ -224,10 +256,25 @@ func Example_commonCases() {
 	}
 	defer closeConsumer()
 	fmt.Println("queue: sent to", <-sent, "after", tries, "attempts")
+
+	// Health, flight log and config of one instance.
+	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: "greeter"}, logger)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	stopObserving, err := observe(client, registrar, http.NewServeMux(), logger)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	stopObserving()
+	fmt.Println("observed")
 	// Output:
 	// http: {Hello, Ada} <nil>
 	// pub/sub: {Hello, Ada} <nil>
 	// queue: sent to ada@example.com after 2 attempts
+	// observed
 }
 
 // readmeSnippets returns the README:begin/README:end blocks of this file, dedented by one tab.
@@ -270,8 +317,8 @@ func setupLines(lines []string) int {
 	return n
 }
 
-// README.md shows each common case as this file runs it, and each takes at most 12 lines of set-up
-// beside the client's.
+// README.md (and docs/getting-started.md) show each common case as this file runs it, and each takes
+// at most 12 lines of set-up beside the client's.
 func TestReadmeShowsTheCommonCases(t *testing.T) {
 	raw, err := os.ReadFile("README.md")
 	if err != nil {
@@ -294,5 +341,14 @@ func TestReadmeShowsTheCommonCases(t *testing.T) {
 	// The first screen: the cases come before the package table and the rest of the README.
 	if cases, rest := strings.Index(readme, "```go"), strings.Index(readme, "## Packages"); cases < 0 || rest < 0 || cases > rest {
 		t.Error("README.md must show the common cases before its ## Packages section")
+	}
+	guide, err := os.ReadFile("docs/getting-started.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"client", "http", "serve", "call", "queue", "observe"} {
+		if !strings.Contains(string(guide), strings.Join(snippets[name], "\n")+"\n") {
+			t.Errorf("docs/getting-started.md does not show the %q snippet as readme_test.go runs it", name)
+		}
 	}
 }
