@@ -17,11 +17,15 @@ func TestNewClientValidates(t *testing.T) {
 	cluster := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
 	defer cluster.Close()
 	for name, make := range map[string]func() (*hydrakit.Client, error){
-		"nil redis":         func() (*hydrakit.Client, error) { return hydrakit.NewClient(nil) },
-		"zero keyspace":     func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithKeyspace(keyspace.Scheme{})) },
-		"nil logger":        func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithLogger(nil)) },
-		"nil clock":         func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithClock(nil)) },
-		"cluster, not safe": func() (*hydrakit.Client, error) { return hydrakit.NewClient(cluster, hydrakit.WithKeyspace(keyspace.New())) },
+		"nil redis": func() (*hydrakit.Client, error) { return hydrakit.NewClient(nil) },
+		"zero keyspace": func() (*hydrakit.Client, error) {
+			return hydrakit.NewClient(rdb, hydrakit.WithKeyspace(keyspace.Scheme{}))
+		},
+		"nil logger": func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithLogger(nil)) },
+		"nil clock":  func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithClock(nil)) },
+		"cluster, not safe": func() (*hydrakit.Client, error) {
+			return hydrakit.NewClient(cluster, hydrakit.WithKeyspace(keyspace.New()))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := make()
