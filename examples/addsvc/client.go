@@ -16,46 +16,9 @@ import (
 	"github.com/go-kit/kit/sd/lb"
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
-	sdredis "github.com/hydrakit/hydrakit/sd/redis"
-	"github.com/hydrakit/hydrakit/transport/redispubsub"
 	"github.com/hydrakit/hydrakit/umf"
 )
-
-// clients holds one balanced endpoint per method and transport, all discovered through sd/redis.
-type clients struct {
-	httpSum, pubsubSum, httpConcat, pubsubConcat endpoint.Endpoint
-	close                                        func()
-}
-
-func newClients(client goredis.UniversalClient, conn *redispubsub.Conn, logger log.Logger) (*clients, error) {
-	byAddr, err := sdredis.NewInstancer(client, serviceName, logger) // host:port, for HTTP
-	if err != nil {
-		return nil, err
-	}
-	byID, err := sdredis.NewInstancer(client, serviceName, logger, sdredis.InstancerInstanceID()) // for pub/sub
-	if err != nil {
-		byAddr.Stop()
-		return nil, err
-	}
-	httpSum, sumEndpointer := httpClient(byAddr, "/sum", decodeHTTPResponse[int], logger)
-	httpConcat, concatEndpointer := httpClient(byAddr, "/concat", decodeHTTPResponse[string], logger)
-	sum := redispubsub.NewBalancer(conn, byID, serviceName, "/sum", redispubsub.EncodeJSONRequest, decodeUMFResponse[int],
-		redispubsub.BalancerPublisherOptions(redispubsub.PublisherBefore(redispubsub.SetRequestID)))
-	concat := redispubsub.NewBalancer(conn, byID, serviceName, "/concat", redispubsub.EncodeJSONRequest, decodeUMFResponse[string])
-	return &clients{
-		httpSum: httpSum, httpConcat: httpConcat, pubsubSum: sum.Endpoint(), pubsubConcat: concat.Endpoint(),
-		close: func() {
-			sum.Close()
-			concat.Close()
-			sumEndpointer.Close()
-			concatEndpointer.Close()
-			byID.Stop()
-			byAddr.Stop()
-		},
-	}, nil
-}
 
 // httpClient is go-kit's client idiom: Endpointer → round robin → retry.
 func httpClient(instancer sd.Instancer, path string, dec httptransport.DecodeResponseFunc, logger log.Logger) (endpoint.Endpoint, *sd.DefaultEndpointer) {

@@ -6,6 +6,9 @@
 //
 //	go run ./examples/addsvc -redis redis://127.0.0.1:6379/0 -listen 127.0.0.1:8081   # an instance
 //	go run ./examples/addsvc -selftest          # an instance and a client on an embedded Redis
+//
+// -redis takes any form redisurl does (rediss://, redis+sentinel://, cluster seeds), with -redis-ca,
+// -redis-cert and -redis-key for TLS.
 package main
 
 import (
@@ -21,13 +24,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/embedded"
 	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/transport/redispubsub/balancer"
 )
 
 const serviceName = "addsvc"
@@ -44,14 +49,14 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("addsvc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	redisURL := fs.String("redis", "", "Redis URL, redis://host:port/db (empty: an embedded Redis)")
+	redis := embedded.AddFlags(fs)
 	listen := fs.String("listen", "127.0.0.1:8081", "HTTP address the instance serves on")
 	selftest := fs.Bool("selftest", false, "start an instance and call it over both transports, then exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
-	client, _, closeRedis, err := embedded.Connect(*redisURL)
+	client, _, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -80,24 +85,27 @@ type instance struct {
 	done      chan struct{}
 }
 
-func startInstance(client goredis.UniversalClient, listen string, logger log.Logger) (*instance, error) {
+func startInstance(client *hydrakit.Client, listen string, logger log.Logger) (*instance, error) {
 	endpoints := makeEndpoints(addService{})
-	id := keyspace.NewInstanceID()
-	conn, err := redispubsub.NewConn(client, serviceName, id, redispubsub.ConnLogger(logger))
-	if err != nil {
-		return nil, err
-	}
-	handlePubSub(conn, endpoints)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		_ = conn.Close()
 		return nil, err
 	}
 	addr := ln.Addr().(*net.TCPAddr)
-	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: serviceName, ID: id, IP: addr.IP.String(), Port: addr.Port, Version: "1.0.0"}, logger)
+	// One instance ID for both transports: Registrar, then Conn and routes, then Register.
+	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: serviceName, IP: addr.IP.String(), Port: addr.Port, Version: "1.0.0"}, logger)
 	if err != nil {
 		_ = ln.Close()
+		return nil, err
+	}
+	conn, err := redispubsub.NewConn(client, serviceName, registrar.ID())
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	if err := handlePubSub(conn, endpoints); err != nil {
 		_ = conn.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	inst := &instance{conn: conn, registrar: registrar, done: make(chan struct{})}
@@ -122,30 +130,52 @@ func (i *instance) stop() {
 	_ = i.conn.Close()
 }
 
-func runSelftest(ctx context.Context, client goredis.UniversalClient, stdout io.Writer, logger log.Logger) error {
+// runSelftest calls the service by name over both transports, each balanced over its instances with
+// retries.
+func runSelftest(ctx context.Context, client *hydrakit.Client, stdout io.Writer, logger log.Logger) error {
+	// Pub/sub: one Conn per process, one balancer (round robin, retries, a breaker per instance) per
+	// service and route.
 	conn, err := redispubsub.NewConn(client, "addsvc-client", keyspace.NewInstanceID())
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	c, err := newClients(client, conn, logger)
+	sum, err := balancer.New(conn, serviceName, "/sum", redispubsub.EncodeJSONRequest, decodeUMFResponse[int],
+		balancer.PublisherOptions(redispubsub.PublisherBefore(setRequestID)))
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer sum.Close()
+	concat, err := balancer.New(conn, serviceName, "/concat", redispubsub.EncodeJSONRequest, decodeUMFResponse[string])
+	if err != nil {
+		return err
+	}
+	defer concat.Close()
+
+	// HTTP: go-kit's Endpointer on an sd/redis Instancer, which yields host:port.
+	instancer, err := sdredis.NewInstancer(client, serviceName, logger)
+	if err != nil {
+		return err
+	}
+	defer instancer.Stop()
+	httpSum, sumEndpointer := httpClient(instancer, "/sum", decodeHTTPResponse[int], logger)
+	defer sumEndpointer.Close()
+	httpConcat, concatEndpointer := httpClient(instancer, "/concat", decodeHTTPResponse[string], logger)
+	defer concatEndpointer.Close()
+
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for _, call := range []struct {
 		name string
-		e    func(context.Context, interface{}) (interface{}, error)
+		e    endpoint.Endpoint
 		req  interface{}
 	}{
-		{"sum over http", c.httpSum, sumRequest{A: 1, B: 2}},
-		{"sum over pubsub", c.pubsubSum, sumRequest{A: 1, B: 2}},
-		{"concat over http", c.httpConcat, concatRequest{A: "go", B: "kit"}},
-		{"concat over pubsub", c.pubsubConcat, concatRequest{A: "hydra", B: "kit"}},
-		{"overflow over http", c.httpSum, sumRequest{A: maxSafe, B: 1}},
-		{"overflow over pubsub", c.pubsubSum, sumRequest{A: maxSafe, B: 1}},
+		{"sum over http", httpSum, sumRequest{A: 1, B: 2}},
+		{"sum over pubsub", sum.Endpoint(), sumRequest{A: 1, B: 2}},
+		{"concat over http", httpConcat, concatRequest{A: "go", B: "kit"}},
+		{"concat over pubsub", concat.Endpoint(), concatRequest{A: "hydra", B: "kit"}},
+		{"overflow over http", httpSum, sumRequest{A: maxSafe, B: 1}},
+		{"overflow over pubsub", sum.Endpoint(), sumRequest{A: maxSafe, B: 1}},
 	} {
 		v, err := call.e(ctx, call.req)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/hydrakit/hydrakit/umf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,5 +28,19 @@ overflow over pubsub: error: redispubsub: remote error 400: sum outside ±(2^53-
 `
 	if have := out.String(); want != have {
 		t.Errorf("want\n%s\nhave\n%s", want, have)
+	}
+}
+
+// The caller's request ID, or the request's mid without one, reaches the endpoint's context.
+func TestRequestID(t *testing.T) {
+	for want, ctx := range map[string]context.Context{
+		"mid-1": context.Background(),
+		"r-7":   context.WithValue(context.Background(), requestIDKey{}, "r-7"),
+	} {
+		msg := &umf.Message{MID: "mid-1"}
+		setRequestID(ctx, msg)
+		if have, _ := extractRequestID(context.Background(), msg).Value(requestIDKey{}).(string); want != have {
+			t.Errorf("want %q, have %q", want, have)
+		}
 	}
 }

@@ -87,15 +87,47 @@ func decodeHTTP[T any](_ context.Context, r *http.Request) (interface{}, error) 
 }
 
 // Pub/sub: the same routes on the instance's Conn.
-func handlePubSub(conn *redispubsub.Conn, e Endpoints) {
-	conn.Handle("/sum", redispubsub.NewSubscriber(e.Sum, decodeUMF[sumRequest], redispubsub.EncodeJSONResponse,
-		redispubsub.SubscriberBefore(redispubsub.ExtractRequestID)))
-	conn.Handle("/concat", redispubsub.NewSubscriber(e.Concat, decodeUMF[concatRequest], redispubsub.EncodeJSONResponse,
-		redispubsub.SubscriberBefore(redispubsub.ExtractRequestID)))
+func handlePubSub(conn *redispubsub.Conn, e Endpoints) error {
+	sum, err := redispubsub.NewSubscriber(e.Sum, decodeUMF[sumRequest], redispubsub.EncodeJSONResponse,
+		redispubsub.SubscriberBefore(extractRequestID))
+	if err != nil {
+		return err
+	}
+	concat, err := redispubsub.NewSubscriber(e.Concat, decodeUMF[concatRequest], redispubsub.EncodeJSONResponse,
+		redispubsub.SubscriberBefore(extractRequestID))
+	if err != nil {
+		return err
+	}
+	conn.Handle("/sum", sum.ServeMessage)
+	conn.Handle("/concat", concat.ServeMessage)
+	return nil
 }
 
 func decodeUMF[T any](_ context.Context, m *umf.Message) (interface{}, error) {
 	var v T
 	err := m.DecodeBody(&v)
 	return v, err
+}
+
+// A request ID travels in hdr["x-request-id"]: the caller's, or else the request's mid, so that both
+// sides can log the same ID.
+type requestIDKey struct{}
+
+// setRequestID is a PublisherBefore func.
+func setRequestID(ctx context.Context, msg *umf.Message) context.Context {
+	id, ok := ctx.Value(requestIDKey{}).(string)
+	if !ok {
+		id = msg.MID
+		ctx = context.WithValue(ctx, requestIDKey{}, id)
+	}
+	_ = msg.SetHeader("x-request-id", id)
+	return ctx
+}
+
+// extractRequestID is a SubscriberBefore func: it puts the request ID into the endpoint's context.
+func extractRequestID(ctx context.Context, msg *umf.Message) context.Context {
+	if id, ok := msg.Header("x-request-id"); ok {
+		return context.WithValue(ctx, requestIDKey{}, id)
+	}
+	return ctx
 }

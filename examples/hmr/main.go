@@ -5,7 +5,9 @@
 //
 //	go run ./examples/hmr -redis redis://127.0.0.1:6379/0 -name hmr
 //
-// Once registered it prints "ready <instance ID>" on stdout.
+// -redis takes any form redisurl does (rediss://, redis+sentinel://, cluster seeds), with
+// -redis-ca, -redis-cert and -redis-key for TLS. Once registered it prints "ready <instance ID>" on
+// stdout.
 package main
 
 import (
@@ -19,10 +21,11 @@ import (
 	"syscall"
 
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/go-kit/log/level"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/health"
-	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/internal/embedded"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
 	"github.com/hydrakit/hydrakit/umf"
@@ -40,22 +43,28 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hmr", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis URL (Node Hydra uses DB 0 when given a URL)")
+	redis := embedded.AddFlags(fs)
 	name := fs.String("name", "hmr", "service name")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts, err := goredis.ParseURL(*url)
+	if redis.URL == "" {
+		redis.URL = "redis://127.0.0.1:6379/0" // a relay serves other processes: no embedded Redis
+	}
+	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
+	client, _, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger))
 	if err != nil {
 		return err
 	}
-	client := goredis.NewClient(opts)
-	defer client.Close()
-	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
+	defer closeRedis()
 
-	id := keyspace.NewInstanceID()
+	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: *name, Description: "Hydra message relay"}, logger)
+	if err != nil {
+		return err
+	}
+	id := reg.ID()
 	// Health: the snapshot Node's tools read (getServiceHealthAll, hydra-cli health), and a flight
-	// recorder keeping warnings and errors in Hydra's health log.
+	// recorder keeping errors in Hydra's health log.
 	recorder, err := health.NewRecorder(client, *name, id, health.RecorderNext(logger))
 	if err != nil {
 		return err
@@ -66,25 +75,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := checker.Register("redis", health.RedisCheck(client)); err != nil {
 		return err
 	}
-	reporter, err := health.NewReporter(client, *name, id, health.ReporterChecker(checker), health.ReporterLogger(logger))
+	reporter, err := health.NewReporter(client, *name, id, health.ReporterChecker(checker))
 	if err != nil {
 		return err
 	}
-	reporter.Start()
-	defer func() { _ = reporter.Stop() }()
+	defer reporter.Close()
 
 	// Subscribe first, then announce presence: no message sent to a visible instance is lost.
-	conn, err := redispubsub.NewConn(client, *name, id, redispubsub.ConnLogger(logger))
+	conn, err := redispubsub.NewConn(client, *name, id)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	conn.HandleDefault(echo(logger))
-
-	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: *name, ID: id, Description: "Hydra message relay"}, logger)
-	if err != nil {
-		return err
-	}
 	reg.Register()
 	fmt.Fprintln(stdout, "ready", id)
 	<-ctx.Done()
@@ -95,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // echo answers msg with {"echo": <bdy>}; a message with nowhere to reply to is dropped, as Node's
 // hmr does.
 func echo(logger log.Logger) redispubsub.Handler {
-	return redispubsub.HandlerFunc(func(ctx context.Context, c *redispubsub.Conn, msg *umf.Message) {
+	return func(ctx context.Context, c *redispubsub.Conn, msg *umf.Message) {
 		if msg.From == "" && msg.Via == "" {
 			return
 		}
@@ -109,7 +112,7 @@ func echo(logger log.Logger) redispubsub.Handler {
 			err = c.Reply(ctx, msg, resp)
 		}
 		if err != nil {
-			logger.Log("msg", "reply failed", "mid", msg.MID, "err", err)
+			level.Error(logger).Log("msg", "reply failed", "mid", msg.MID, "err", err)
 		}
-	})
+	}
 }

@@ -2,10 +2,10 @@
 //
 // The Go half (this command) is a go-kit service registered with sd/redis that serves the routes
 // /uppercase and /job-done on its transport/redispubsub Conn (go-kit Subscribers), calls the Node
-// service's /greet through sd/redis and a redispubsub Balancer, and queues jobs for it with a
-// queue.Producer. The Node half (node/service.js, plain Hydra 1.9.3) registers, answers /greet with
-// sendReplyMessage, calls /uppercase with sendMessage, and takes the jobs with getQueuedMessage,
-// reporting each one to /job-done.
+// service's /greet by name through a balancer (package transport/redispubsub/balancer), and queues
+// jobs for it with a queue.Producer. The Node half (node/service.js, plain Hydra 1.9.3) registers,
+// answers /greet with sendReplyMessage, calls /uppercase with sendMessage, and takes the jobs with
+// getQueuedMessage, reporting each one to /job-done.
 //
 //	go run ./examples/node-interop -selftest     # embedded Redis, starts node/service.js, checks both ways
 //
@@ -15,6 +15,8 @@
 //	cd examples/node-interop/node && npm ci && HYDRA_REDIS_URL=redis://127.0.0.1:6379/0 node service.js
 //
 // Give Node the DB in the URL: without one it uses DB 15, and the two would not see each other.
+// -redis takes any form redisurl does, with -redis-ca, -redis-cert and -redis-key for TLS, but
+// -selftest hands Node the URL alone (HYDRA_REDIS_URL): give it a redis://host:port/db there.
 package main
 
 import (
@@ -29,10 +31,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-kit/kit/sd/lb"
 	"github.com/go-kit/log"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/embedded"
+	"github.com/hydrakit/hydrakit/transport/redispubsub/balancer"
 )
 
 func main() {
@@ -47,7 +50,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("node-interop", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	redisURL := fs.String("redis", "", "Redis URL, redis://host:port/db (empty: an embedded Redis)")
+	redis := embedded.AddFlags(fs)
 	name := fs.String("name", "go-interop", "this service's name")
 	node := fs.String("node", "node-interop", "the Node service's name")
 	every := fs.Duration("every", 5*time.Second, "how often to greet the Node service and queue a job for it")
@@ -59,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 	out := &lockedWriter{w: stdout}
 
-	client, u, closeRedis, err := embedded.Connect(*redisURL)
+	client, u, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer svc.stop()
-	fmt.Fprintf(out, "go: %s registered as %s\n", *name, svc.conn.InstanceID())
+	fmt.Fprintf(out, "go: %s registered as %s\n", *name, svc.registrar.ID())
 
 	if *selftest {
 		dir, err := findNodeDir(*nodeDir)
@@ -98,9 +101,9 @@ func talk(ctx context.Context, svc *goService, out io.Writer) {
 	defer cancel()
 	g, err := svc.greetNode(ctx, "gopher")
 	if err != nil {
-		var retry lb.RetryError
-		if errors.As(err, &retry) {
-			err = retry.Final // the attempts before it said the same
+		var failed *balancer.Error
+		if errors.As(err, &failed) {
+			err = failed.Err // the attempts before it said the same
 		}
 		fmt.Fprintf(out, "go: calling %s /greet: %v\n", svc.node, err)
 		return

@@ -72,7 +72,7 @@ func runSelftest(ctx context.Context, svc *goService, env []string, dir string, 
 	case <-ctx.Done():
 		return fmt.Errorf("step 3, Node calls Go /uppercase: nothing arrived: %w", ctx.Err())
 	}
-	if err := n.waitLine(ctx, `node: reply from `+svc.conn.Service()+` /uppercase: {"v":"HELLO FROM NODE","by":"go"}`); err != nil {
+	if err := n.waitLine(ctx, `node: reply from `+svc.name+` /uppercase: {"v":"HELLO FROM NODE","by":"go"}`); err != nil {
 		return fmt.Errorf("step 3, Node gets Go's reply: %w", err)
 	}
 

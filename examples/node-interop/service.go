@@ -9,12 +9,12 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/queue"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/transport/redispubsub/balancer"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -47,12 +47,12 @@ type (
 )
 
 // goService is the Go half: it serves /uppercase and /job-done on its pub/sub Conn, is registered
-// with sd/redis while it does, and calls the Node service through a Balancer and its queue.
+// with sd/redis while it does, and calls the Node service by name through a balancer and its queue.
 type goService struct {
+	name      string
 	conn      *redispubsub.Conn
 	registrar *sdredis.Registrar
-	instancer *sdredis.Instancer
-	greet     *redispubsub.Balancer
+	greet     *balancer.Balancer
 	producer  *queue.Producer
 	node      string
 
@@ -62,30 +62,32 @@ type goService struct {
 	jobsDone   chan jobDoneRequest
 }
 
-func startGoService(client goredis.UniversalClient, name, node string, out *lockedWriter, logger log.Logger) (*goService, error) {
-	id := keyspace.NewInstanceID()
-	conn, err := redispubsub.NewConn(client, name, id, redispubsub.ConnLogger(logger))
+func startGoService(client *hydrakit.Client, name, node string, out *lockedWriter, logger log.Logger) (*goService, error) {
+	s := &goService{name: name, node: node, uppercased: make(chan string, 16), jobsDone: make(chan jobDoneRequest, 16)}
+	uppercase, err := redispubsub.NewSubscriber(s.uppercaseEndpoint(out), decode[uppercaseRequest], redispubsub.EncodeJSONResponse)
 	if err != nil {
 		return nil, err
 	}
-	s := &goService{conn: conn, producer: queue.NewProducer(client), node: node,
-		uppercased: make(chan string, 16), jobsDone: make(chan jobDoneRequest, 16)}
-	conn.Handle("/uppercase", redispubsub.NewSubscriber(s.uppercaseEndpoint(out), decode[uppercaseRequest], redispubsub.EncodeJSONResponse))
-	conn.Handle("/job-done", redispubsub.NewSubscriber(s.jobDoneEndpoint(out), decode[jobDoneRequest], redispubsub.EncodeJSONResponse))
-
-	s.instancer, err = sdredis.NewInstancer(client, node, logger, sdredis.InstancerInstanceID())
+	jobDone, err := redispubsub.NewSubscriber(s.jobDoneEndpoint(out), decode[jobDoneRequest], redispubsub.EncodeJSONResponse)
 	if err != nil {
-		_ = conn.Close()
 		return nil, err
 	}
-	s.greet = redispubsub.NewBalancer(conn, s.instancer, node, "/greet", redispubsub.EncodeJSONRequest, decode[greeting],
-		redispubsub.BalancerLogger(logger))
-	s.registrar, err = sdredis.NewRegistrar(client, sdredis.Service{Name: name, ID: id, Version: "1.0.0",
+	if s.producer, err = queue.NewProducer(client); err != nil {
+		return nil, err
+	}
+	s.registrar, err = sdredis.NewRegistrar(client, sdredis.Service{Name: name, Version: "1.0.0",
 		Description: "Go half of hydrakit examples/node-interop"}, logger)
 	if err != nil {
-		s.greet.Close()
-		s.instancer.Stop()
-		_ = conn.Close()
+		return nil, err
+	}
+	if s.conn, err = redispubsub.NewConn(client, name, s.registrar.ID()); err != nil {
+		return nil, err
+	}
+	s.conn.Handle("/uppercase", uppercase.ServeMessage)
+	s.conn.Handle("/job-done", jobDone.ServeMessage)
+	s.greet, err = balancer.New(s.conn, node, "/greet", redispubsub.EncodeJSONRequest, decode[greeting])
+	if err != nil {
+		_ = s.conn.Close()
 		return nil, err
 	}
 	s.registrar.Register() // subscribed: now Node may find it
@@ -95,8 +97,7 @@ func startGoService(client goredis.UniversalClient, name, node string, out *lock
 // stop deregisters first, so that Node stops choosing this instance before it stops answering.
 func (s *goService) stop() {
 	s.registrar.Deregister()
-	s.greet.Close()
-	s.instancer.Stop()
+	_ = s.greet.Close()
 	_ = s.conn.Close()
 }
 
@@ -124,7 +125,7 @@ func (s *goService) jobDoneEndpoint(out io.Writer) endpoint.Endpoint {
 	}
 }
 
-// greetNode calls /greet on one instance of the Node service, through sd/redis and the Balancer.
+// greetNode calls /greet on one instance of the Node service, through sd/redis and the balancer.
 func (s *goService) greetNode(ctx context.Context, name string) (greeting, error) {
 	v, err := s.greet.Endpoint()(ctx, greetRequest{Name: name})
 	if err != nil {
