@@ -189,7 +189,7 @@ func observe(client *hydrakit.Client, registrar *sdredis.Registrar, mux *http.Se
 	if err != nil {
 		return nil, err
 	}
-	logger = recorder // a go-kit logger: errors and warnings also go to Hydra's flight log
+	logger = recorder // a go-kit logger: level.Error events also go to Hydra's flight log
 
 	store, err := config.NewStore(client)
 	if err != nil {
