@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+# redis-server for every test; redis-cli (redis-tools) to create the test cluster; redis-sentinel for
+# the Sentinel shape (redistest falls back to redis-server --sentinel without it).
+if [ -z "${REDIS_URL:-}" ] && ! { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-deps: no redis-server on PATH; installing Debian's redis-server package"
+    echo "ensure-deps: no redis-server or redis-cli on PATH; installing Debian's redis-server and redis-tools"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-sentinel >/dev/null 2>&1 || true
     # The package starts a system service on 6379; tests start their own servers, so stop it.
     (service redis-server stop || systemctl stop redis-server) >/dev/null 2>&1 || true
   else
