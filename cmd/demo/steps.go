@@ -7,7 +7,10 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"sync"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/health"
 	"github.com/hydrakit/hydrakit/queue"
@@ -198,12 +201,8 @@ func (t *tour) health(ctx context.Context) error {
 // steady-state path.
 func (t *tour) keys(ctx context.Context) error {
 	ks := t.client.Keyspace()
-	var keys []string
-	iter := t.rdb.Scan(ctx, 0, ks.Prefix()+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	keys, err := scanKeys(ctx, t.rdb, ks.Prefix()+":*")
+	if err != nil {
 		return err
 	}
 	sort.Strings(keys)
@@ -222,4 +221,29 @@ func (t *tour) keys(ctx context.Context) error {
 		return fmt.Errorf("the nodes hash or the greeter's :service key is missing")
 	}
 	return nil
+}
+
+// scanKeys returns the keys matching pattern: on every primary of a Redis Cluster, since each holds
+// only its own slots.
+func scanKeys(ctx context.Context, rdb goredis.UniversalClient, pattern string) ([]string, error) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, c goredis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cluster, ok := rdb.(*goredis.ClusterClient); ok {
+		err = cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, rdb)
+	}
+	return keys, err
 }
