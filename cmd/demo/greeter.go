@@ -15,8 +15,8 @@ import (
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/health"
 	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
@@ -45,8 +45,9 @@ func makeGreetEndpoint(instance string) endpoint.Endpoint {
 }
 
 // runGreeter is one greeter instance, run as a child process so the demo can SIGKILL it. It prints
-// "ready <instance ID> <host:port>" once it is registered and serving.
-func runGreeter(ctx context.Context, client goredis.UniversalClient, name string, stdout io.Writer, logger log.Logger) error {
+// "ready <instance ID> <host:port>" once it is registered and serving. Its own events go to logger
+// through the flight recorder; hydrakit's components log to the client's logger.
+func runGreeter(ctx context.Context, client *hydrakit.Client, name string, stdout io.Writer, logger log.Logger) error {
 	id := keyspace.NewInstanceID()
 	// The flight recorder keeps info and above, so the demo has entries to show.
 	recorder, err := health.NewRecorder(client, name, id, health.RecorderNext(logger),
@@ -65,15 +66,19 @@ func runGreeter(ctx context.Context, client goredis.UniversalClient, name string
 	greet := makeGreetEndpoint(id)
 
 	// Subscribe before announcing presence, so that no message sent to a visible instance is lost.
-	conn, err := redispubsub.NewConn(client, name, id, redispubsub.ConnLogger(logger))
+	sub, err := redispubsub.NewSubscriber(greet, decodeGreetMessage, redispubsub.EncodeJSONResponse)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	defer conn.Close()
-	conn.Handle("/greet", redispubsub.NewSubscriber(greet, decodeGreetMessage, redispubsub.EncodeJSONResponse,
-		redispubsub.SubscriberContext(ctx)))
-	conn.Handle("/announce", redispubsub.HandlerFunc(func(ctx context.Context, c *redispubsub.Conn, msg *umf.Message) {
+	conn, err := redispubsub.NewConn(client, name, id)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer conn.Close() // after the HTTP server's shutdown; it cancels the handlers still running
+	conn.Handle("/greet", sub.ServeMessage)
+	conn.Handle("/announce", func(ctx context.Context, c *redispubsub.Conn, msg *umf.Message) {
 		level.Info(logger).Log("msg", "broadcast received", "mid", msg.MID)
 		ack, err := umf.New(msg.From, c.Address(), map[string]string{"by": id})
 		if err == nil {
@@ -83,7 +88,7 @@ func runGreeter(ctx context.Context, client goredis.UniversalClient, name string
 		if err != nil {
 			level.Error(logger).Log("msg", "ack failed", "err", err)
 		}
-	}))
+	})
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /greet", httptransport.NewServer(greet, decodeGreetHTTP, httptransport.EncodeJSONResponse))
@@ -95,12 +100,11 @@ func runGreeter(ctx context.Context, client goredis.UniversalClient, name string
 	if err := checker.Register("redis", health.RedisCheck(client)); err != nil {
 		return err
 	}
-	reporter, err := health.NewReporter(client, name, id, health.ReporterChecker(checker), health.ReporterLogger(logger))
+	reporter, err := health.NewReporter(client, name, id, health.ReporterChecker(checker))
 	if err != nil {
 		return err
 	}
-	reporter.Start()
-	defer func() { _ = reporter.Stop() }()
+	defer reporter.Close()
 
 	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: name, ID: id, IP: "127.0.0.1", Port: port, Version: "1.0.0",
 		Description: "hydrakit demo greeter"}, logger)

@@ -5,6 +5,10 @@
 //
 //	go run ./cmd/demo                          # on an embedded Redis
 //	REDIS_URL=redis://127.0.0.1:6379/0 go run ./cmd/demo
+//	go run ./cmd/demo -redis rediss://127.0.0.1:6380/0 -redis-ca ca.pem
+//
+// -redis takes every form package redisurl reads; the greeters and workers the demo starts connect to
+// the same Redis with the same TLS files.
 //
 // It exits 0 when every step worked, and otherwise non-zero, naming the step that failed.
 package main
@@ -22,6 +26,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/embedded"
 )
 
@@ -37,7 +42,13 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL; empty: an embedded Redis)")
+	redis := embedded.AddFlags(fs)
+	// -redis defaults to $REDIS_URL, so that `make demo` runs on the Redis it names.
+	redisFlag := fs.Lookup("redis")
+	redisFlag.Usage += "; default $REDIS_URL"
+	if env := os.Getenv("REDIS_URL"); env != "" {
+		redis.URL, redisFlag.DefValue = env, env
+	}
 	role := fs.String("role", "", "internal: run as a child process of the demo (greeter or worker)")
 	name := fs.String("name", "", "internal: service name of a child")
 	verbose := fs.Bool("v", false, "show the logs of the demo's processes")
@@ -49,16 +60,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger = log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 	}
 
-	if *redisURL == "" && *role != "" {
+	if redis.URL == "" && *role != "" {
 		return errors.New("a child needs -redis")
 	}
-	client, url, closeRedis, err := embedded.Connect(*redisURL)
+	embeddedRedis := redis.URL == ""
+	client, url, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger))
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	defer closeRedis()
 	where := "Redis at " + url
-	if *redisURL == "" {
+	if embeddedRedis {
 		where = "an embedded Redis (miniredis, keys expiring in real time) at " + url
 	}
 
@@ -66,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "greeter":
 		return runGreeter(ctx, client, *name, stdout, logger)
 	case "worker":
-		return runWorker(ctx, client, *name, stdout, logger)
+		return runWorker(ctx, client, *name, stdout)
 	case "":
 	default:
 		return fmt.Errorf("unknown -role %q", *role)
@@ -74,7 +86,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	t := &tour{client: client, url: url, out: stdout, logger: logger, verbose: *verbose, start: time.Now()}
+	// The children connect where the demo did, with the same TLS files.
+	children := *redis
+	children.URL = url
+	t := &tour{client: client, rdb: client.Redis(), redis: children, out: stdout, logger: logger, verbose: *verbose, start: time.Now()}
 	defer t.cleanup()
 	t.say("hydrakit demo on %s", where)
 	return t.run(ctx)

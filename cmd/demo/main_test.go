@@ -58,6 +58,17 @@ func TestDemoOnRealRedis(t *testing.T) {
 	runDemo(t, "-redis", srv.URL()+"/0")
 }
 
+// On a Redis that asks for a client certificate, the greeters and workers connect only if the demo
+// passed them its TLS files.
+func TestDemoOnMutualTLSRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo takes about 10 s")
+	}
+	srv := redistest.Start(t, redistest.MutualTLS())
+	f := srv.TLSFiles()
+	runDemo(t, "-redis", srv.URL()+"/0", "-redis-ca", f.CACert, "-redis-cert", f.ClientCert, "-redis-key", f.ClientKey)
+}
+
 func TestDemoFailsOnUnreachableRedis(t *testing.T) {
 	var out, errs bytes.Buffer
 	// Port 1 on loopback refuses connections; the demo must say which step failed, not hang.

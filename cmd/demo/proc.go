@@ -40,7 +40,7 @@ func (t *tour) spawn(ctx context.Context, role, name string) (*child, error) {
 		return nil, err
 	}
 	defer logFile.Close() // the child has its own descriptor
-	c.cmd = exec.Command(exe, "-role", role, "-name", name, "-redis", t.url)
+	c.cmd = exec.Command(exe, append([]string{"-role", role, "-name", name}, t.redisArgs()...)...)
 	c.cmd.Stderr = logFile
 	if t.verbose {
 		c.cmd.Stderr = io.MultiWriter(logFile, os.Stderr)
@@ -78,6 +78,17 @@ func (t *tour) spawn(ctx context.Context, role, name string) (*child, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// redisArgs are the flags that make a child connect to the demo's Redis.
+func (t *tour) redisArgs() []string {
+	args := []string{"-redis", t.redis.URL}
+	for _, f := range []struct{ name, file string }{{"-redis-ca", t.redis.CA}, {"-redis-cert", t.redis.Cert}, {"-redis-key", t.redis.Key}} {
+		if f.file != "" {
+			args = append(args, f.name, f.file)
+		}
+	}
+	return args
 }
 
 // kill ends the child at once, as a crash or an OOM kill would: nothing is cleaned up.

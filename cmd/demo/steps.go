@@ -7,11 +7,12 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"strings"
+	"sync"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/hydrakit/hydrakit/health"
-	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/queue"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -79,18 +80,25 @@ func (t *tour) broadcast(ctx context.Context) error {
 		}
 	}
 	sort.Strings(acked)
-	t.say("  broadcast %s on %s; acknowledged by %v", short(msg.MID), keyspace.Default.ServiceChannel(greeterService), acked)
+	t.say("  broadcast %s on %s; acknowledged by %v", short(msg.MID), t.client.Keyspace().ServiceChannel(greeterService), acked)
 	return nil
 }
 
 // jobs queues work, kills the worker holding some of it, and checks a second worker finishes all of it.
 func (t *tour) jobs(ctx context.Context) error {
 	const n = 12
-	if err := t.client.Del(ctx, doneKey(greeterService)).Err(); err != nil {
+	done := doneKey(t.client, greeterService)
+	if err := t.rdb.Del(ctx, done).Err(); err != nil {
 		return err
 	}
-	inspector := queue.NewInspector(t.client)
-	producer := queue.NewProducer(t.client)
+	inspector, err := queue.NewInspector(t.client)
+	if err != nil {
+		return err
+	}
+	producer, err := queue.NewProducer(t.client)
+	if err != nil {
+		return err
+	}
 	var batch []*umf.Message
 	for i := range n {
 		m, err := umf.New(greeterService+":/jobs", t.conn.Address(), job{N: i, SleepMS: 300})
@@ -103,18 +111,18 @@ func (t *tour) jobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := producer.EnqueueBatch(ctx, batch); err != nil {
+	if err := producer.Enqueue(ctx, batch...); err != nil {
 		return err
 	}
 	t.say("  queued %d jobs of 300 ms on %s; worker A (pid %s, 2 workers) takes them",
-		n, keyspace.Default.QueueReceived(greeterService), first.fields[0])
+		n, t.client.Keyspace().QueueReceived(greeterService), first.fields[0])
 
 	// Kill A once it has finished some jobs and holds others.
 	var held []string
 	if err := waitFor(ctx, 10*time.Second, func() bool {
-		done := t.client.HLen(ctx, doneKey(greeterService)).Val()
+		finished := t.rdb.HLen(ctx, done).Val()
 		held = t.inProgress(ctx)
-		return done >= 2 && len(held) > 0
+		return finished >= 2 && len(held) > 0
 	}); err != nil {
 		return fmt.Errorf("worker A made no progress: %w", err)
 	}
@@ -128,13 +136,13 @@ func (t *tour) jobs(ctx context.Context) error {
 	t.say("  started worker B (pid %s); A's leases (%v) expire and its jobs return to the queue", second.fields[0], demoLease)
 	if err := waitFor(ctx, 20*time.Second, func() bool {
 		s, err := inspector.Stats(ctx, greeterService)
-		return err == nil && t.client.HLen(ctx, doneKey(greeterService)).Val() == n &&
+		return err == nil && t.rdb.HLen(ctx, done).Val() == n &&
 			s.Received+s.InProgress+s.Delayed+s.Incomplete == 0
 	}); err != nil {
 		s, _ := inspector.Stats(ctx, greeterService)
-		return fmt.Errorf("jobs not all completed: %d of %d done, queue %+v", t.client.HLen(ctx, doneKey(greeterService)).Val(), n, s)
+		return fmt.Errorf("jobs not all completed: %d of %d done, queue %+v", t.rdb.HLen(ctx, done).Val(), n, s)
 	}
-	runs := t.client.HGetAll(ctx, doneKey(greeterService)).Val()
+	runs := t.rdb.HGetAll(ctx, done).Val()
 	twice := 0
 	for _, r := range runs {
 		if r != "1" {
@@ -149,7 +157,7 @@ func (t *tour) jobs(ctx context.Context) error {
 // inProgress lists the short mids of the jobs in the in-progress list.
 func (t *tour) inProgress(ctx context.Context) []string {
 	var mids []string
-	for _, raw := range t.client.LRange(ctx, keyspace.Default.QueueInProgress(greeterService), 0, -1).Val() {
+	for _, raw := range t.rdb.LRange(ctx, t.client.Keyspace().QueueInProgress(greeterService), 0, -1).Val() {
 		if m, err := umf.Unmarshal([]byte(raw)); err == nil {
 			mids = append(mids, short(m.MID))
 		}
@@ -160,7 +168,8 @@ func (t *tour) inProgress(ctx context.Context) []string {
 func (t *tour) health(ctx context.Context) error {
 	g := t.greeters[0]
 	id := g.fields[0]
-	raw, err := t.client.Get(ctx, keyspace.Default.Health(greeterService, id)).Bytes()
+	ks := t.client.Keyspace()
+	raw, err := t.rdb.Get(ctx, ks.Health(greeterService, id)).Bytes()
 	if err != nil {
 		return fmt.Errorf("health of %s: %w", short(id), err)
 	}
@@ -168,17 +177,17 @@ func (t *tour) health(ctx context.Context) error {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return err
 	}
-	ttl := t.client.TTL(ctx, keyspace.Default.Health(greeterService, id)).Val()
+	ttl := t.rdb.TTL(ctx, ks.Health(greeterService, id)).Val()
 	t.say("  %s: status %s, %s, rss %d KiB, %d goroutines, up %.1f s (key TTL %v)",
-		keyspace.Default.Health(greeterService, id), s.Status, s.NodeVersion, s.Memory.RSS/1024, s.Goroutines, s.UptimeSeconds, ttl.Round(time.Second))
+		ks.Health(greeterService, id), s.Status, s.NodeVersion, s.Memory.RSS/1024, s.Goroutines, s.UptimeSeconds, ttl.Round(time.Second))
 	if s.Status != health.StatusOK {
 		return fmt.Errorf("status %q, want %q", s.Status, health.StatusOK)
 	}
-	entries := t.client.LRange(ctx, keyspace.Default.HealthLog(greeterService, id), 0, 4).Val()
+	entries := t.rdb.LRange(ctx, ks.HealthLog(greeterService, id), 0, 4).Val()
 	if len(entries) == 0 {
 		return fmt.Errorf("no flight-recorder entries for %s", short(id))
 	}
-	t.say("  flight recorder %s, newest first:", keyspace.Default.HealthLog(greeterService, id))
+	t.say("  flight recorder %s, newest first:", ks.HealthLog(greeterService, id))
 	for _, e := range entries {
 		var entry health.Entry
 		if json.Unmarshal([]byte(e), &entry) == nil {
@@ -191,16 +200,13 @@ func (t *tour) health(ctx context.Context) error {
 // keys lists what the demo left in Redis. A one-off SCAN is fine here: this is a demo's report, not a
 // steady-state path.
 func (t *tour) keys(ctx context.Context) error {
-	var keys []string
-	iter := t.client.Scan(ctx, 0, keyspace.DefaultPrefix+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	ks := t.client.Keyspace()
+	keys, err := scanKeys(ctx, t.rdb, ks.Prefix()+":*")
+	if err != nil {
 		return err
 	}
 	sort.Strings(keys)
-	pipe := t.client.Pipeline()
+	pipe := t.rdb.Pipeline()
 	types := make([]interface{ Val() string }, len(keys))
 	for i, k := range keys {
 		types[i] = pipe.Type(ctx, k)
@@ -209,10 +215,35 @@ func (t *tour) keys(ctx context.Context) error {
 		return err
 	}
 	for i, k := range keys {
-		t.say("  %-6s %s", types[i].Val(), strings.Replace(k, keyspace.DefaultPrefix, "hydra:service", 1))
+		t.say("  %-6s %s", types[i].Val(), k)
 	}
-	if !slices.Contains(keys, keyspace.Default.Nodes()) || !slices.Contains(keys, keyspace.Default.Service(greeterService)) {
+	if !slices.Contains(keys, ks.Nodes()) || !slices.Contains(keys, ks.Service(greeterService)) {
 		return fmt.Errorf("the nodes hash or the greeter's :service key is missing")
 	}
 	return nil
+}
+
+// scanKeys returns the keys matching pattern: on every primary of a Redis Cluster, since each holds
+// only its own slots.
+func scanKeys(ctx context.Context, rdb goredis.UniversalClient, pattern string) ([]string, error) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, c goredis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cluster, ok := rdb.(*goredis.ClusterClient); ok {
+		err = cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, rdb)
+	}
+	return keys, err
 }

@@ -20,9 +20,12 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker"
 
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/embedded"
 	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/transport/redispubsub/balancer"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -30,8 +33,9 @@ const greeterService = "greeter"
 
 // tour runs the demo's steps in order and owns everything they start.
 type tour struct {
-	client  *goredis.Client
-	url     string
+	client  *hydrakit.Client
+	rdb     goredis.UniversalClient // client.Redis(), for the demo's own reads
+	redis   embedded.Redis          // where the children connect
 	out     io.Writer
 	logger  log.Logger
 	verbose bool
@@ -45,7 +49,7 @@ type tour struct {
 	addrs, ids *sdredis.Instancer
 	endpointer *sd.DefaultEndpointer
 	conn       *redispubsub.Conn
-	balancer   *redispubsub.Balancer
+	balancer   *balancer.Balancer
 	httpGreet  endpoint.Endpoint
 	busGreet   endpoint.Endpoint
 	acks       chan string
@@ -86,7 +90,7 @@ func (t *tour) cleanup() {
 		c.stop()
 	}
 	if t.balancer != nil {
-		t.balancer.Close()
+		_ = t.balancer.Close()
 	}
 	if t.endpointer != nil {
 		t.endpointer.Close()
@@ -115,7 +119,8 @@ func (t *tour) register(ctx context.Context) error {
 	}
 
 	// The client: go-kit's own stack (Instancer → Endpointer → RoundRobin → Retry, a breaker per
-	// instance) for HTTP, and the same stack in one call for pub/sub.
+	// instance) for HTTP, and the same stack in one call for pub/sub. The Instancer of instance IDs
+	// shares its watch with the balancer's: it shows what the pub/sub side sees.
 	var err error
 	if t.addrs, err = sdredis.NewInstancer(t.client, greeterService, t.logger); err != nil {
 		return err
@@ -127,20 +132,22 @@ func (t *tour) register(ctx context.Context) error {
 	t.httpGreet = lb.Retry(3, 2*time.Second, lb.NewRoundRobin(t.endpointer))
 
 	t.acks = make(chan string, 16)
-	if t.conn, err = redispubsub.NewConn(t.client, "demo-client", keyspace.NewInstanceID(), redispubsub.ConnLogger(t.logger)); err != nil {
+	if t.conn, err = redispubsub.NewConn(t.client, "demo-client", keyspace.NewInstanceID()); err != nil {
 		return err
 	}
-	t.conn.HandleType("ack", redispubsub.HandlerFunc(func(_ context.Context, _ *redispubsub.Conn, msg *umf.Message) {
+	t.conn.HandleDefault(func(_ context.Context, _ *redispubsub.Conn, msg *umf.Message) {
 		var ack struct{ By string }
-		if msg.DecodeBody(&ack) == nil {
+		if msg.Type == "ack" && msg.DecodeBody(&ack) == nil {
 			select {
 			case t.acks <- ack.By:
 			default:
 			}
 		}
-	}))
-	t.balancer = redispubsub.NewBalancer(t.conn, t.ids, greeterService, "/greet",
-		redispubsub.EncodeJSONRequest, decodeGreetReply, redispubsub.BalancerTimeout(2*time.Second), redispubsub.BalancerLogger(t.logger))
+	})
+	if t.balancer, err = balancer.New(t.conn, greeterService, "/greet", redispubsub.EncodeJSONRequest, decodeGreetReply,
+		balancer.Attempts(3), balancer.Timeout(2*time.Second)); err != nil {
+		return err
+	}
 	t.busGreet = t.balancer.Endpoint()
 
 	if err := waitFor(ctx, 5*time.Second, func() bool { return len(instances(t.addrs)) == 3 && len(instances(t.ids)) == 3 }); err != nil {

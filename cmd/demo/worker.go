@@ -7,10 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/go-kit/log"
-	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/queue"
 )
 
@@ -21,16 +18,16 @@ type job struct {
 	SleepMS int `json:"sleepMs"`
 }
 
-// The demo's queue settings: short leases so a killed worker's jobs come back within seconds.
-const (
-	demoLease           = 2 * time.Second
-	demoRecoverInterval = 250 * time.Millisecond
-)
+// The demo's lease is short so that a killed worker's jobs come back within seconds: consumers look
+// for expired leases every lease/5, so they are back within 2.4 s.
+const demoLease = 2 * time.Second
 
-func doneKey(service string) string { return keyspace.Default.Own(service, "demo", "done") }
+func doneKey(client *hydrakit.Client, service string) string {
+	return client.Keyspace().Own(service, "demo", "done")
+}
 
 // runWorker is one queue worker process with two workers. It prints "ready <pid>" once consuming.
-func runWorker(ctx context.Context, client goredis.UniversalClient, name string, stdout io.Writer, logger log.Logger) error {
+func runWorker(ctx context.Context, client *hydrakit.Client, name string, stdout io.Writer) error {
 	handler := queue.HandlerFunc(func(ctx context.Context, d *queue.Delivery) error {
 		var j job
 		if err := d.Message.DecodeBody(&j); err != nil {
@@ -41,20 +38,13 @@ func runWorker(ctx context.Context, client goredis.UniversalClient, name string,
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		return client.HIncrBy(ctx, doneKey(name), d.Message.MID, 1).Err()
+		return client.Redis().HIncrBy(ctx, doneKey(client, name), d.Message.MID, 1).Err()
 	})
-	consumer, err := queue.NewConsumer(client, name, handler,
-		queue.ConsumerWorkers(2),
-		queue.ConsumerLease(demoLease),
-		queue.ConsumerRecoverInterval(demoRecoverInterval),
-		queue.ConsumerLogger(logger))
+	consumer, err := queue.NewConsumer(client, name, handler, queue.ConsumerWorkers(2), queue.ConsumerLease(demoLease))
 	if err != nil {
-		return err
-	}
-	if err := consumer.Start(); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "ready", os.Getpid())
 	<-ctx.Done()
-	return consumer.Stop()
+	return consumer.Close()
 }
