@@ -34,9 +34,10 @@ func WithPrefix(prefix string) Option {
 	return func(s *Scheme) { s.prefix = strings.TrimSuffix(prefix, ":") }
 }
 
-// ClusterSafe wraps the service name of every per-service key in a hash tag ({svc}), so that the
-// multi-key operations of one service (Lua, LMOVE) stay in one Redis Cluster slot. Node Hydra does not
-// read these names: use it only for fleets of hydrakit services.
+// ClusterSafe wraps the service name of every per-service key and channel in a hash tag ({svc}), so
+// that the multi-key operations of one service (Lua, LMOVE) stay in one Redis Cluster slot and its
+// channels on one shard. Node Hydra does not read these names: use it only for fleets of hydrakit
+// services.
 func ClusterSafe() Option {
 	return func(s *Scheme) { s.clusterSafe = true }
 }
@@ -126,16 +127,21 @@ func (s Scheme) QueueInProgress(service string) string { return s.key(service, "
 // QueueIncomplete is the list failed messages are RPUSHed to, with bdy.reason set.
 func (s Scheme) QueueIncomplete(service string) string { return s.key(service, "mqincomplete") }
 
-// ServiceChannel is the broadcast channel every instance of a service subscribes to.
-func (s Scheme) ServiceChannel(service string) string { return s.channel + ":" + service }
+// ServiceChannel is the broadcast channel every instance of a service subscribes to. Cluster-safe,
+// the service name is hash-tagged (<prefix>:mc:{svc}), so that a service's channels share one slot
+// and sharded pub/sub (SSUBSCRIBE, SPUBLISH) keeps them on one shard.
+func (s Scheme) ServiceChannel(service string) string { return s.channel + ":" + s.svc(service) }
 
-// InstanceChannel is the channel of one instance: direct messages and replies.
+// InstanceChannel is the channel of one instance: direct messages and replies. Cluster-safe, it
+// carries the same hash tag as the service's channel (<prefix>:mc:{svc}:<iid>).
 func (s Scheme) InstanceChannel(service, instance string) string {
-	return s.channel + ":" + service + ":" + instance
+	return s.channel + ":" + s.svc(service) + ":" + instance
 }
 
-// RouterChannel is hydra-router's broadcast channel, where route refreshes are announced.
-func (s Scheme) RouterChannel() string { return s.ServiceChannel(RouterService) }
+// RouterChannel is hydra-router's broadcast channel, where route refreshes are announced. It keeps
+// Hydra's name in every scheme: hydra-router SUBSCRIBEs to it by that name, and announcements to it
+// go by plain PUBLISH, which reaches every node of a cluster.
+func (s Scheme) RouterChannel() string { return s.channel + ":" + RouterService }
 
 // Own returns a key or channel of hydrakit's own (not read by Node Hydra) for a service:
 // <prefix>:hydrakit:<svc>:<parts...>, hash-tagged like every per-service key when cluster-safe.

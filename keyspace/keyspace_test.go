@@ -40,7 +40,9 @@ func TestPrefixAndClusterSafe(t *testing.T) {
 		{s.QueueReceived("svc"), "acme:{svc}:mqrecieved"},
 		{s.QueueInProgress("svc"), "acme:{svc}:mqinprogress"},
 		{s.Nodes(), "acme:nodes"},
-		{s.ServiceChannel("svc"), "acme:mc:svc"},
+		{s.ServiceChannel("svc"), "acme:mc:{svc}"},
+		{s.InstanceChannel("svc", "abc"), "acme:mc:{svc}:abc"},
+		{s.RouterChannel(), "acme:mc:hydra-router"},
 		{s.Own("svc", "leases"), "acme:hydrakit:{svc}:leases"},
 	} {
 		if tc.want != tc.have {
@@ -49,6 +51,22 @@ func TestPrefixAndClusterSafe(t *testing.T) {
 	}
 	if !s.IsClusterSafe() || keyspace.Default.IsClusterSafe() {
 		t.Error("IsClusterSafe does not follow the option")
+	}
+}
+
+// On a cluster a service's channels carry the service's hash tag, so that both sit on one shard
+// (sharded pub/sub), and only hydra-router's keeps Hydra's name.
+func TestClusterSafeChannels(t *testing.T) {
+	s := keyspace.New(keyspace.ClusterSafe())
+	for _, tc := range []struct{ have, want string }{
+		{s.ServiceChannel("svc"), "hydra:service:mc:{svc}"},
+		{s.InstanceChannel("svc", "abc"), "hydra:service:mc:{svc}:abc"},
+		{s.RouterChannel(), "hydra:service:mc:hydra-router"},
+		{s.Presence("svc", "abc"), "hydra:service:{svc}:abc:presence"},
+	} {
+		if tc.want != tc.have {
+			t.Errorf("want %q, have %q", tc.want, tc.have)
+		}
 	}
 }
 

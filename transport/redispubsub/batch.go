@@ -16,6 +16,7 @@ import (
 // with many, one round trip carries many messages.
 type batcher struct {
 	client  goredis.UniversalClient
+	sharded bool          // SPUBLISH (a cluster) instead of PUBLISH
 	timeout time.Duration // bounds one pipeline when the caller's context has no say (shared batch)
 	max     int           // most messages per pipeline
 
@@ -39,13 +40,13 @@ type pubReq struct {
 	cmd     *goredis.IntCmd
 }
 
-func newBatcher(client goredis.UniversalClient, timeout time.Duration, max int) *batcher {
-	b := &batcher{client: client, timeout: timeout, max: max}
+func newBatcher(client goredis.UniversalClient, sharded bool, timeout time.Duration, max int) *batcher {
+	b := &batcher{client: client, sharded: sharded, timeout: timeout, max: max}
 	b.pool.New = func() any { return &pubReq{done: make(chan bool, 1)} }
 	return b
 }
 
-// publish PUBLISHes payload on channel and returns the number of receivers. payload may be reused by
+// publish PUBLISHes (SPUBLISHes when sharded) payload on channel and returns the number of receivers. payload may be reused by
 // the caller once publish returns. ctx bounds the PUBLISH when it goes alone; a pipeline of several
 // is bounded by the batcher's timeout instead, since no one caller's context may cut the others off.
 func (b *batcher) publish(ctx context.Context, channel string, payload []byte) (int64, error) {
@@ -103,14 +104,22 @@ func (b *batcher) exec(batch []*pubReq) {
 	b.roundTrips.Add(1)
 	if len(batch) == 1 {
 		r := batch[0]
-		r.n, r.err = b.client.Publish(r.ctx, r.channel, r.payload).Result()
+		if b.sharded {
+			r.n, r.err = b.client.SPublish(r.ctx, r.channel, r.payload).Result()
+		} else {
+			r.n, r.err = b.client.Publish(r.ctx, r.channel, r.payload).Result()
+		}
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	pipe := b.client.Pipeline()
 	for _, r := range batch {
-		r.cmd = pipe.Publish(ctx, r.channel, r.payload)
+		if b.sharded {
+			r.cmd = pipe.SPublish(ctx, r.channel, r.payload)
+		} else {
+			r.cmd = pipe.Publish(ctx, r.channel, r.payload)
+		}
 	}
 	_, _ = pipe.Exec(ctx)
 	for _, r := range batch {

@@ -26,7 +26,7 @@ func TestBatcherCoalescesAndFailsEveryWaiter(t *testing.T) {
 		for range ps.Channel() {
 		}
 	}()
-	b := newBatcher(client, 2*time.Second, 16)
+	b := newBatcher(client, false, 2*time.Second, 16)
 
 	publishAll := func(n int) []error {
 		errs := make([]error, n)

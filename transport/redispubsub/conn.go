@@ -33,6 +33,7 @@ type Conn struct {
 	from     string // iid@svc:/, the reply address of every request
 	keys     keyspace.Scheme
 	channels [2]string
+	sharded  bool // a Redis Cluster: SSUBSCRIBE and SPUBLISH on hash-tagged channels
 	ps       *goredis.PubSub
 	pub      *batcher
 	logger   log.Logger
@@ -125,9 +126,15 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
+	if cc, ok := st.Redis.(*goredis.ClusterClient); ok && cc.Options().ReadOnly {
+		// Subscriptions would sit on replicas, whose subscribers SPUBLISH on the master does not
+		// count: every delivery count would be a lie.
+		return nil, fmt.Errorf("%w: a cluster client with ReadOnly, RouteByLatency or RouteRandomly subscribes on replicas; give the Conn a client without", ErrConfig)
+	}
 	logger := log.With(st.Logger, "component", "redispubsub", "service", svc, "instance", instanceID)
 	c := &Conn{
 		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", keys: st.Keys, logger: logger,
+		sharded:    st.Cluster,
 		disc:       newDiscovery(client, log.With(st.Logger, "component", "redispubsub")), // sd/redis adds the service
 		maxPending: cfg.maxPending, maxSize: cfg.maxSize, health: cfg.health, closeGrace: cfg.closeGrace,
 		concurrency: make(chan struct{}, cfg.concurrency),
@@ -141,12 +148,12 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 		c.disc.newInstancer = cfg.newInstancer
 	}
 	c.calls.New = func() any { return &call{ch: make(chan result, 1)} }
-	c.pub = newBatcher(c.client, cfg.pubTimeout, cfg.maxBatch)
+	c.pub = newBatcher(c.client, c.sharded, cfg.pubTimeout, cfg.maxBatch)
 	c.channels = [2]string{c.keys.ServiceChannel(svc), c.keys.InstanceChannel(svc, instanceID)}
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.subTimeout)
 	defer cancel()
-	c.ps = c.client.Subscribe(ctx, c.channels[:]...)
+	c.ps = c.subscribe(ctx)
 	if err := c.awaitSubscribed(ctx); err != nil {
 		_ = c.ps.Close()
 		return nil, fmt.Errorf("redispubsub: subscribe %s: %w", c.channels[1], err)
@@ -158,6 +165,21 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	return c, nil
 }
 
+// subscribe returns a new subscription to the Conn's channels: sharded (SSUBSCRIBE) on a cluster,
+// where both channels carry the service's hash tag, so that go-redis opens it on the master serving
+// their slot; plain SUBSCRIBE elsewhere.
+func (c *Conn) subscribe(ctx context.Context) *goredis.PubSub {
+	if c.sharded {
+		return c.client.SSubscribe(ctx, c.channels[:]...)
+	}
+	return c.client.Subscribe(ctx, c.channels[:]...)
+}
+
+// confirmed reports whether m is Redis's confirmation that the subscription holds every channel.
+func (c *Conn) confirmed(m *goredis.Subscription) bool {
+	return (m.Kind == "subscribe" || m.Kind == "ssubscribe") && m.Count == len(c.channels)
+}
+
 // awaitSubscribed reads until Redis has confirmed every channel.
 func (c *Conn) awaitSubscribed(ctx context.Context) error {
 	for {
@@ -165,7 +187,7 @@ func (c *Conn) awaitSubscribed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if s, ok := m.(*goredis.Subscription); ok && s.Kind == "subscribe" && s.Count == len(c.channels) {
+		if s, ok := m.(*goredis.Subscription); ok && c.confirmed(s) {
 			return nil
 		}
 	}

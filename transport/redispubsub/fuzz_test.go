@@ -27,7 +27,7 @@ func FuzzDispatch(f *testing.F) {
 			concurrency: make(chan struct{}, 1),
 			routes:      map[string]Handler{"/sum": func(context.Context, *Conn, *umf.Message) {}},
 			pending:     map[string]*call{},
-			pub:         newBatcher(nil, time.Second, 1),
+			pub:         newBatcher(nil, false, time.Second, 1),
 		}
 		cl := &call{ch: make(chan result, 1)}
 		c.pending["m-1"] = cl

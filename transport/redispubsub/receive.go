@@ -115,7 +115,11 @@ func (c *Conn) read() (h Handler, msg *umf.Message) {
 			// healthy one Redis just confirms. Either way the confirmations mark the Conn up, even
 			// after an error that go-redis did not treat as a dead connection.
 			ctx, cancel := context.WithTimeout(context.Background(), c.health)
-			_ = c.ps.Subscribe(ctx, c.channels[:]...)
+			if c.sharded {
+				_ = c.ps.SSubscribe(ctx, c.channels[:]...)
+			} else {
+				_ = c.ps.Subscribe(ctx, c.channels[:]...)
+			}
 			cancel()
 			continue
 		}
@@ -126,7 +130,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message) {
 				return h, msg
 			}
 		case *goredis.Subscription:
-			if m.Kind == "subscribe" && m.Count == len(c.channels) {
+			if c.confirmed(m) {
 				c.resubscribed()
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/go-kit/kit/transport"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
@@ -17,6 +18,8 @@ func TestNewConnValidates(t *testing.T) {
 	_, rdb := redistest.Mini(t)
 	client := fleetOn(t, rdb)
 	const id = "0123456789abcdef0123456789abcdef"
+	readOnly := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: []string{rdb.Options().Addr}, ReadOnly: true})
+	t.Cleanup(func() { _ = readOnly.Close() })
 	for _, tc := range []struct {
 		name    string
 		client  *hydrakit.Client
@@ -34,6 +37,8 @@ func TestNewConnValidates(t *testing.T) {
 		{"zero concurrency", client, "calc", id, []ConnOption{ConnConcurrency(0)}, nil},
 		{"zero message size", client, "calc", id, []ConnOption{ConnMaxMessageSize(0)}, nil},
 		{"nil option", client, "calc", id, []ConnOption{nil}, nil},
+		// Its subscriptions would sit on replicas, which no SPUBLISH count includes.
+		{"read-only cluster client", fleetOn(t, readOnly), "calc", id, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := NewConn(tc.client, tc.service, tc.id, tc.opts...)
