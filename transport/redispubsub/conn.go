@@ -20,7 +20,10 @@ import (
 
 // Conn is one service instance's messaging connection: ONE Redis subscription receiving both the
 // service channel (broadcasts) and the instance channel (direct messages and replies), a dispatcher
-// to handlers by route, and the table of requests waiting for their reply. Create it before the
+// to handlers by route, and the table of requests waiting for their reply. On a Redis Cluster it
+// subscribes with SSUBSCRIBE and sends with SPUBLISH (docs/wire.md). It watches its subscription
+// (one probe a second, docs/transport.md) and subscribes anew, within a second, when the
+// connection is lost or silent, or when a failover moved the node its client publishes to. Create it before the
 // instance announces its presence, so that no message sent to it is lost; Close it after the presence
 // is gone.
 //
@@ -34,16 +37,26 @@ type Conn struct {
 	keys     keyspace.Scheme
 	channels [2]string
 	sharded  bool // a Redis Cluster: SSUBSCRIBE and SPUBLISH on hash-tagged channels
-	ps       *goredis.PubSub
 	pub      *batcher
 	logger   log.Logger
 	disc     *discovery
 
 	maxPending  int
 	maxSize     int
-	health      time.Duration
+	probe       time.Duration
 	closeGrace  time.Duration
 	concurrency chan struct{}
+
+	psMu sync.Mutex
+	ps   *goredis.PubSub // nil once closed, and between a kick and the next subscription
+	gen  uint64          // counts subscriptions, so that a kick never hits a newer one than it meant
+
+	lmu       sync.Mutex
+	listeners []listener // run after every resubscription
+
+	wake  chan struct{} // pokes the monitor
+	reads atomic.Uint64 // payloads and confirmations read, for the monitor's silence check
+	bg    sync.WaitGroup
 
 	hmu      sync.RWMutex
 	routes   map[string]Handler
@@ -69,10 +82,6 @@ type Conn struct {
 	idle    atomic.Int32   // parked workers
 
 	lastDropLog atomic.Int64 // unix ns of the last "dropped" log line
-
-	// Reader state, touched only by the worker that reads.
-	awaitingPong bool
-	backoff      time.Duration
 }
 
 func init() {
@@ -81,6 +90,13 @@ func init() {
 			return conn.hk
 		}
 		return nil
+	}
+	conninfo.Up = func(c any) bool { return c.(*Conn).isUp() }
+	conninfo.OnResubscribe = func(c any, f func()) func() { return c.(*Conn).onResubscribe(f) }
+	conninfo.CallerSide = func(err error) bool {
+		var pe *publishError
+		return errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrClosed) || errors.Is(err, ErrTooManyPending) ||
+			errors.As(err, &pe)
 	}
 }
 
@@ -136,13 +152,13 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", keys: st.Keys, logger: logger,
 		sharded:    st.Cluster,
 		disc:       newDiscovery(client, log.With(st.Logger, "component", "redispubsub")), // sd/redis adds the service
-		maxPending: cfg.maxPending, maxSize: cfg.maxSize, health: cfg.health, closeGrace: cfg.closeGrace,
+		maxPending: cfg.maxPending, maxSize: cfg.maxSize, probe: cfg.probe, closeGrace: cfg.closeGrace,
 		concurrency: make(chan struct{}, cfg.concurrency),
 		routes:      map[string]Handler{},
 		pending:     map[string]*call{},
 		done:        make(chan struct{}),
 		turn:        make(chan struct{}),
-		backoff:     minBackoff,
+		wake:        make(chan struct{}, 1),
 	}
 	if cfg.newInstancer != nil {
 		c.disc.newInstancer = cfg.newInstancer
@@ -153,44 +169,17 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.subTimeout)
 	defer cancel()
-	c.ps = c.subscribe(ctx)
-	if err := c.awaitSubscribed(ctx); err != nil {
-		_ = c.ps.Close()
+	ps, err := c.open(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("redispubsub: subscribe %s: %w", c.channels[1], err)
 	}
-	c.up = true
+	c.ps, c.gen, c.up = ps, 1, true
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.workers.Add(1)
 	go c.worker()
+	c.bg.Add(1)
+	go c.monitor()
 	return c, nil
-}
-
-// subscribe returns a new subscription to the Conn's channels: sharded (SSUBSCRIBE) on a cluster,
-// where both channels carry the service's hash tag, so that go-redis opens it on the master serving
-// their slot; plain SUBSCRIBE elsewhere.
-func (c *Conn) subscribe(ctx context.Context) *goredis.PubSub {
-	if c.sharded {
-		return c.client.SSubscribe(ctx, c.channels[:]...)
-	}
-	return c.client.Subscribe(ctx, c.channels[:]...)
-}
-
-// confirmed reports whether m is Redis's confirmation that the subscription holds every channel.
-func (c *Conn) confirmed(m *goredis.Subscription) bool {
-	return (m.Kind == "subscribe" || m.Kind == "ssubscribe") && m.Count == len(c.channels)
-}
-
-// awaitSubscribed reads until Redis has confirmed every channel.
-func (c *Conn) awaitSubscribed(ctx context.Context) error {
-	for {
-		m, err := c.ps.Receive(ctx)
-		if err != nil {
-			return err
-		}
-		if s, ok := m.(*goredis.Subscription); ok && c.confirmed(s) {
-			return nil
-		}
-	}
 }
 
 // Address is the Conn's reply address, <iid>@<svc>:/: the frm of every request it sends, and the frm
@@ -247,8 +236,9 @@ func routeOf(to string) string {
 	return ""
 }
 
-// Close stops receiving, fails the requests still waiting with ErrClosed, stops the Conn's discovery,
-// cancels the handlers' context and waits until the reader and every handler have returned. A
+// Close stops receiving, fails the requests still waiting with ErrClosed, stops the Conn's discovery
+// and its monitor, cancels the handlers' context and waits until the reader, the monitor and every
+// handler have returned. A
 // handler that ignores its context is waited for 10 s; Close then returns an error wrapping
 // context.DeadlineExceeded and leaves it running. Close is idempotent: later calls return the first
 // call's result. A handler must not call it (it would wait for itself): start the shutdown from
@@ -263,9 +253,17 @@ func (c *Conn) close() error {
 	c.closed = true
 	c.failPendingLocked(ErrClosed)
 	c.pmu.Unlock()
+	c.psMu.Lock()
 	close(c.done)
+	ps := c.ps
+	c.ps = nil
+	c.psMu.Unlock()
 	c.cancel()
-	err := c.ps.Close()
+	var err error
+	if ps != nil {
+		err = ps.Close()
+	}
+	c.bg.Wait()
 	c.disc.close()
 	if !waitTimeout(&c.workers, c.closeGrace) {
 		err = errors.Join(err, fmt.Errorf("redispubsub: close: handlers still running %v after their context ended: %w",

@@ -264,8 +264,8 @@ func TestCloseGivesUpOnAHandlerIgnoringItsContext(t *testing.T) {
 func TestRedisRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
-	server := newConn(t, client, "calc", withHealthCheck(500*time.Millisecond))
-	caller := newConn(t, client, "caller", withHealthCheck(500*time.Millisecond))
+	server := newConn(t, client, "calc", withProbeInterval(500*time.Millisecond))
+	caller := newConn(t, client, "caller", withProbeInterval(500*time.Millisecond))
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)
 	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))

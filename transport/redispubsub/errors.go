@@ -7,11 +7,14 @@ var (
 	// NewSubscriber. An invalid service or instance name wraps keyspace.ErrInvalidName too, and an
 	// unusable target address ErrBadAddress.
 	ErrConfig = errors.New("redispubsub: invalid configuration")
-	// ErrNoResponders is returned at once when PUBLISH reports that no one listens on the target
-	// channel: the instance is gone, so a balancer can move on without waiting for a timeout.
+	// ErrNoResponders is returned at once when PUBLISH (SPUBLISH on a cluster) reports that no one
+	// listens on the target channel: nobody received the message, so a balancer can move on without
+	// waiting for a timeout, and retrying cannot run a handler twice.
 	ErrNoResponders = errors.New("redispubsub: no responders")
-	// ErrConnectionLost fails every request in flight when the subscription connection drops (its
-	// reply could not arrive), and new requests until the Conn has resubscribed.
+	// ErrConnectionLost fails every request in flight when the Conn's subscription is lost (the
+	// connection dropped or went silent, or a failover left it on a node its client no longer
+	// publishes to): its reply could not arrive. New requests fail with it until the Conn has
+	// subscribed anew. The request may have been delivered and handled.
 	ErrConnectionLost = errors.New("redispubsub: subscription connection lost")
 	// ErrClosed is returned by a Conn after Close.
 	ErrClosed = errors.New("redispubsub: conn closed")

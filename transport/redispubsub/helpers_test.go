@@ -89,8 +89,8 @@ func serve(t testing.TB, e endpoint.Endpoint, dec DecodeRequestFunc, enc EncodeR
 }
 
 // Options for the settings that have none, for tests only.
-func withHealthCheck(d time.Duration) ConnOption { return func(c *connConfig) { c.health = d } }
-func withCloseGrace(d time.Duration) ConnOption  { return func(c *connConfig) { c.closeGrace = d } }
+func withProbeInterval(d time.Duration) ConnOption { return func(c *connConfig) { c.probe = d } }
+func withCloseGrace(d time.Duration) ConnOption    { return func(c *connConfig) { c.closeGrace = d } }
 
 // withInstances makes the Conn's discovery list the given instance IDs for every service.
 func withInstances(ids ...string) ConnOption {

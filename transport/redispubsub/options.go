@@ -17,7 +17,7 @@ type connConfig struct {
 	maxPending   int
 	concurrency  int
 	maxSize      int
-	health       time.Duration
+	probe        time.Duration
 	subTimeout   time.Duration
 	pubTimeout   time.Duration
 	maxBatch     int
@@ -29,10 +29,8 @@ type connConfig struct {
 // The Conn's fixed settings. They bound failure detection and batching, and no workload we measured
 // is better served by other values (docs/transport.md explains each):
 const (
-	// healthCheck is how long the subscription may stay silent before it is pinged; an unanswered
-	// ping after as long again counts as a lost connection (go-redis's own value).
-	healthCheck = 3 * time.Second
-	// subscribeTimeout bounds the wait for the subscription confirmations in NewConn.
+	// subscribeTimeout bounds the wait for the subscription confirmations in NewConn and in every
+	// attempt to subscribe again after a loss.
 	subscribeTimeout = 5 * time.Second
 	// publishTimeout bounds a pipeline of coalesced PUBLISHes; a PUBLISH that goes alone is bounded by
 	// its caller's context and the go-redis client's own timeouts.
@@ -46,7 +44,7 @@ const (
 func defaultConnConfig() connConfig {
 	return connConfig{
 		maxPending: 10000, concurrency: 1024, maxSize: 1 << 20,
-		health: healthCheck, subTimeout: subscribeTimeout, pubTimeout: publishTimeout, maxBatch: maxBatch,
+		probe: probeInterval, subTimeout: subscribeTimeout, pubTimeout: publishTimeout, maxBatch: maxBatch,
 		closeGrace: closeGrace,
 	}
 }

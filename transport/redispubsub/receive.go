@@ -4,19 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"runtime/debug"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/umf"
-)
-
-const (
-	minBackoff = 50 * time.Millisecond
-	maxBackoff = 2 * time.Second
 )
 
 // maxIdle bounds the workers parked between messages; more leave when their handler returns.
@@ -73,73 +66,57 @@ func (c *Conn) serve(h Handler, msg *umf.Message) {
 	h(c.ctx, c, msg)
 }
 
-// read receives until a message needs a handler, or the Conn closes (nil). go-redis re-dials and
-// resubscribes by itself after a read error; read turns every such error into ErrConnectionLost for
-// the requests in flight (their replies may be gone) and marks the Conn up again when the
-// subscription confirmations return.
+// read receives until a message needs a handler, or the Conn closes (nil). Whatever ends a receive
+// (the connection dropped, a kick by the monitor, an error reply such as MOVED) is a lost
+// subscription: the requests in flight fail with ErrConnectionLost (their replies may be gone) and the
+// reader subscribes anew (reconnect) before it reads on. Redis ending the subscription itself
+// (sunsubscribe, when a cluster slot moves to another master) is a loss too.
 func (c *Conn) read() (h Handler, msg *umf.Message) {
 	for {
-		var m any
-		var err error
-		if c.awaitingPong {
-			// Without a read timeout go-redis treats a deadline as a dead connection and re-dials,
-			// which is what an unanswered ping means (a half-open TCP connection).
-			ctx, cancel := context.WithTimeout(context.Background(), c.health)
-			m, err = c.ps.Receive(ctx)
-			cancel()
-		} else {
-			m, err = c.ps.ReceiveTimeout(context.Background(), c.health)
-		}
-		if err != nil {
-			if c.isClosed() || errors.Is(err, goredis.ErrClosed) {
+		ps := c.current()
+		if ps == nil {
+			if c.isClosed() || !c.reconnect() {
 				return nil, nil
 			}
-			if !c.awaitingPong && isTimeout(err) {
-				ctx, cancel := context.WithTimeout(context.Background(), c.health)
-				err = c.ps.Ping(ctx)
-				cancel()
-				if err == nil {
-					c.awaitingPong = true
-					continue
-				}
-			}
-			c.awaitingPong = false
-			c.lost(err)
-			select {
-			case <-c.done:
-				return nil, nil
-			case <-time.After(c.backoff/2 + rand.N(c.backoff/2+1)):
-			}
-			c.backoff = min(2*c.backoff, maxBackoff)
-			// Subscribe again: on a broken connection this re-dials (go-redis resubscribes), on a
-			// healthy one Redis just confirms. Either way the confirmations mark the Conn up, even
-			// after an error that go-redis did not treat as a dead connection.
-			ctx, cancel := context.WithTimeout(context.Background(), c.health)
-			if c.sharded {
-				_ = c.ps.SSubscribe(ctx, c.channels[:]...)
-			} else {
-				_ = c.ps.Subscribe(ctx, c.channels[:]...)
-			}
-			cancel()
 			continue
 		}
-		c.awaitingPong, c.backoff = false, minBackoff
+		m, err := ps.Receive(context.Background())
+		if err != nil {
+			if c.isClosed() {
+				return nil, nil
+			}
+			c.drop(ps)
+			c.lost(err)
+			c.refreshTopology(err)
+			continue
+		}
+		c.reads.Add(1)
 		switch m := m.(type) {
 		case *goredis.Message:
+			if m.Payload == probePayload {
+				continue
+			}
 			if h, msg := c.dispatch(m.Payload); h != nil {
 				return h, msg
 			}
 		case *goredis.Subscription:
-			if c.confirmed(m) {
-				c.resubscribed()
+			if m.Kind == "unsubscribe" || m.Kind == "sunsubscribe" {
+				c.drop(ps)
+				c.lost(fmt.Errorf("redis ended the subscription to %s (%s)", m.Channel, m.Kind))
 			}
 		}
 	}
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+// drop closes ps and forgets it if it is still the current subscription, so that the reader
+// subscribes anew.
+func (c *Conn) drop(ps *goredis.PubSub) {
+	c.psMu.Lock()
+	if c.ps == ps {
+		c.ps = nil
+	}
+	c.psMu.Unlock()
+	_ = ps.Close()
 }
 
 func (c *Conn) isClosed() bool {
@@ -148,29 +125,6 @@ func (c *Conn) isClosed() bool {
 		return true
 	default:
 		return false
-	}
-}
-
-// lost marks the Conn down and fails the requests in flight.
-func (c *Conn) lost(err error) {
-	c.pmu.Lock()
-	wasUp := c.up
-	c.up = false
-	c.failPendingLocked(ErrConnectionLost)
-	c.pmu.Unlock()
-	if wasUp {
-		c.logger.Log("msg", "subscription connection lost", "err", err)
-	}
-}
-
-func (c *Conn) resubscribed() {
-	c.pmu.Lock()
-	wasUp := c.up
-	c.up = true
-	c.pmu.Unlock()
-	if !wasUp {
-		c.stats.reconnects.Add(1)
-		c.logger.Log("msg", "resubscribed")
 	}
 }
 

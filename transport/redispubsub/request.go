@@ -125,13 +125,20 @@ func (c *Conn) send(ctx context.Context, channel string, bp *[]byte, b []byte, w
 		buffers.Put(bp)
 	}
 	if err != nil {
-		return fmt.Errorf("redispubsub: publish %s%s: %w", what, mid, err)
+		return &publishError{fmt.Errorf("redispubsub: publish %s%s: %w", what, mid, err)}
 	}
 	if n == 0 {
+		c.poke() // a failover may have moved this Conn's client: the monitor checks at once
 		return fmt.Errorf("%w on %s", ErrNoResponders, channel)
 	}
 	return nil
 }
+
+// publishError is a PUBLISH that failed on the sender's side (Redis unreachable, a timeout): the
+// message may or may not have been delivered, and it says nothing about the receiver.
+type publishError struct{ error }
+
+func (e *publishError) Unwrap() error { return e.error }
 
 // Reply sends resp as the reply to orig following Node's sendReplyMessage rules (umf.Reply): to the
 // requester's frm, or its via when set, with rmid = orig's mid.

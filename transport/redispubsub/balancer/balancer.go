@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-kit/kit/circuitbreaker"
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/kit/sd/lb"
@@ -27,6 +26,7 @@ import (
 // Instancer made with the Conn's client), keeps one redispubsub.Publisher per instance behind its own
 // gobreaker, and spreads calls with round robin and retries.
 type Balancer struct {
+	conn       *redispubsub.Conn
 	instancer  sd.Instancer
 	endpointer *sd.DefaultEndpointer
 	rr         lb.Balancer
@@ -34,13 +34,18 @@ type Balancer struct {
 	timeout    time.Duration
 	closed     atomic.Bool
 	closeOnce  sync.Once
+	unhook     func() // stops the resets on resubscription
+
+	mu       sync.Mutex
+	breakers map[*breaker]struct{} // one per instance listed
 }
 
 // New returns a Balancer for route on the instances of service, calling them through conn. A call
 // tries up to Attempts instances in round-robin order within Timeout; it moves on at once when an
 // instance is gone (redispubsub.ErrNoResponders) or its breaker is open, and after Timeout/Attempts
 // when an instance does not answer. An error reply (*redispubsub.RemoteError) ends the call at once.
-// Every failed call returns an *Error.
+// Every failed call returns an *Error. Breakers count only the instances' own failures (see
+// Breaker), and every breaker closes again when conn has subscribed anew after a loss.
 //
 // Arguments and options are validated here: errors wrap ErrConfig. New starts following the service
 // (its first lookup is done when New returns); Close stops it. Close the Balancer before conn.
@@ -79,6 +84,7 @@ func New(conn *redispubsub.Conn, service, route string, enc redispubsub.EncodeRe
 		}
 		instancer = in
 	}
+	b := &Balancer{conn: conn, instancer: instancer, attempts: c.attempts, timeout: c.timeout, breakers: map[*breaker]struct{}{}}
 	factory := func(instance string) (endpoint.Endpoint, io.Closer, error) {
 		p, err := redispubsub.NewPublisher(conn, address(svc, instance, route), enc, dec, publisher...)
 		if err != nil {
@@ -88,19 +94,16 @@ func New(conn *redispubsub.Conn, service, route string, enc redispubsub.EncodeRe
 		if c.breaker != nil {
 			settings = c.breaker(instance)
 		}
-		if settings.IsSuccessful == nil {
-			settings.IsSuccessful = func(err error) bool {
-				var re *redispubsub.RemoteError
-				return err == nil || errors.As(err, &re) || errors.Is(err, context.Canceled)
-			}
-		}
-		return circuitbreaker.Gobreaker(gobreaker.NewCircuitBreaker(settings))(p.Endpoint()), nil, nil
+		br := newBreaker(settings, callerSide(p.Endpoint()))
+		b.mu.Lock()
+		b.breakers[br] = struct{}{}
+		b.mu.Unlock()
+		return b.guard(br), closer(func() { b.mu.Lock(); delete(b.breakers, br); b.mu.Unlock() }), nil
 	}
-	endpointer := sd.NewEndpointer(instancer, factory, log.With(logger, "service", svc))
-	return &Balancer{
-		instancer: instancer, endpointer: endpointer, rr: lb.NewRoundRobin(endpointer),
-		attempts: c.attempts, timeout: c.timeout,
-	}, nil
+	b.endpointer = sd.NewEndpointer(instancer, factory, log.With(logger, "service", svc))
+	b.rr = lb.NewRoundRobin(b.endpointer)
+	b.unhook = conninfo.OnResubscribe(conn, b.resetBreakers)
+	return b, nil
 }
 
 // address is the UMF address of one instance's route: iid@svc:route.
@@ -118,7 +121,7 @@ func (b *Balancer) call(ctx context.Context, request interface{}) (interface{}, 
 		attempts = append(attempts, err) // the callback runs on this goroutine
 		return b.keepTrying(n, err), nil
 	})
-	response, err := retry(ctx, request)
+	response, err := retry(context.WithValue(ctx, callerKey{}, ctx), request)
 	if err == nil {
 		return response, nil
 	}
@@ -147,6 +150,7 @@ func (b *Balancer) keepTrying(n int, err error) bool {
 func (b *Balancer) Close() error {
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
+		b.unhook()
 		b.endpointer.Close()
 		b.instancer.Stop()
 	})

@@ -157,16 +157,17 @@ func TestBalancerErrors(t *testing.T) {
 		t.Errorf("attempts: want %d, have %d", want, have)
 	}
 
-	// A gone instance fails at once: retried up to 4× Attempts, until its breaker opens.
+	// A gone instance fails at once: retried up to 4× Attempts. Its breaker stays closed: the
+	// instance is not there, round robin moves on, and discovery drops it.
 	gone := newBalancer(t, caller, withInstancer(sd.FixedInstancer{keyspace.NewInstanceID()}), Attempts(1),
 		Breaker(func(instance string) gobreaker.Settings {
-			return gobreaker.Settings{Name: instance, ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 }}
+			return gobreaker.Settings{Name: instance, ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 1 }}
 		}))
 	_, err = gone.Endpoint()(context.Background(), sumRequest{})
-	if !errors.Is(err, gobreaker.ErrOpenState) || !errors.As(err, &be) {
-		t.Errorf("a gone instance: want an *Error wrapping gobreaker.ErrOpenState, have %v", err)
-	} else if len(be.Attempts) != 4 || !errors.Is(be.Attempts[0], redispubsub.ErrNoResponders) {
-		t.Errorf("a gone instance: want 4 attempts, the first ErrNoResponders, have %v", be.Attempts)
+	if !errors.Is(err, redispubsub.ErrNoResponders) || !errors.As(err, &be) {
+		t.Errorf("a gone instance: want an *Error wrapping ErrNoResponders, have %v", err)
+	} else if len(be.Attempts) != 4 {
+		t.Errorf("a gone instance: want 4 attempts, have %v", be.Attempts)
 	}
 
 	silentID := keyspace.NewInstanceID()
@@ -176,6 +177,21 @@ func TestBalancerErrors(t *testing.T) {
 	_, err = slow.Endpoint()(context.Background(), sumRequest{})
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &be) {
 		t.Errorf("no answer: want an *Error wrapping DeadlineExceeded, have %v", err)
+	}
+	// An instance that listens but does not answer is what a breaker is for: it opens, and the
+	// next call fails at once.
+	hung := newBalancer(t, caller, withInstancer(sd.FixedInstancer{silentID}), Attempts(1),
+		PublisherOptions(redispubsub.PublisherTimeout(100*time.Millisecond)), // ends before the call's Timeout
+		Breaker(func(instance string) gobreaker.Settings {
+			return gobreaker.Settings{Name: instance, ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 2 }}
+		}))
+	for range 2 {
+		if _, err := hung.Endpoint()(context.Background(), sumRequest{}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a hung instance: want DeadlineExceeded, have %v", err)
+		}
+	}
+	if _, err := hung.Endpoint()(context.Background(), sumRequest{}); !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Errorf("a hung instance after 2 timeouts: want ErrOpenState, have %v", err)
 	}
 
 	if err := none.Close(); err != nil {

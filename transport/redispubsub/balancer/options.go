@@ -52,10 +52,22 @@ func Timeout(d time.Duration) Option {
 	}
 }
 
-// Breaker sets the gobreaker settings of each instance's circuit breaker (default: gobreaker's
-// defaults, named after the instance: it opens after more than 5 consecutive failures). When
-// IsSuccessful is nil, error replies (*redispubsub.RemoteError) and cancellations count as
-// successes: the instance answered, or the caller gave up. nil is refused.
+// Breaker sets the gobreaker settings of each instance's circuit breaker; nil is refused. The default
+// is gobreaker's, named after the instance: the breaker opens after more than 5 consecutive failures,
+// stays open 60 s, then lets 1 call through (half-open) and closes when it succeeds; counts are not
+// cleared while it is closed (Interval 0).
+//
+// What the breaker counts as the instance's failure is, above all, an attempt that ran out of time
+// (Timeout/Attempts, or PublisherTimeout) while the instance listened; also a reply the decoder
+// refused and an encoder error. When IsSuccessful is nil,
+// error replies (*redispubsub.RemoteError: the instance ran the endpoint), ErrNoResponders (the
+// instance is not there: round robin moves on at once and discovery drops it; an open breaker would
+// only keep it out once it is back) and cancellations count as successes. Whatever IsSuccessful says,
+// the caller's own failures never reach it and count as successes (gobreaker v1 cannot leave a call
+// out): ErrConnectionLost and ErrClosed of its Conn, ErrTooManyPending, a PUBLISH that failed, and the
+// caller's context ending. While the Conn is not subscribed, calls fail with ErrConnectionLost
+// without asking the breakers, and when it has subscribed anew every breaker is reset (closed,
+// counts cleared): what failed meanwhile was the caller's loss.
 func Breaker(settings func(instance string) gobreaker.Settings) Option {
 	return func(c *config) {
 		if settings == nil {
