@@ -239,6 +239,15 @@ func TestFailoverSentinelSwitchesWithin2s(t *testing.T) {
 	e, runs := callerAndCallee(t, redistest.Fleet(t, set.Client(t)), redistest.Fleet(t, set.Client(t)))
 	tr := startTraffic(t, e)
 	tr.nextSuccess(t, time.Time{}, false, 10*time.Second)
+	// A replica streams nothing for up to a second after its first (diskless) sync, until its first
+	// REPLCONF ACK: promoted that early it would hold none of the fleet's keys (the service's presence
+	// included), a loss of acknowledged writes no failover avoids. Wait until it has them, as a
+	// replica that has run for a while has.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := set.Primary(t).Client(t).Wait(ctx, 1, 5*time.Second).Result(); err != nil || n < 1 {
+		t.Fatalf("WAIT for the replica: %d, %v", n, err)
+	}
 	before := time.Now()
 
 	set.Failover(t)
