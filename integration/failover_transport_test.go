@@ -141,8 +141,14 @@ func (tr *traffic) failures(since time.Time) (n int, span time.Duration, last er
 // the count of the endpoint's runs.
 func callerAndCallee(t *testing.T, callee, caller *hydrakit.Client) (func(context.Context, interface{}) (interface{}, error), *atomic.Int64) {
 	t.Helper()
+	return callerAndCalleeNamed(t, callee, caller, "calc", "caller")
+}
+
+// callerAndCalleeNamed is callerAndCallee with the service's and the caller's names.
+func callerAndCalleeNamed(t *testing.T, callee, caller *hydrakit.Client, service, callerName string) (func(context.Context, interface{}) (interface{}, error), *atomic.Int64) {
+	t.Helper()
 	runs := new(atomic.Int64)
-	conn, _ := transportService(t, callee, "calc")
+	conn, _ := transportService(t, callee, service)
 	sub, err := redispubsub.NewSubscriber(
 		func(_ context.Context, req interface{}) (interface{}, error) {
 			runs.Add(1)
@@ -158,8 +164,8 @@ func callerAndCallee(t *testing.T, callee, caller *hydrakit.Client) (func(contex
 		t.Fatal(err)
 	}
 	conn.Handle("/sum", sub.ServeMessage)
-	from, _ := transportService(t, caller, "caller")
-	b, err := balancer.New(from, "calc", "/sum", redispubsub.EncodeJSONRequest, decodeSum,
+	from, _ := transportService(t, caller, callerName)
+	b, err := balancer.New(from, service, "/sum", redispubsub.EncodeJSONRequest, decodeSum,
 		balancer.Attempts(1), balancer.Timeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
