@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -210,5 +213,69 @@ func TestClusterTransportRequestsCrossShards(t *testing.T) {
 	}
 	if err := caller.Broadcast(ctx, &umf.Message{To: redistest.Name("nobody") + ":/news"}); !errors.Is(err, redispubsub.ErrNoResponders) {
 		t.Errorf("a broadcast to a service without instances: want ErrNoResponders, have %v", err)
+	}
+}
+
+// The master serving a service's channels (and keys) dies mid-traffic and its replica takes over: the
+// Conns subscribe again on the new master, and a call succeeds within 2 s of the cluster showing the
+// promotion. Nothing runs twice.
+func TestClusterTransportSurvivesMasterFailover(t *testing.T) {
+	// go-redis re-dials a node that refused too many dials from a goroutine of its own, which ends
+	// within a second of the client's Close; registered first, this runs after that Close.
+	t.Cleanup(func() { awaitGoroutinesGone(t, "pool.(*ConnPool).tryDial", 5*time.Second) })
+	cluster := redistest.StartCluster(t, redistest.ClusterReplicas(1))
+	client := redistest.Fleet(t, cluster.Client(t))
+	service, callerName := clusterNames(t, cluster, client.Keyspace())
+	e, runs := callerAndCalleeNamed(t, client, client, service, callerName)
+	tr := startTraffic(t, e)
+	tr.nextSuccess(t, time.Time{}, false, 10*time.Second)
+
+	slot := redistest.Slot(client.Keyspace().ServiceChannel(service))
+	master := cluster.NodeForSlot(t, slot)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := master.Client(t).Wait(ctx, 1, 5*time.Second).Result(); err != nil || n < 1 {
+		t.Fatalf("WAIT for the replica: %d, %v", n, err)
+	}
+	master.Kill(t)
+	killed := time.Now()
+	deadline := time.Now().Add(30 * time.Second)
+	for ms := cluster.Masters(t); len(ms) < 3 || slices.Contains(ms, master); ms = cluster.Masters(t) {
+		if time.Now().After(deadline) {
+			t.Fatal("no replica took over in 30 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polls the cluster's own state: the event is the promotion
+	}
+	promoted := time.Now()
+	if cluster.NodeForSlot(t, slot) == master {
+		t.Fatal("the dead master still serves the slot")
+	}
+	first := tr.nextSuccess(t, promoted, true, 30*time.Second)
+	tr.nextSuccess(t, first, true, 5*time.Second)
+	tr.halt()
+	n, span, last := tr.failures(killed)
+	t.Logf("replica promoted %v after the kill; first call started after it succeeded %v later; %d calls failed over %v (last: %v)",
+		promoted.Sub(killed), first.Sub(promoted), n, span, last)
+	if d := first.Sub(promoted); d > 2*time.Second {
+		t.Errorf("first successful call %v after the promotion; want within 2 s", d)
+	}
+	checkOnce(t, tr, runs)
+}
+
+// awaitGoroutinesGone waits until no goroutine has fn in its stack.
+func awaitGoroutinesGone(t *testing.T, fn string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if !strings.Contains(string(buf[:n]), fn) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("goroutines in %s still running after %v", fn, timeout)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -141,8 +141,14 @@ func (tr *traffic) failures(since time.Time) (n int, span time.Duration, last er
 // the count of the endpoint's runs.
 func callerAndCallee(t *testing.T, callee, caller *hydrakit.Client) (func(context.Context, interface{}) (interface{}, error), *atomic.Int64) {
 	t.Helper()
+	return callerAndCalleeNamed(t, callee, caller, "calc", "caller")
+}
+
+// callerAndCalleeNamed is callerAndCallee with the service's and the caller's names.
+func callerAndCalleeNamed(t *testing.T, callee, caller *hydrakit.Client, service, callerName string) (func(context.Context, interface{}) (interface{}, error), *atomic.Int64) {
+	t.Helper()
 	runs := new(atomic.Int64)
-	conn, _ := transportService(t, callee, "calc")
+	conn, _ := transportService(t, callee, service)
 	sub, err := redispubsub.NewSubscriber(
 		func(_ context.Context, req interface{}) (interface{}, error) {
 			runs.Add(1)
@@ -158,8 +164,8 @@ func callerAndCallee(t *testing.T, callee, caller *hydrakit.Client) (func(contex
 		t.Fatal(err)
 	}
 	conn.Handle("/sum", sub.ServeMessage)
-	from, _ := transportService(t, caller, "caller")
-	b, err := balancer.New(from, "calc", "/sum", redispubsub.EncodeJSONRequest, decodeSum,
+	from, _ := transportService(t, caller, callerName)
+	b, err := balancer.New(from, service, "/sum", redispubsub.EncodeJSONRequest, decodeSum,
 		balancer.Attempts(1), balancer.Timeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +245,15 @@ func TestFailoverSentinelSwitchesWithin2s(t *testing.T) {
 	e, runs := callerAndCallee(t, redistest.Fleet(t, set.Client(t)), redistest.Fleet(t, set.Client(t)))
 	tr := startTraffic(t, e)
 	tr.nextSuccess(t, time.Time{}, false, 10*time.Second)
+	// A replica streams nothing for up to a second after its first (diskless) sync, until its first
+	// REPLCONF ACK: promoted that early it would hold none of the fleet's keys (the service's presence
+	// included), a loss of acknowledged writes no failover avoids. Wait until it has them, as a
+	// replica that has run for a while has.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := set.Primary(t).Client(t).Wait(ctx, 1, 5*time.Second).Result(); err != nil || n < 1 {
+		t.Fatalf("WAIT for the replica: %d, %v", n, err)
+	}
 	before := time.Now()
 
 	set.Failover(t)

@@ -65,6 +65,11 @@ func BenchmarkRequestReply(b *testing.B) {
 // which drifts over seconds, weighs on both alike; x-raw-paired is hydrakit's throughput relative to
 // the raw baseline's over the same stretch of time. One op is one block on each side.
 func paired(b *testing.B, n int, raw, hydrakit func(context.Context, int) error) {
+	pairedAs(b, n, raw, hydrakit, "x-raw-paired")
+}
+
+// pairedAs is paired reporting the ratio under the name metric (base time / measured time).
+func pairedAs(b *testing.B, n int, raw, hydrakit func(context.Context, int) error, metric string) {
 	block := max(64, 8*n)
 	var rawTime, hkTime time.Duration
 	for b.Loop() {
@@ -79,7 +84,7 @@ func paired(b *testing.B, n int, raw, hydrakit func(context.Context, int) error)
 			*side.sum += time.Since(start)
 		}
 	}
-	b.ReportMetric(rawTime.Seconds()/hkTime.Seconds(), "x-raw-paired")
+	b.ReportMetric(rawTime.Seconds()/hkTime.Seconds(), metric)
 }
 
 // runBlock makes count requests with n in flight.
@@ -158,12 +163,21 @@ func run(b *testing.B, n int, call func(ctx context.Context, i int) error) float
 // caller PUBLISHes and waits for the reply demultiplexed by an ID prefix. The payload is the size of
 // the transport's UMF request.
 func rawPingPong(b *testing.B, client *goredis.Client, parallel bool) func(context.Context, int) error {
-	ctx := context.Background()
-	reqCh, replyCh := "bench:raw:req:"+keyspace.NewInstanceID(), "bench:raw:reply:"+keyspace.NewInstanceID()
-	padding := string(make([]byte, 200))
+	return rawOn(b, client, false, parallel, "bench:raw:req:"+keyspace.NewInstanceID(), "bench:raw:reply:"+keyspace.NewInstanceID())
+}
 
-	server := client.Subscribe(ctx, reqCh)
-	caller := client.Subscribe(ctx, replyCh)
+// rawOn is the raw ping-pong on the channels reqCh and replyCh, with SSUBSCRIBE and SPUBLISH when
+// sharded.
+func rawOn(b *testing.B, client goredis.UniversalClient, sharded, parallel bool, reqCh, replyCh string) func(context.Context, int) error {
+	ctx := context.Background()
+	padding := string(make([]byte, 200))
+	subscribe, publish := client.Subscribe, client.Publish
+	if sharded {
+		subscribe, publish = client.SSubscribe, client.SPublish
+	}
+
+	server := subscribe(ctx, reqCh)
+	caller := subscribe(ctx, replyCh)
 	for _, ps := range []*goredis.PubSub{server, caller} {
 		if _, err := ps.Receive(ctx); err != nil {
 			b.Fatal(err)
@@ -181,13 +195,13 @@ func rawPingPong(b *testing.B, client *goredis.Client, parallel bool) func(conte
 				return
 			}
 			if !parallel {
-				client.Publish(ctx, replyCh, m.Payload)
+				publish(ctx, replyCh, m.Payload)
 				continue
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				client.Publish(ctx, replyCh, m.Payload)
+				publish(ctx, replyCh, m.Payload)
 			}()
 		}
 	}()
@@ -219,7 +233,7 @@ func rawPingPong(b *testing.B, client *goredis.Client, parallel bool) func(conte
 		pmu.Lock()
 		pending[id] = ch
 		pmu.Unlock()
-		if err := client.Publish(ctx, reqCh, id+padding).Err(); err != nil {
+		if err := publish(ctx, reqCh, id+padding).Err(); err != nil {
 			return err
 		}
 		select {
@@ -234,14 +248,19 @@ func rawPingPong(b *testing.B, client *goredis.Client, parallel bool) func(conte
 type sumRequest struct{ A, B int }
 
 // hydrakitCall is the same round trip through a Publisher and a Subscriber on two Conns.
-func hydrakitCall(b *testing.B, rdb *goredis.Client) func(context.Context, int) error {
+func hydrakitCall(b *testing.B, rdb goredis.UniversalClient) func(context.Context, int) error {
+	return hydrakitBetween(b, rdb, "bench-calc", "bench-caller")
+}
+
+// hydrakitBetween is hydrakitCall from a Conn of service callerSvc to one of serverSvc.
+func hydrakitBetween(b *testing.B, rdb goredis.UniversalClient, serverSvc, callerSvc string) func(context.Context, int) error {
 	client := redistest.Fleet(b, rdb)
 	serverID := keyspace.NewInstanceID()
-	server, err := redispubsub.NewConn(client, "bench-calc", serverID)
+	server, err := redispubsub.NewConn(client, serverSvc, serverID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	caller, err := redispubsub.NewConn(client, "bench-caller", keyspace.NewInstanceID())
+	caller, err := redispubsub.NewConn(client, callerSvc, keyspace.NewInstanceID())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -263,7 +282,7 @@ func hydrakitCall(b *testing.B, rdb *goredis.Client) func(context.Context, int) 
 		b.Fatal(err)
 	}
 	server.Handle("/sum", sub.ServeMessage)
-	pub, err := redispubsub.NewPublisher(caller, serverID+"@bench-calc:/sum",
+	pub, err := redispubsub.NewPublisher(caller, serverID+"@"+serverSvc+":/sum",
 		redispubsub.EncodeJSONRequest,
 		func(_ context.Context, m *umf.Message) (interface{}, error) {
 			return strconv.Atoi(string(m.Body))

@@ -21,11 +21,10 @@ import (
 // Conn is one service instance's messaging connection: ONE Redis subscription receiving both the
 // service channel (broadcasts) and the instance channel (direct messages and replies), a dispatcher
 // to handlers by route, and the table of requests waiting for their reply. On a Redis Cluster it
-// subscribes with SSUBSCRIBE and sends with SPUBLISH (docs/wire.md). It watches its subscription
-// (one probe a second, docs/transport.md) and subscribes anew, within a second, when the
-// connection is lost or silent, or when a failover moved the node its client publishes to. Create it before the
-// instance announces its presence, so that no message sent to it is lost; Close it after the presence
-// is gone.
+// subscribes with SSUBSCRIBE and sends with SPUBLISH (docs/wire.md). It watches its subscription (one
+// probe a second, docs/transport.md) and subscribes anew when the connection is lost or silent, or
+// when a failover moved its client to another node. Create it before the instance announces its
+// presence, so that no message sent to it is lost; Close it after the presence is gone.
 //
 // Each handler runs on the goroutine that read its message, at most ConnConcurrency at once, after
 // another goroutine has taken over reading; a message arriving while all slots are busy is dropped
@@ -238,11 +237,10 @@ func routeOf(to string) string {
 
 // Close stops receiving, fails the requests still waiting with ErrClosed, stops the Conn's discovery
 // and its monitor, cancels the handlers' context and waits until the reader, the monitor and every
-// handler have returned. A
-// handler that ignores its context is waited for 10 s; Close then returns an error wrapping
-// context.DeadlineExceeded and leaves it running. Close is idempotent: later calls return the first
-// call's result. A handler must not call it (it would wait for itself): start the shutdown from
-// another goroutine.
+// handler have returned. A handler that ignores its context is waited for 10 s; Close then returns an
+// error wrapping context.DeadlineExceeded and leaves it running. Close is idempotent: later calls
+// return the first call's result. A handler must not call it (it would wait for itself): start the
+// shutdown from another goroutine.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.close() })
 	return c.closeErr

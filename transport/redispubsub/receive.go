@@ -87,7 +87,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message) {
 			}
 			c.drop(ps)
 			c.lost(err)
-			c.refreshTopology(err)
+			c.refreshTopology()
 			continue
 		}
 		c.reads.Add(1)
@@ -103,6 +103,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message) {
 			if m.Kind == "unsubscribe" || m.Kind == "sunsubscribe" {
 				c.drop(ps)
 				c.lost(fmt.Errorf("redis ended the subscription to %s (%s)", m.Channel, m.Kind))
+				c.refreshTopology()
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package redispubsub
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -95,7 +94,7 @@ func (c *Conn) reconnect() bool {
 			if c.isClosed() {
 				return false
 			}
-			c.refreshTopology(err)
+			c.refreshTopology()
 			continue
 		}
 		c.psMu.Lock()
@@ -112,11 +111,11 @@ func (c *Conn) reconnect() bool {
 	}
 }
 
-// refreshTopology asks a cluster client to reload its slot map after a reply such as MOVED, which
-// says that the subscription was opened on a node that no longer serves the slot.
-func (c *Conn) refreshTopology(err error) {
-	var rerr goredis.Error
-	if cc, ok := c.client.(*goredis.ClusterClient); ok && errors.As(err, &rerr) {
+// refreshTopology asks a cluster client to reload its slot map (in the background, at most every
+// 200 ms) after the subscription was lost or could not be made: the slot may have moved (MOVED, a
+// failover after its master died), and go-redis would otherwise dial the old master again.
+func (c *Conn) refreshTopology() {
+	if cc, ok := c.client.(*goredis.ClusterClient); ok {
 		cc.ReloadState(c.ctx)
 	}
 }
