@@ -17,51 +17,82 @@ import (
 const attemptHeader = "hydrakit-attempt"
 
 // fetchScript moves up to ARGV[2] messages from received to in-progress and leases each one, in one
-// atomic step, so a consumer that dies at any moment leaves no unleased message behind. go-redis
-// resends a command whose reply was lost (Redis restarting), so a fetch whose first token exists
-// already ran: it answers the same messages again instead of leasing more under the same tokens.
+// atomic step, so a consumer that dies at any moment leaves no unleased message behind.
+// A fetch is asked again under the same tokens when its reply may have been lost after it ran: by
+// go-redis, which resends a command whose reply did not arrive (Redis restarting), and by the fetch
+// loop, which repeats a failed fetch with its token prefix (ARGV[4] = 1). Asked again, it answers the
+// messages still leased under those tokens, with their leases renewed, instead of leasing more under
+// tokens in use: a resend is recognized by its first token; a repeat looks at every token, since the
+// recoverer may have taken some back meanwhile. Only a fetch none of whose tokens is leased moves
+// messages, so a token is never leased twice.
 // KEYS[1] received, KEYS[2] in-progress, KEYS[3] leases, KEYS[4] leased, KEYS[5] recovered
-// ARGV[1] lease deadline (unix ms), ARGV[2] max messages, ARGV[3] token prefix (unique per call)
-// Returns raw message, recovery count, raw message, recovery count...: oldest first; the lease
-// token of the i-th message is ARGV[3]..i.
+// ARGV[1] lease deadline (unix ms), ARGV[2] max messages, ARGV[3] token prefix (unique per fetch),
+// ARGV[4] 1 when the fetch loop repeats a fetch that failed, else 0
+// Returns token number, raw message, recovery count, token number, raw message, recovery count...:
+// oldest first; the lease token of a message is ARGV[3]..its token number.
 var fetchScript = goredis.NewScript(`
 local out = {}
+local n = tonumber(ARGV[2])
 local again = redis.call('HEXISTS', KEYS[4], ARGV[3] .. 1) == 1
+if not again and ARGV[4] == '1' then
+  for i = 2, n do
+    if redis.call('HEXISTS', KEYS[4], ARGV[3] .. i) == 1 then
+      again = true
+      break
+    end
+  end
+end
 local counted = redis.call('EXISTS', KEYS[5]) == 1
-for i = 1, tonumber(ARGV[2]) do
+for i = 1, n do
   local raw
   if again then
     raw = redis.call('HGET', KEYS[4], ARGV[3] .. i)
+    if raw then
+      redis.call('ZADD', KEYS[3], 'XX', ARGV[1], ARGV[3] .. i)
+    end
   else
     raw = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
-  end
-  if not raw then break end
-  if not again then
+    if not raw then break end
     redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3] .. i)
     redis.call('HSET', KEYS[4], ARGV[3] .. i, raw)
   end
-  out[#out+1] = raw
-  out[#out+1] = counted and redis.call('HGET', KEYS[5], raw) or '0'
+  if raw then
+    out[#out+1] = i
+    out[#out+1] = raw
+    out[#out+1] = counted and redis.call('HGET', KEYS[5], raw) or '0'
+  end
 end
 return out
 `)
 
 var fetchSeq atomic.Uint64
 
-// fetch leases up to n messages.
-func (c *Consumer) fetch(ctx context.Context, n int) ([]*Delivery, error) {
-	prefix := c.id + "." + strconv.FormatUint(fetchSeq.Add(1), 36) + "."
+// newFetchPrefix returns a token prefix no fetch has used.
+func (c *Consumer) newFetchPrefix() string {
+	return c.id + "." + strconv.FormatUint(fetchSeq.Add(1), 36) + "."
+}
+
+// fetch leases up to n messages under tokens starting with prefix; repeat says that a fetch under
+// prefix already failed, and may have leased messages whose reply was lost.
+func (c *Consumer) fetch(ctx context.Context, n int, prefix string, repeat bool) ([]*Delivery, error) {
 	deadline := ms(c.now().Add(c.lease))
 	k := []string{c.keys.received, c.keys.inProgress, c.keys.leases, c.keys.leased, c.keys.recovered}
-	res, err := fetchScript.Run(ctx, c.rdb, k, deadline, n, prefix).StringSlice()
+	flag := 0
+	if repeat {
+		flag = 1
+	}
+	res, err := fetchScript.Run(ctx, c.rdb, k, deadline, n, prefix, flag).Slice()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
-	ds := make([]*Delivery, 0, len(res)/2)
-	for i := 0; i+1 < len(res); i += 2 {
-		recoveries, _ := strconv.Atoi(res[i+1])
-		d := &Delivery{Service: c.service, Raw: []byte(res[i]), Attempt: 1, Recoveries: recoveries,
-			token: prefix + strconv.Itoa(i/2+1)}
+	ds := make([]*Delivery, 0, len(res)/3)
+	for i := 0; i+2 < len(res); i += 3 {
+		number, _ := res[i].(int64)
+		raw, _ := res[i+1].(string)
+		count, _ := res[i+2].(string)
+		recoveries, _ := strconv.Atoi(count)
+		d := &Delivery{Service: c.service, Raw: []byte(raw), Attempt: 1, Recoveries: recoveries,
+			token: prefix + strconv.FormatInt(number, 10)}
 		if m, err := umf.Unmarshal(d.Raw); err == nil {
 			d.Message = m
 			if v, ok := m.Header(attemptHeader); ok {
@@ -81,6 +112,10 @@ func (c *Consumer) fetch(ctx context.Context, n int) ([]*Delivery, error) {
 func (c *Consumer) fetchLoop(ctx context.Context) {
 	defer close(c.jobs)
 	failures := 0
+	// failed is the token prefix of the last fetch if it failed: it may have run in Redis and leased
+	// messages whose reply was lost, so the next fetch asks under the same prefix. It asks for at
+	// least as many: slots only come free while fetches fail.
+	failed := ""
 	for {
 		n := 0
 		select {
@@ -98,7 +133,11 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 				break more
 			}
 		}
-		ds, err := c.fetch(ctx, n)
+		prefix := failed
+		if prefix == "" {
+			prefix = c.newFetchPrefix()
+		}
+		ds, err := c.fetch(ctx, n, prefix, failed != "")
 		for range n - len(ds) {
 			<-c.slots
 		}
@@ -106,12 +145,13 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			failed = prefix
 			failures++
 			c.logger.Log("msg", "fetch failed", "err", err)
 			sleep(ctx, retryDelay(failures))
 			continue
 		}
-		failures = 0
+		failed, failures = "", 0
 		for _, d := range ds {
 			c.jobs <- d // never blocks: jobs holds as many as there are slots
 		}
@@ -139,9 +179,11 @@ func (c *Consumer) waitForWork(ctx context.Context) {
 	}
 }
 
-// retryDelay backs off from 100 ms to 5 s while Redis keeps failing.
+// retryDelay backs off from 100 ms to 1 s while Redis keeps failing: a pool is back at work within
+// about a second of Redis answering again (go-redis adds at most another second after a run of
+// failed dials), for the cost of one failed call per second and loop while it is down.
 func retryDelay(failures int) time.Duration {
-	return min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second)
+	return min(100*time.Millisecond<<min(failures-1, 6), time.Second)
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -25,7 +25,7 @@ func TestInspectorStatsAndAges(t *testing.T) {
 	must(t, p.EnqueueAt(ctx, newMessage(t, svc, 4), now.Add(time.Hour)))
 	con, err := newConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }))
 	must(t, err)
-	_, err = con.fetch(ctx, 1) // old goes in progress, leased
+	_, err = con.fetch(ctx, 1, con.newFetchPrefix(), false) // old goes in progress, leased
 	must(t, err)
 	k := newKeys(c.Keyspace(), svc)
 	must(t, c.Redis().RPush(ctx, k.incomplete, "x").Err())

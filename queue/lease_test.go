@@ -5,6 +5,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit/umf"
 )
 
 // A consumer that dies holding leased work (simulated: fetched, never settled, never renewed)
@@ -20,7 +24,7 @@ func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
 	dead, err := newConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }),
 		ConsumerLease(100*time.Millisecond))
 	must(t, err)
-	ds, err := dead.fetch(context.Background(), 1)
+	ds, err := dead.fetch(context.Background(), 1, dead.newFetchPrefix(), false)
 	must(t, err)
 	equal(t, 1, len(ds))
 
@@ -139,14 +143,57 @@ func TestFetchIsIdempotent(t *testing.T) {
 	svc := service()
 	enqueueN(t, c, svc, 5)
 	k := newKeys(c.Keyspace(), svc)
-	args := []any{ms(time.Now().Add(time.Minute)), 2, "tok.1."}
+	args := []any{ms(time.Now().Add(time.Minute)), 2, "tok.1.", 0}
 	keys := []string{k.received, k.inProgress, k.leases, k.leased, k.recovered}
-	first, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).StringSlice()
+	first, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).Slice()
 	must(t, err)
-	again, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).StringSlice()
+	again, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).Slice()
 	must(t, err)
 	equal(t, first, again)
-	equal(t, 4, len(first)) // two messages, each with its recovery count
+	equal(t, 6, len(first)) // two messages, each with its token number and recovery count
 	s := stats(t, c, svc)
 	equal(t, [3]int64{3, 2, 2}, [3]int64{s.Received, s.InProgress, s.Leased})
+}
+
+// The fetch loop repeats a failed fetch under its tokens: it gets the messages still leased under
+// them, with their leases renewed, even when the recoverer took the first one back meanwhile, and
+// leases nothing new under a prefix that still holds leases.
+func TestRepeatedFetchAnswersWhatIsLeftOfItsLeases(t *testing.T) {
+	c := realFleet(t)
+	svc := service()
+	msgs := enqueueN(t, c, svc, 5)
+	k := newKeys(c.Keyspace(), svc)
+	ctx := context.Background()
+	keys := []string{k.received, k.inProgress, k.leases, k.leased, k.recovered}
+	_, err := fetchScript.Run(ctx, c.Redis(), keys, ms(time.Now().Add(time.Minute)), 3, "tok.1.", 0).Slice()
+	must(t, err)
+	// The recoverer takes the first lease back (as if it had expired): the message is received again.
+	must(t, c.Redis().ZAdd(ctx, k.leases, goredis.Z{Score: 0, Member: "tok.1.1"}).Err())
+	n, err := recoverScript.Run(ctx, c.Redis(), []string{k.leases, k.leased, k.inProgress, k.received, k.recovered},
+		ms(time.Now()), 10).Int()
+	must(t, err)
+	equal(t, 1, n)
+
+	later := time.Now().Add(2 * time.Minute)
+	again, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 4, "tok.1.", 1).Slice()
+	must(t, err)
+	equal(t, []any{int64(2), string(marshalled(t, msgs[1])), "0", int64(3), string(marshalled(t, msgs[2])), "0"}, again)
+	for _, token := range []string{"tok.1.2", "tok.1.3"} {
+		equal(t, float64(later.UnixMilli()), c.Redis().ZScore(ctx, k.leases, token).Val())
+	}
+	s := stats(t, c, svc)
+	equal(t, [3]int64{3, 2, 2}, [3]int64{s.Received, s.InProgress, s.Leased})
+
+	// A repeat under a prefix none of whose tokens is leased (the fetch never ran) leases afresh.
+	fresh, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 1, "tok.2.", 1).Slice()
+	must(t, err)
+	equal(t, 3, len(fresh))
+	equal[any](t, int64(1), fresh[0])
+}
+
+func marshalled(t *testing.T, m *umf.Message) []byte {
+	t.Helper()
+	b, err := m.Marshal()
+	must(t, err)
+	return b
 }

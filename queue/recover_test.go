@@ -134,7 +134,7 @@ func TestRecoveriesCountedAndLimited(t *testing.T) {
 			ConsumerLease(time.Millisecond))
 		must(t, err)
 		for range 2 {
-			ds, err := dead.fetch(ctx, 1) // taken, then the "process" dies
+			ds, err := dead.fetch(ctx, 1, dead.newFetchPrefix(), false) // taken, then the "process" dies
 			must(t, err)
 			equal(t, 1, len(ds))
 			time.Sleep(5 * time.Millisecond)
