@@ -147,9 +147,10 @@ var shapeChecks = []struct {
 	{"queue", shapeCheckQueue},
 	{"health", shapeCheckHealth},
 	{"config", shapeCheckConfig},
+	{"transport", shapeCheckTransport},
 }
 
-// TestShapes runs the behaviour checks of sd/redis, queue, health and config on every Redis shape a
+// TestShapes runs the behaviour checks of sd/redis, queue, health, config and the pub/sub transport on every Redis shape a
 // user runs: one Redis; TLS with a private CA; mutual TLS; an ACL user with exactly the rules of the
 // template in docs/operations.md (ACL LOG empty afterwards); a 3-master Redis Cluster; a Sentinel set,
 // where the checks run again after a SENTINEL FAILOVER forced in the middle of queue and discovery
