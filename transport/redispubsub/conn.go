@@ -90,7 +90,7 @@ func init() {
 		}
 		return nil
 	}
-	conninfo.Up = func(c any) bool { return c.(*Conn).isUp() }
+	conninfo.Ready = func(c any) error { return c.(*Conn).ready() }
 	conninfo.OnResubscribe = func(c any, f func()) func() { return c.(*Conn).onResubscribe(f) }
 	conninfo.CallerSide = func(err error) bool {
 		var pe *publishError

@@ -42,6 +42,7 @@ func (c *Conn) monitor() {
 		outstanding bool      // a counted probe has not been read yet
 		sentAt      time.Time // ... sent then,
 		readsAt     uint64    // ... when the reader had read this many payloads
+		failing     bool      // the last probe failed (logged once, when it starts)
 	)
 	for {
 		select {
@@ -70,6 +71,10 @@ func (c *Conn) monitor() {
 			ctx, cancel := context.WithTimeout(c.ctx, c.probe)
 			n, err := c.pub.publish(ctx, c.channels[1], []byte(probePayload))
 			cancel()
+			if err != nil && !failing {
+				c.logger.Log("msg", "probe failed; failover and silence go unnoticed until it works", "err", err)
+			}
+			failing = err != nil
 			switch {
 			case err != nil:
 				outstanding = false

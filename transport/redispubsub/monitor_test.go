@@ -13,6 +13,7 @@ import (
 
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/umf"
 )
 
 // resubscriptions returns a channel that receives after every resubscription of c.
@@ -185,5 +186,16 @@ func TestClusterSlotMoveResubscribes(t *testing.T) {
 	}
 	if have := cluster.NodeForSlot(t, slot); have != dst {
 		t.Fatalf("the slot is served by %s, want %s", have.Addr, dst.Addr)
+	}
+}
+
+// The monitor's probes travel on the Conn's own channel and are read, but never counted or dispatched.
+func TestProbesAreNotMessages(t *testing.T) {
+	client := redistest.Client(t)
+	server := newConn(t, client, "calc", withProbeInterval(20*time.Millisecond))
+	server.HandleDefault(func(context.Context, *Conn, *umf.Message) { t.Error("a probe reached a handler") })
+	eventually(t, "probes read", func() bool { return server.reads.Load() >= 5 })
+	if s := server.Stats(); s.Received != 0 || s.Malformed != 0 || s.Reconnects != 0 {
+		t.Errorf("probes counted: %+v", s)
 	}
 }

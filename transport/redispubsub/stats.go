@@ -5,14 +5,14 @@ import "sync/atomic"
 // Stats is a snapshot of a Conn's counters: what it dropped tells how to size ConnConcurrency
 // (Rejected) and ConnMaxMessageSize (Malformed).
 type Stats struct {
-	Received   uint64 // payloads read from either channel
+	Received   uint64 // payloads read from either channel (not the monitor's probes)
 	Handled    uint64 // messages handed to a handler
 	Replies    uint64 // replies matched to a waiting request
 	Malformed  uint64 // dropped: not JSON, wrong types, no to, or over ConnMaxMessageSize
 	Unhandled  uint64 // dropped: no handler for their route, and no default handler
 	Orphans    uint64 // replies whose request had already ended (timeout, cancel, connection lost)
 	Rejected   uint64 // dropped: ConnConcurrency handlers were busy
-	Reconnects uint64 // resubscriptions after the connection was lost
+	Reconnects uint64 // new subscriptions after one was lost, went silent or sat on the wrong node
 	Panics     uint64 // handlers that panicked (recovered and logged)
 	Pending    int    // requests waiting for a reply now
 }

@@ -175,8 +175,17 @@ func (c *Conn) onResubscribe(f func()) (remove func()) {
 }
 
 // isUp reports whether the Conn is subscribed.
-func (c *Conn) isUp() bool {
+func (c *Conn) isUp() bool { return c.ready() == nil }
+
+// ready returns the error a request would fail with now for want of a subscription, or nil.
+func (c *Conn) ready() error {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
-	return c.up && !c.closed
+	switch {
+	case c.closed:
+		return ErrClosed
+	case !c.up:
+		return ErrConnectionLost
+	}
+	return nil
 }

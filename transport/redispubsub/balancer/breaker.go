@@ -78,12 +78,12 @@ func callerSide(next endpoint.Endpoint) endpoint.Endpoint {
 }
 
 // guard is an instance's endpoint as the balancer calls it: while the Conn is not subscribed the call
-// fails at once with ErrConnectionLost without asking the breaker; the mark of callerSide is taken off
-// again outside it.
+// fails at once with ErrConnectionLost (ErrClosed once it is closed) without asking the breaker; the
+// mark of callerSide is taken off again outside it.
 func (b *Balancer) guard(br *breaker) endpoint.Endpoint {
 	return func(ctx context.Context, request interface{}) (interface{}, error) {
-		if !conninfo.Up(b.conn) {
-			return nil, redispubsub.ErrConnectionLost
+		if err := conninfo.Ready(b.conn); err != nil {
+			return nil, err
 		}
 		response, err := (*br.e.Load())(ctx, request)
 		var ce *callerError

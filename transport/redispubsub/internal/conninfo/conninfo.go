@@ -10,8 +10,9 @@ var (
 	// Client returns the client of a *redispubsub.Conn, or nil for anything else (a nil Conn
 	// included).
 	Client func(conn any) *hydrakit.Client
-	// Up reports whether a *redispubsub.Conn is subscribed (so that a request's reply can arrive).
-	Up func(conn any) bool
+	// Ready returns nil when a *redispubsub.Conn is subscribed (so that a request's reply can arrive),
+	// else the error a request would fail with now: ErrClosed or ErrConnectionLost.
+	Ready func(conn any) error
 	// OnResubscribe registers f to run every time a *redispubsub.Conn has subscribed again after a
 	// loss, on its reading goroutine (so f must be quick); remove unregisters it.
 	OnResubscribe func(conn any, f func()) (remove func())
