@@ -46,6 +46,8 @@ type Conn struct {
 	closeGrace  time.Duration
 	concurrency chan struct{}
 
+	seen recentMIDs // mids handled lately: a message delivered twice runs once
+
 	psMu sync.Mutex
 	ps   *goredis.PubSub // nil once closed, and between a kick and the next subscription
 	gen  uint64          // counts subscriptions, so that a kick never hits a newer one than it meant

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -160,6 +161,11 @@ func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 		c.deliver(msg)
 		return nil, nil
 	}
+	if c.seen.add(msg.MID) {
+		c.stats.duplicates.Add(1)
+		c.logDropped("msg", "dropped duplicate message", "mid", msg.MID)
+		return nil, nil
+	}
 	h := c.handler(msg)
 	if h == nil {
 		c.stats.unhandled.Add(1)
@@ -199,4 +205,36 @@ func (c *Conn) deliver(msg *umf.Message) {
 	}
 	c.stats.replies.Add(1)
 	call.ch <- result{msg: msg}
+}
+
+// recentMIDs is the set of the mids a Conn handled most recently, in two generations of at most
+// recentMIDsPerGeneration each (so at most twice that, about 600 KB, per Conn). A UMF mid names one
+// message, so a mid seen again is the same message delivered twice: go-redis resends a PUBLISH whose
+// reply was lost, and during a failover a PUBLISH may reach subscribers through the old primary and
+// again through the new one. Dropping it keeps a handler from running twice for one request.
+type recentMIDs struct {
+	mu       sync.Mutex
+	cur, old map[string]struct{}
+}
+
+const recentMIDsPerGeneration = 8192
+
+// add records mid and reports whether it was already there. An empty mid is never a duplicate.
+func (r *recentMIDs) add(mid string) (seen bool) {
+	if mid == "" {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cur[mid]; ok {
+		return true
+	}
+	if _, ok := r.old[mid]; ok {
+		return true
+	}
+	if r.cur == nil || len(r.cur) >= recentMIDsPerGeneration {
+		r.old, r.cur = r.cur, make(map[string]struct{}, recentMIDsPerGeneration)
+	}
+	r.cur[mid] = struct{}{}
+	return false
 }

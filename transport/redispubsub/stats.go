@@ -14,11 +14,12 @@ type Stats struct {
 	Rejected   uint64 // dropped: ConnConcurrency handlers were busy
 	Reconnects uint64 // new subscriptions after one was lost, went silent or sat on the wrong node
 	Panics     uint64 // handlers that panicked (recovered and logged)
+	Duplicates uint64 // dropped: a message whose mid this Conn handled moments ago (a resent PUBLISH)
 	Pending    int    // requests waiting for a reply now
 }
 
 type counters struct {
-	received, handled, replies, malformed, unhandled, orphans, rejected, reconnects, panics atomic.Uint64
+	received, handled, replies, malformed, unhandled, orphans, rejected, reconnects, panics, duplicates atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -31,6 +32,6 @@ func (c *Conn) Stats() Stats {
 		Received: s.received.Load(), Handled: s.handled.Load(), Replies: s.replies.Load(),
 		Malformed: s.malformed.Load(), Unhandled: s.unhandled.Load(), Orphans: s.orphans.Load(),
 		Rejected: s.rejected.Load(), Reconnects: s.reconnects.Load(), Panics: s.panics.Load(),
-		Pending: pending,
+		Duplicates: s.duplicates.Load(), Pending: pending,
 	}
 }
