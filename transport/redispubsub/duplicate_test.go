@@ -62,7 +62,10 @@ func TestRecentMIDsBounded(t *testing.T) {
 	if !r.add(last) {
 		t.Error("the latest mid is not seen again")
 	}
-	if r.add("") || r.add("") {
+	if r.add("") {
+		t.Error("an empty mid is never a duplicate")
+	}
+	if r.add("") {
 		t.Error("an empty mid is never a duplicate")
 	}
 }
