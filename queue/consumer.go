@@ -14,6 +14,7 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/wait"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -181,9 +182,9 @@ func (c *Consumer) shutdown() error {
 	c.fetchWG.Wait()
 
 	var err error
-	if !waitTimeout(&c.workWG, time.Until(deadline)) {
+	if !wait.Timeout(&c.workWG, time.Until(deadline)) {
 		c.cancels[1]() // handlers see their context end; their messages are released, not retried
-		if !waitTimeout(&c.workWG, c.shutdownTimeout/2+time.Second) {
+		if !wait.Timeout(&c.workWG, c.shutdownTimeout/2+time.Second) {
 			err = ErrShutdownTimeout
 		}
 	}
@@ -191,7 +192,7 @@ func (c *Consumer) shutdown() error {
 	if err == nil {
 		close(c.outcomes)
 		// The settler gets the rest of the shutdown time (at least a second) to reach Redis.
-		if !waitTimeout(&c.settleWG, max(time.Until(deadline), time.Second)) {
+		if !wait.Timeout(&c.settleWG, max(time.Until(deadline), time.Second)) {
 			c.cancels[2]()
 			c.settleWG.Wait()
 		}
@@ -203,17 +204,4 @@ func (c *Consumer) shutdown() error {
 	}
 	c.bgWG.Wait()
 	return err
-}
-
-func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
 }

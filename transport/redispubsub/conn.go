@@ -13,6 +13,7 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/wait"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/transport/redispubsub/internal/conninfo"
 	"github.com/hydrakit/hydrakit/umf"
@@ -265,25 +266,11 @@ func (c *Conn) close() error {
 	}
 	c.bg.Wait()
 	c.disc.close()
-	if !waitTimeout(&c.workers, c.closeGrace) {
+	if !wait.Timeout(&c.workers, c.closeGrace) {
 		err = errors.Join(err, fmt.Errorf("redispubsub: close: handlers still running %v after their context ended: %w",
 			c.closeGrace, context.DeadlineExceeded))
 	}
 	return err
-}
-
-// waitTimeout waits for wg at most d and reports whether it is done.
-func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
 }
 
 // failPendingLocked fails every waiting request; c.pmu is held.
