@@ -101,6 +101,7 @@ func New(conn *redispubsub.Conn, service, route string, enc redispubsub.EncodeRe
 		return b.guard(br), closer(func() { b.mu.Lock(); delete(b.breakers, br); b.mu.Unlock() }), nil
 	}
 	b.endpointer = sd.NewEndpointer(instancer, factory, log.With(logger, "service", svc))
+	awaitFirstEndpoints(instancer, b.endpointer)
 	b.rr = lb.NewRoundRobin(b.endpointer)
 	b.unhook = conninfo.OnResubscribe(conn, b.resetBreakers)
 	return b, nil
@@ -155,4 +156,25 @@ func (b *Balancer) Close() error {
 		b.instancer.Stop()
 	})
 	return nil
+}
+
+// awaitFirstEndpoints returns once the Endpointer has taken in the instances the Instancer already
+// lists (go-kit's Endpointer takes its first event on a goroutine of its own, so a call made right
+// after New would otherwise find no endpoints), or after a second.
+func awaitFirstEndpoints(instancer sd.Instancer, endpointer sd.Endpointer) {
+	current := make(chan sd.Event, 1)
+	instancer.Register(current) // the Instancer sends its state before Register returns
+	instancer.Deregister(current)
+	var listed int
+	select {
+	case ev := <-current:
+		listed = len(ev.Instances)
+	default:
+	}
+	for deadline := time.Now().Add(time.Second); listed > 0 && time.Now().Before(deadline); {
+		if endpoints, err := endpointer.Endpoints(); err == nil && len(endpoints) > 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

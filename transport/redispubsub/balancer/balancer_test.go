@@ -262,3 +262,18 @@ func TestErrorMessage(t *testing.T) {
 		}
 	}
 }
+
+// A call made at once after New finds the instances discovery already lists: go-kit's Endpointer
+// takes its first event on a goroutine of its own, and New waits for it.
+func TestFirstCallAfterNew(t *testing.T) {
+	rdb := redistest.Client(t)
+	caller := newConn(t, rdb, "caller", keyspace.NewInstanceID())
+	_, id := serveSum(t, rdb, sumEndpoint)
+	for i := range 20 {
+		b := newBalancer(t, caller, withInstancer(sd.FixedInstancer([]string{id})), Attempts(1))
+		if _, err := b.Endpoint()(context.Background(), sumRequest{A: i}); err != nil {
+			t.Fatalf("call %d right after New: %v", i, err)
+		}
+		_ = b.Close()
+	}
+}
