@@ -102,6 +102,12 @@ func discoverHTTP(ctx context.Context, client *hydrakit.Client, ip string, port 
 	defer endpointer.Close()
 	greet := lb.Retry(3, 2*time.Second, lb.NewRoundRobin(endpointer))
 	// README:end
+	// go-kit's Endpointer takes the Instancer's first event on a goroutine of its own.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if endpoints, _ := endpointer.Endpoints(); len(endpoints) > 0 {
+			break
+		}
+	}
 	return greet(ctx, greetRequest{Name: "Ada"})
 }
 

@@ -130,6 +130,13 @@ func (t *tour) register(ctx context.Context) error {
 	}
 	t.endpointer = sd.NewEndpointer(t.addrs, httpFactory, t.logger)
 	t.httpGreet = lb.Retry(3, 2*time.Second, lb.NewRoundRobin(t.endpointer))
+	// go-kit's Endpointer takes the Instancer's first event on a goroutine of its own: wait for it, so
+	// that the first call does not find an empty set.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if endpoints, _ := t.endpointer.Endpoints(); len(endpoints) > 0 {
+			break
+		}
+	}
 
 	t.acks = make(chan string, 16)
 	if t.conn, err = redispubsub.NewConn(t.client, "demo-client", keyspace.NewInstanceID()); err != nil {
