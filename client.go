@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
@@ -41,6 +42,8 @@ type config struct {
 	keysSet bool
 	logger  log.Logger
 	now     func() time.Time
+	secrets [][]byte
+	require bool
 	err     error
 }
 
@@ -78,6 +81,29 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithSigning makes every component sign each UMF message it sends (requests, replies, broadcasts,
+// queued messages) with secret, exactly as Node Hydra's signMessage('sha256', secret) does, and
+// accept a signature made with secret or any of previous. Keep the secret of a rotation in previous
+// until every instance signs with the new one (docs/security.md). Signing alone checks nothing;
+// add WithRequiredSignatures once the whole fleet signs.
+func WithSigning(secret string, previous ...string) Option {
+	return func(c *config) {
+		for _, s := range append([]string{secret}, previous...) {
+			if s == "" {
+				c.err = errors.Join(c.err, fmt.Errorf("%w: empty signing secret", ErrConfig))
+			}
+			c.secrets = append(c.secrets, []byte(s))
+		}
+	}
+}
+
+// WithRequiredSignatures makes every component refuse a message without a valid signature: pub/sub
+// messages and replies are dropped (and counted), and those older or newer than the replay window
+// too; queued messages are dead-lettered. It needs WithSigning.
+func WithRequiredSignatures() Option {
+	return func(c *config) { c.require = true }
+}
+
 // NewClient returns a Client over rdb: a *goredis.Client (single Redis or Sentinel), a
 // *goredis.ClusterClient, or any UniversalClient. rdb stays the caller's: Close does not close it.
 // Every option is validated here; errors wrap ErrConfig.
@@ -90,8 +116,15 @@ func NewClient(rdb goredis.UniversalClient, options ...Option) (*Client, error) 
 	for _, o := range options {
 		o(&c)
 	}
+	if c.require && len(c.secrets) == 0 {
+		c.err = errors.Join(c.err, fmt.Errorf("%w: WithRequiredSignatures needs WithSigning", ErrConfig))
+	}
 	if c.err != nil {
 		return nil, c.err
+	}
+	var signing *trust.Keys
+	if len(c.secrets) > 0 {
+		signing = trust.New(c.secrets, c.require)
 	}
 	switch {
 	case !c.keysSet && cluster:
@@ -102,7 +135,7 @@ func NewClient(rdb goredis.UniversalClient, options ...Option) (*Client, error) 
 		return nil, fmt.Errorf("%w: a Redis Cluster needs a cluster-safe keyspace (keyspace.ClusterSafe)", ErrConfig)
 	}
 	return &Client{state: &fleet.State{
-		Redis: rdb, Keys: c.keys, Logger: c.logger, Now: c.now, Cluster: cluster,
+		Redis: rdb, Keys: c.keys, Logger: c.logger, Now: c.now, Cluster: cluster, Signing: signing,
 	}}, nil
 }
 

@@ -21,8 +21,15 @@ func TestNewClientValidates(t *testing.T) {
 		"zero keyspace": func() (*hydrakit.Client, error) {
 			return hydrakit.NewClient(rdb, hydrakit.WithKeyspace(keyspace.Scheme{}))
 		},
-		"nil logger": func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithLogger(nil)) },
-		"nil clock":  func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithClock(nil)) },
+		"nil logger":   func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithLogger(nil)) },
+		"nil clock":    func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithClock(nil)) },
+		"empty secret": func() (*hydrakit.Client, error) { return hydrakit.NewClient(rdb, hydrakit.WithSigning("")) },
+		"empty previous secret": func() (*hydrakit.Client, error) {
+			return hydrakit.NewClient(rdb, hydrakit.WithSigning("s", ""))
+		},
+		"required without secret": func() (*hydrakit.Client, error) {
+			return hydrakit.NewClient(rdb, hydrakit.WithRequiredSignatures())
+		},
 		"cluster, not safe": func() (*hydrakit.Client, error) {
 			return hydrakit.NewClient(cluster, hydrakit.WithKeyspace(keyspace.New()))
 		},

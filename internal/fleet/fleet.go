@@ -8,6 +8,7 @@ import (
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
@@ -22,6 +23,7 @@ type State struct {
 	Logger  log.Logger
 	Now     func() time.Time
 	Cluster bool
+	Signing *trust.Keys // nil: nothing is signed or checked
 
 	mu      sync.Mutex
 	closed  bool
