@@ -20,9 +20,10 @@ deps:
 test: deps
 	$(GO) test $(TEST_FLAGS) ./...
 
-# Unit tests only: miniredis, no real Redis or Node needed.
+# Unit tests only: miniredis, no real Redis or Node needed. PATH holds only the go binary's directory,
+# so a test that reaches for redis-server or node under -short fails here instead of passing quietly.
 test-short:
-	$(GO) test -short -count=1 ./...
+	PATH="$$(dirname "$$(command -v $(GO))")" $(GO) test -short -count=1 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './integration/node/*')); \

@@ -45,6 +45,9 @@ type peerEvent struct {
 // requireNode skips when node or the npm packages are missing, except in CI, where it fails.
 func requireNode(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the Node Hydra peer; skipped with -short")
+	}
 	dir, _ := filepath.Abs("node")
 	_, errNode := exec.LookPath("node")
 	_, errMod := os.Stat(filepath.Join(dir, "node_modules", "hydra"))

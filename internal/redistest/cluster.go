@@ -36,6 +36,7 @@ func ClusterReplicas(n int) ServerOption { return func(c *config) { c.replicas =
 // every replica's link to its master is up. Start's options apply to every node.
 func StartCluster(tb testing.TB, options ...ServerOption) *Cluster {
 	tb.Helper()
+	skipShort(tb)
 	cfg := newConfig(options)
 	replicas := max(cfg.replicas, 0)
 	bin := lookBin(tb, "redis-server", "StartCluster")

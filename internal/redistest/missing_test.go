@@ -22,6 +22,9 @@ func (f *fatalTB) Fatalf(format string, args ...any) {
 }
 
 func TestMissingBinariesFailSayingHowToInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("with -short, Start skips before it looks for binaries")
+	}
 	t.Setenv("PATH", t.TempDir()) // no redis-server, redis-cli, redis-sentinel or docker
 	for name, start := range map[string]func(testing.TB){
 		"Start TLS":     func(tb testing.TB) { redistest.Start(tb, redistest.TLS()) },

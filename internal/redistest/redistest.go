@@ -29,6 +29,7 @@ func Mini(tb testing.TB) (*miniredis.Miniredis, *goredis.Client) {
 // (see Start). The client is closed when the test ends.
 func Client(tb testing.TB) *goredis.Client {
 	tb.Helper()
+	skipShort(tb)
 	if url := os.Getenv("REDIS_URL"); url != "" {
 		opts, err := goredis.ParseURL(url)
 		if err != nil {
@@ -40,6 +41,15 @@ func Client(tb testing.TB) *goredis.Client {
 		return c
 	}
 	return Start(tb).Client(tb)
+}
+
+// skipShort skips a test that needs a real Redis under go test -short, which promises miniredis only
+// (make test-short): a real server is what makes a test slow, and it may not be installed.
+func skipShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs a real Redis; skipped with -short")
+	}
 }
 
 func dockerAnswers() bool {

@@ -41,6 +41,7 @@ type Sentinel struct {
 // created on the data nodes only).
 func StartSentinel(tb testing.TB, options ...ServerOption) *Sentinel {
 	tb.Helper()
+	skipShort(tb)
 	cfg := newConfig(options)
 	if cfg.replicas >= 0 {
 		tb.Fatal("redistest: ClusterReplicas is an option of StartCluster, not StartSentinel")

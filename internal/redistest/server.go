@@ -58,6 +58,7 @@ func AppendOnly() ServerOption { return func(c *config) { c.appendOnly = true } 
 // tests that stop, restart or kill Redis, or need TLS or ACL users. It is stopped when the test ends.
 func Start(tb testing.TB, options ...ServerOption) *Server {
 	tb.Helper()
+	skipShort(tb)
 	cfg := newConfig(options)
 	if cfg.replicas >= 0 {
 		tb.Fatal("redistest: ClusterReplicas is an option of StartCluster, not Start")
