@@ -6,7 +6,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NODE_DIR    := integration/node
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all demo test test-short deps lint api apidiff bench fuzz tidy
+.PHONY: all demo test test-short stress deps lint api apidiff bench fuzz tidy
 
 all: lint test
 
@@ -24,6 +24,11 @@ test: deps
 # so a test that reaches for redis-server or node under -short fails here instead of passing quietly.
 test-short:
 	PATH="$$(dirname "$$(command -v $(GO))")" $(GO) test -short -count=1 ./...
+
+# The timing-sensitive packages, -race -count=5, with every core kept busy by another process
+# (docs/architecture.md, "Tests under load"). Takes a while; STRESS_PKGS narrows it.
+stress: deps
+	@GO=$(GO) bash scripts/stress.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './integration/node/*')); \

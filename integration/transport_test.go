@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,11 +237,19 @@ func TestTransportBalancedClientSurvivesKilledResponder(t *testing.T) {
 	defer b.Close()
 	e := b.Endpoint()
 
+	// The phases are set by events: enough calls served before the kill; the dead instance gone from
+	// an Instancer of the same client (whose watch the balancer's discovery shares) after it.
+	watch, err := sdredis.NewInstancer(client, "hmr", nil, sdredis.InstancerInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := sdEvents(t, watch)
 	const workers = 8
 	var phase atomic.Int32 // 0: before the kill, 1: dead instance still listed, 2: gone from discovery
 	var failed [3]atomic.Int32
 	var served [3]atomic.Int32
 	stop := make(chan struct{})
+	progress := make(chan struct{}, 1) // a call was served
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -260,28 +269,34 @@ func TestTransportBalancedClientSurvivesKilledResponder(t *testing.T) {
 					continue
 				}
 				served[ph].Add(1)
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
-	time.Sleep(time.Second)
+	servedAtLeast := func(ph int, n int32) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for served[ph].Load() < n {
+			select {
+			case <-progress:
+			case <-timeout:
+				t.Fatalf("phase %d: only %d calls served", ph, served[ph].Load())
+			}
+		}
+	}
+	servedAtLeast(0, 100)
 	if err := procs[0].Process.Kill(); err != nil { // SIGKILL: no deregistration
 		t.Fatal(err)
 	}
 	phase.Store(1)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		live, err := sdredis.ListInstances(context.Background(), client, "hmr")
-		if err == nil && len(live) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the killed instance %s never left discovery", ids[0])
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(1500 * time.Millisecond) // the Instancer's resync (1 s) catches up
+	alive := slices.Clone(ids[1:])
+	slices.Sort(alive)
+	sdWait(t, events, 15*time.Second, alive...)
 	phase.Store(2)
-	time.Sleep(2 * time.Second)
+	servedAtLeast(2, 300)
 	close(stop)
 	wg.Wait()
 	t.Logf("served %d/%d/%d, failed %d/%d/%d (before kill / dead but listed / gone)",
