@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -51,9 +52,11 @@ type Consumer struct {
 	handler Handler
 	keys    keys
 	logger  log.Logger
-	now     func() time.Time
-	id      string // lease token prefix, unique per Consumer
-	err     error  // from the options
+	// inputLog is logger for lines that messages trigger, at most logBurst a second.
+	inputLog log.Logger
+	now      func() time.Time
+	id       string // lease token prefix, unique per Consumer
+	err      error  // from the options
 
 	workers, prefetch, maxAttempts int
 	maxRecoveries                  int
@@ -74,6 +77,23 @@ type Consumer struct {
 	cancels  [3]context.CancelFunc // fetch, handlers, background
 
 	fetchWG, workWG, settleWG, bgWG sync.WaitGroup
+
+	rejected, badDelayed atomic.Uint64
+}
+
+// ConsumerStats counts what a Consumer refused since it started.
+type ConsumerStats struct {
+	// Rejected counts messages moved to the incomplete list unhandled because signatures are required
+	// (hydrakit.WithRequiredSignatures) and theirs was missing or wrong.
+	Rejected uint64
+	// BadDelayed counts entries of the delayed set that held no message (not "<id>|<raw>"), moved to
+	// the incomplete list unchanged.
+	BadDelayed uint64
+}
+
+// Stats returns the consumer's counters.
+func (c *Consumer) Stats() ConsumerStats {
+	return ConsumerStats{Rejected: c.rejected.Load(), BadDelayed: c.badDelayed.Load()}
 }
 
 func (c *Consumer) fail(err error) { c.err = errors.Join(c.err, err) }
@@ -106,10 +126,11 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 	}
 	var id [6]byte
 	_, _ = rand.Read(id[:])
+	logger := log.With(st.Logger, "component", "queue", "queue", name)
 	c := &Consumer{
 		rdb: st.Redis, service: name, handler: handler, keys: newKeys(st.Keys, name),
-		logger: log.With(st.Logger, "component", "queue", "queue", name),
-		now:    st.Now, id: hex.EncodeToString(id[:]),
+		logger: logger, inputLog: &limitedLogger{next: logger},
+		now: st.Now, id: hex.EncodeToString(id[:]),
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,
 		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval,
