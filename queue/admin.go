@@ -51,15 +51,26 @@ func (i *Inspector) Requeue(ctx context.Context, service string, raw []byte) err
 	return nil
 }
 
-// RequeueAll requeues every dead letter of service and returns how many it moved.
+// RequeueAll requeues the dead letters service's incomplete list held when it was called, oldest
+// first, and returns how many it moved. Dead letters added meanwhile (a consumer dead-lettering a
+// requeued poison message again) stay for the next call, so RequeueAll ends however fast they come.
 func (i *Inspector) RequeueAll(ctx context.Context, service string) (int, error) {
+	k, err := i.keys(service)
+	if err != nil {
+		return 0, err
+	}
+	left, err := i.rdb.LLen(ctx, k.incomplete).Result()
+	if err != nil {
+		return 0, fmt.Errorf("queue: requeue: %w", err)
+	}
 	total := 0
-	for {
-		items, err := i.Incomplete(ctx, service, 0, 100)
+	for left > 0 {
+		items, err := i.Incomplete(ctx, service, 0, min(left, 100))
 		if err != nil || len(items) == 0 {
 			return total, err
 		}
 		for _, it := range items {
+			left--
 			switch err := i.Requeue(ctx, service, it.Raw); {
 			case err == nil:
 				total++
@@ -68,6 +79,7 @@ func (i *Inspector) RequeueAll(ctx context.Context, service string) (int, error)
 			}
 		}
 	}
+	return total, nil
 }
 
 // Delete removes one dead letter. ErrNotFound if it is gone.
