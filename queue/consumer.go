@@ -65,6 +65,7 @@ type Consumer struct {
 	backoff                        func(attempt int) time.Duration
 	// Timing that is constant outside tests (options.go); recoverEvery 0 means lease/5, at most 5 s.
 	blockTimeout, recoverEvery, schedulerEvery time.Duration
+	maxCounted                                 int // maxCounted outside tests
 
 	closeOnce sync.Once
 	closeErr  error
@@ -133,7 +134,7 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 		now: st.Now, id: hex.EncodeToString(id[:]),
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,
-		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval,
+		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval, maxCounted: maxCounted,
 	}
 	for _, o := range options {
 		if o == nil {

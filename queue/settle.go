@@ -12,11 +12,11 @@ import (
 // lease recovered after expiry is gone, so a late result never removes another consumer's copy.
 // A message that ends (complete, retry, dead letter) forgets its recovery count.
 // KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] delayed,
-// KEYS[6] incomplete, KEYS[7] recovered
+// KEYS[6] incomplete, KEYS[7] counted, KEYS[8] recoveries
 // ARGV: groups of 4: op (c complete, q release, r retry, d dead-letter), lease token,
 // target (r: delayed member; d: incomplete item), due (r: unix ms)
 // Returns one integer per group: 1 applied, 0 lease lost.
-var settleScript = goredis.NewScript(`
+var settleScript = goredis.NewScript(tallyLua + `
 local out = {}
 local counted = redis.call('EXISTS', KEYS[7]) == 1
 for i = 1, #ARGV, 4 do
@@ -30,7 +30,7 @@ for i = 1, #ARGV, 4 do
     end
     local op = ARGV[i]
     if counted and raw and op ~= 'q' then
-      redis.call('HDEL', KEYS[7], raw)
+      forget(KEYS[7], {KEYS[8]}, redis.sha1hex(raw))
     end
     if op == 'q' and raw then
       redis.call('RPUSH', KEYS[4], raw)
@@ -53,9 +53,7 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 	for _, o := range batch {
 		args = append(args, string(o.op), o.d.token, o.target, strconv.FormatInt(o.due, 10))
 	}
-	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.delayed,
-		c.keys.incomplete, c.keys.recovered}
-	applied, err := settleScript.Run(ctx, c.rdb, k, args...).Int64Slice()
+	applied, err := settleScript.Run(ctx, c.rdb, c.keys.settleKeys(), args...).Int64Slice()
 	if err != nil {
 		return err
 	}
