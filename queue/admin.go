@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/hydrakit/hydrakit/umf"
 )
 
 // requeueScript moves one dead letter back to the received list, rewritten by the caller.
@@ -22,26 +20,15 @@ end
 return 0
 `)
 
-// Requeue moves the dead letter raw (Item.Raw) back to the received list with its attempt count
-// reset. bdy.reason stays: the handler can tell a second chance. ErrNotFound if it is gone.
+// Requeue moves the dead letter raw (Item.Raw) back to the received list, where it starts again from
+// attempt 1 (its counts ended when it was dead-lettered). bdy.reason stays: the handler can tell a
+// second chance. ErrNotFound if it is gone.
 func (i *Inspector) Requeue(ctx context.Context, service string, raw []byte) error {
 	k, err := i.keys(service)
 	if err != nil {
 		return err
 	}
-	fresh := raw
-	if m, err := umf.Unmarshal(raw); err == nil && len(m.Headers) > 0 {
-		if h, found, err := deleteJSONField(m.Headers, attemptHeader); err == nil && found {
-			m.Headers = h
-			if len(h) == 2 { // {}: Node would not write an empty hdr either
-				m.Headers = nil
-			}
-			if b, err := marshal(m); err == nil {
-				fresh = b
-			}
-		}
-	}
-	moved, err := requeueScript.Run(ctx, i.rdb, []string{k.incomplete, k.received}, raw, fresh).Int()
+	moved, err := requeueScript.Run(ctx, i.rdb, []string{k.incomplete, k.received}, raw, raw).Int()
 	if err != nil {
 		return fmt.Errorf("queue: requeue: %w", err)
 	}

@@ -150,7 +150,7 @@ func TestFetchIsIdempotent(t *testing.T) {
 	again, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).Slice()
 	must(t, err)
 	equal(t, first, again)
-	equal(t, 6, len(first)) // two messages, each with its token number and recovery count
+	equal(t, 8, len(first)) // two messages, each with its token number, attempt and recovery counts
 	s := stats(t, c, svc)
 	equal(t, [3]int64{3, 2, 2}, [3]int64{s.Received, s.InProgress, s.Leased})
 }
@@ -176,7 +176,7 @@ func TestRepeatedFetchAnswersWhatIsLeftOfItsLeases(t *testing.T) {
 	later := time.Now().Add(2 * time.Minute)
 	again, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 4, "tok.1.", 1, 0).Slice()
 	must(t, err)
-	equal(t, []any{int64(2), string(marshalled(t, msgs[1])), "0", int64(3), string(marshalled(t, msgs[2])), "0"}, again)
+	equal(t, []any{int64(2), string(marshalled(t, msgs[1])), "0", "0", int64(3), string(marshalled(t, msgs[2])), "0", "0"}, again)
 	for _, token := range []string{"tok.1.2", "tok.1.3"} {
 		equal(t, float64(later.UnixMilli()), c.Redis().ZScore(ctx, k.leases, token).Val())
 	}
@@ -186,7 +186,7 @@ func TestRepeatedFetchAnswersWhatIsLeftOfItsLeases(t *testing.T) {
 	// A repeat under a prefix none of whose tokens is leased (the fetch never ran) leases afresh.
 	fresh, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 1, "tok.2.", 1, 0).Slice()
 	must(t, err)
-	equal(t, 3, len(fresh))
+	equal(t, 4, len(fresh))
 	equal[any](t, int64(1), fresh[0])
 }
 

@@ -12,7 +12,7 @@ import (
 // Each recovery is counted per message (tally.go), so that a message that kills every consumer
 // taking it can be recognized (ConsumerMaxRecoveries).
 // KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] counted,
-// KEYS[6] recoveries
+// KEYS[6] attempts, KEYS[7] recoveries
 // ARGV[1] now (unix ms), ARGV[2] count ttl (ms), ARGV[3] max counted, ARGV[4] max leases per call
 // Returns the number of expired leases removed.
 var recoverScript = goredis.NewScript(tallyLua + `
@@ -25,8 +25,8 @@ for _, token in ipairs(expired) do
   if raw and redis.call('LREM', KEYS[3], -1, raw) == 1 then
     redis.call('RPUSH', KEYS[4], raw)
     local sha = redis.sha1hex(raw)
-    touch(KEYS[5], {KEYS[6]}, sha, now, ttl, cap)
-    redis.call('HINCRBY', KEYS[6], sha, 1)
+    touch(KEYS[5], {KEYS[6], KEYS[7]}, sha, now, ttl, cap)
+    redis.call('HINCRBY', KEYS[7], sha, 1)
   end
 end
 return #expired

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -82,18 +81,9 @@ func (c *Consumer) decide(ctx context.Context, d *Delivery, err error) outcome {
 		c.logger.Log("msg", "message moved to incomplete", "mid", mid, "attempt", d.Attempt, "err", err)
 		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
 	}
-	raw := d.Raw
-	if d.Message != nil {
-		m := *d.Message
-		if e := m.SetHeader(attemptHeader, strconv.Itoa(d.Attempt)); e == nil {
-			if b, e := marshal(&m); e == nil {
-				raw = b
-			}
-		}
-	}
 	due := c.now().Add(c.backoff(d.Attempt))
 	c.logger.Log("msg", "message will be retried", "mid", mid, "attempt", d.Attempt, "err", err)
-	return outcome{op: opRetry, d: d, target: delayedMember(raw), due: due.UnixMilli()}
+	return outcome{op: opRetry, d: d, target: delayedMember(d.Raw), due: due.UnixMilli()}
 }
 
 // deadLetter is the incomplete-list form of d, as Node's markQueueMessage(msg, false, reason)
