@@ -15,7 +15,6 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
-	"github.com/hydrakit/hydrakit/internal/wait"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -75,9 +74,14 @@ type Consumer struct {
 	jobs     chan *Delivery        // fetcher → workers
 	outcomes chan outcome          // workers → settler
 	draining chan struct{}         // closed by Close: workers hand back what they have not started
+	given    chan struct{}         // closed by Close when it gives up on handlers: they drop their results
 	cancels  [3]context.CancelFunc // fetch, handlers, background
 
-	fetchWG, workWG, settleWG, bgWG sync.WaitGroup
+	// Close waits for the workers and the settler through channels, not WaitGroups, so that a wait it
+	// gives up on leaves no goroutine behind.
+	working                 atomic.Int32  // workers still running
+	workersDone, settleDone chan struct{} // closed by the last worker, by the settler
+	fetchWG, bgWG           sync.WaitGroup
 
 	rejected, badDelayed atomic.Uint64
 }
@@ -163,7 +167,8 @@ func (c *Consumer) start() {
 	c.slots = make(chan struct{}, capacity)
 	c.jobs = make(chan *Delivery, capacity)
 	c.outcomes = make(chan outcome, capacity)
-	c.draining = make(chan struct{})
+	c.draining, c.given = make(chan struct{}), make(chan struct{})
+	c.workersDone, c.settleDone = make(chan struct{}), make(chan struct{})
 	var fetchCtx, handlerCtx, bgCtx context.Context
 	fetchCtx, c.cancels[0] = context.WithCancel(context.Background())
 	handlerCtx, c.cancels[1] = context.WithCancel(context.Background())
@@ -173,11 +178,17 @@ func (c *Consumer) start() {
 	go func() { defer c.bgWG.Done(); c.heartbeatLoop(bgCtx) }()
 	go func() { defer c.bgWG.Done(); c.recoverLoop(bgCtx) }()
 	go func() { defer c.bgWG.Done(); c.scheduleLoop(bgCtx) }()
-	c.settleWG.Add(1)
-	go func() { defer c.settleWG.Done(); c.settleLoop(bgCtx) }()
-	c.workWG.Add(c.workers)
+	go func() { defer close(c.settleDone); c.settleLoop(bgCtx) }()
+	c.working.Store(int32(c.workers))
 	for range c.workers {
-		go func() { defer c.workWG.Done(); c.workLoop(handlerCtx) }()
+		go func() {
+			defer func() {
+				if c.working.Add(-1) == 0 {
+					close(c.workersDone)
+				}
+			}()
+			c.workLoop(handlerCtx)
+		}()
 	}
 	c.fetchWG.Add(1)
 	go func() { defer c.fetchWG.Done(); c.fetchLoop(fetchCtx) }()
@@ -189,9 +200,11 @@ func (c *Consumer) start() {
 // Nothing is dropped: whatever cannot be settled (Redis unreachable) keeps its lease and is
 // recovered by another consumer when the lease expires. Close waits for every goroutine of the pool
 // and returns nil, or ErrShutdownTimeout when handlers ignored their cancelled context for another
-// half shutdown timeout (and a second): their messages are handed back, their late results refused,
-// and their workers exit when they return. Close is idempotent: later calls return the first
-// call's result.
+// half shutdown timeout (and a second). Then it hands their messages back to the received list at
+// once (another consumer may handle them while they still run) and returns with nothing of the pool
+// running but those handlers' goroutines, which Go cannot stop: each exits as soon as its handler
+// returns, dropping the late result without touching Redis. Close is idempotent: later calls
+// return the first call's result.
 func (c *Consumer) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.shutdown() })
 	return c.closeErr
@@ -204,26 +217,38 @@ func (c *Consumer) shutdown() error {
 	c.fetchWG.Wait()
 
 	var err error
-	if !wait.Timeout(&c.workWG, time.Until(deadline)) {
+	if !within(c.workersDone, time.Until(deadline)) {
 		c.cancels[1]() // handlers see their context end; their messages are released, not retried
-		if !wait.Timeout(&c.workWG, c.shutdownTimeout/2+time.Second) {
+		if !within(c.workersDone, c.shutdownTimeout/2+time.Second) {
 			err = ErrShutdownTimeout
+			close(c.given)
 		}
 	}
 	c.cancels[1]()
 	if err == nil {
 		close(c.outcomes)
 		// The settler gets the rest of the shutdown time (at least a second) to reach Redis.
-		if !wait.Timeout(&c.settleWG, max(time.Until(deadline), time.Second)) {
+		if !within(c.settleDone, max(time.Until(deadline), time.Second)) {
 			c.cancels[2]()
-			c.settleWG.Wait()
 		}
 	}
 	c.cancels[2]()
-	c.settleWG.Wait()
+	<-c.settleDone
 	if err != nil {
-		c.releaseAll() // handlers still running: hand their messages back, their results will be refused
+		c.releaseAll() // handlers still running: hand their messages back, their results are dropped
 	}
 	c.bgWG.Wait()
 	return err
+}
+
+// within reports whether done is closed within d.
+func within(done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

@@ -133,7 +133,7 @@ func TestCloseGivesUpOnStuckHandler(t *testing.T) {
 	s := stats(t, c, svc)
 	equal(t, [3]int64{1, 0, 0}, [3]int64{s.Received, s.InProgress, s.Leased})
 	close(release)
-	con.workWG.Wait() // the stuck worker exits; its late result goes nowhere
+	<-con.workersDone // the stuck worker exits; its late result goes nowhere
 }
 
 // go-redis resends a script whose reply was lost; a resent fetch must answer the same messages

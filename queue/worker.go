@@ -26,24 +26,44 @@ type outcome struct {
 }
 
 // workLoop handles jobs until the fetcher closes the channel. Once Close has begun, jobs not yet
-// started are released instead of handled.
+// started are released instead of handled; once Close has given up on the handlers, a handler that
+// returns ends its worker: Close has handed every held message back already.
 func (c *Consumer) workLoop(ctx context.Context) {
 	for d := range c.jobs {
+		var o outcome
 		select {
 		case <-c.draining:
-			c.outcomes <- outcome{op: opRelease, d: d}
-			continue
+			o = outcome{op: opRelease, d: d}
+		default:
+			o = c.work(ctx, d)
+		}
+		select {
+		case <-c.given:
+			return
 		default:
 		}
-		if c.maxRecoveries > 0 && d.Recoveries >= c.maxRecoveries {
-			err := fmt.Errorf("consumers died holding it %d times", d.Recoveries)
-			c.logger.Log("msg", "message moved to incomplete", "mid", midOf(d), "err", err)
-			c.outcomes <- outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
-			continue
+		select {
+		case c.outcomes <- o: // never blocks while Close waits: it holds a place per held message
+		case <-c.given:
+			return
 		}
-		err := c.handle(ctx, d)
-		c.outcomes <- c.decide(ctx, d, err)
 	}
+}
+
+// work handles d, or refuses it unhandled, and says what becomes of it.
+func (c *Consumer) work(ctx context.Context, d *Delivery) outcome {
+	if c.maxRecoveries > 0 && d.Recoveries >= c.maxRecoveries {
+		err := fmt.Errorf("consumers died holding it %d times", d.Recoveries)
+		c.inputLog.Log("msg", "message moved to incomplete", "mid", midOf(d), "err", err)
+		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
+	}
+	err := c.handle(ctx, d)
+	select {
+	case <-c.given:
+		return outcome{} // dropped by workLoop, unlogged
+	default:
+	}
+	return c.decide(ctx, d, err)
 }
 
 func (c *Consumer) handle(ctx context.Context, d *Delivery) (err error) {
