@@ -15,6 +15,7 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -54,8 +55,9 @@ type Consumer struct {
 	// inputLog is logger for lines that messages trigger, at most logBurst a second.
 	inputLog log.Logger
 	now      func() time.Time
-	id       string // lease token prefix, unique per Consumer
-	err      error  // from the options
+	signing  *trust.Keys // checks every message when signatures are required
+	id       string      // lease token prefix, unique per Consumer
+	err      error       // from the options
 
 	workers, prefetch, maxAttempts int
 	maxRecoveries                  int
@@ -106,7 +108,10 @@ func (c *Consumer) fail(err error) { c.err = errors.Join(c.err, err) }
 // NewConsumer validates its arguments and options and starts a pool consuming service's queue on
 // client: a fetcher, the workers calling handler, a settler, the heartbeat, the recoverer and the
 // scheduler. Errors wrap ErrConfig (and keyspace.ErrInvalidName for an invalid service name). The pool
-// logs to the client's logger with "component", "queue", "queue", service.
+// logs to the client's logger with "component", "queue", "queue", service. With the client's
+// signatures required (hydrakit.WithRequiredSignatures), a message without a valid signature goes to
+// the incomplete list unhandled, with bdy.reason "rejected: unsigned" or "rejected: bad signature"
+// (a queued message has no age limit: it may wait for days).
 func NewConsumer(client *hydrakit.Client, service string, handler Handler, options ...ConsumerOption) (*Consumer, error) {
 	c, err := newConsumer(client, service, handler, options...)
 	if err != nil {
@@ -135,7 +140,7 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 	c := &Consumer{
 		rdb: st.Redis, service: name, handler: handler, keys: newKeys(st.Keys, name),
 		logger: logger, inputLog: &limitedLogger{next: logger},
-		now: st.Now, id: hex.EncodeToString(id[:]),
+		now: st.Now, signing: st.Signing, id: hex.EncodeToString(id[:]),
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,
 		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval, maxCounted: maxCounted,

@@ -52,6 +52,15 @@ func (c *Consumer) workLoop(ctx context.Context) {
 
 // work handles d, or refuses it unhandled, and says what becomes of it.
 func (c *Consumer) work(ctx context.Context, d *Delivery) outcome {
+	if d.Message != nil && c.signing.Check(d.Message, c.now(), 0) != nil {
+		reason := "rejected: bad signature"
+		if d.Message.Signature == "" {
+			reason = "rejected: unsigned"
+		}
+		c.rejected.Add(1)
+		c.inputLog.Log("msg", "message moved to incomplete", "mid", d.Message.MID, "err", reason)
+		return outcome{op: opDead, d: d, target: string(deadLetter(d, reason))}
+	}
 	if c.maxRecoveries > 0 && d.Recoveries >= c.maxRecoveries {
 		err := fmt.Errorf("consumers died holding it %d times", d.Recoveries)
 		c.inputLog.Log("msg", "message moved to incomplete", "mid", midOf(d), "err", err)
