@@ -139,7 +139,7 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 	logger := log.With(st.Logger, "component", "queue", "queue", name)
 	c := &Consumer{
 		rdb: st.Redis, service: name, handler: handler, keys: newKeys(st.Keys, name),
-		logger: logger, inputLog: &limitedLogger{next: logger},
+		logger: logger, inputLog: newLimitedLogger(logger),
 		now: st.Now, signing: st.Signing, id: hex.EncodeToString(id[:]),
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,

@@ -73,7 +73,7 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 			if m := batch[i].d.Message; m != nil {
 				mid = m.MID
 			}
-			c.logger.Log("msg", "result not applied: lease gone (expired and recovered, or settled by a resent call)", "mid", mid, "err", ErrLeaseLost)
+			c.inputLog.Log("msg", "result not applied: lease gone (expired and recovered, or settled by a resent call)", "mid", mid, "err", ErrLeaseLost)
 		}
 	}
 	return nil

@@ -104,14 +104,14 @@ func (c *Consumer) decide(ctx context.Context, d *Delivery, err error) outcome {
 	case err == nil:
 		return outcome{op: opComplete, d: d}
 	case ctx.Err() != nil:
-		c.logger.Log("msg", "handler stopped by shutdown, message released", "mid", mid, "err", err)
+		c.inputLog.Log("msg", "handler stopped by shutdown, message released", "mid", mid, "err", err)
 		return outcome{op: opRelease, d: d}
 	case errors.Is(err, ErrPermanent) || d.Attempt >= c.maxAttempts:
-		c.logger.Log("msg", "message moved to incomplete", "mid", mid, "attempt", d.Attempt, "err", err)
+		c.inputLog.Log("msg", "message moved to incomplete", "mid", mid, "attempt", d.Attempt, "err", err)
 		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
 	}
 	due := c.now().Add(c.backoff(d.Attempt))
-	c.logger.Log("msg", "message will be retried", "mid", mid, "attempt", d.Attempt, "err", err)
+	c.inputLog.Log("msg", "message will be retried", "mid", mid, "attempt", d.Attempt, "err", err)
 	return outcome{op: opRetry, d: d, target: delayedMember(d.Raw), due: due.UnixMilli()}
 }
 
