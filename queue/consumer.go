@@ -25,9 +25,11 @@ type Delivery struct {
 	Service string       // the queue's service
 	Raw     []byte       // the exact bytes taken from the received list
 	Message *umf.Message // Raw decoded
-	Attempt int          // 1 on the first delivery, counted across retries
+	// Attempt is 1 on the first delivery, counted across retries in hydrakit's keys (the message's
+	// bytes never change), so it survives restarts.
+	Attempt int
 	// Recoveries counts how often the message was taken back from a consumer that died (or lost
-	// Redis) while holding it, within the last week.
+	// Redis) while holding it. Counts are per message and last a week after its last change.
 	Recoveries int
 
 	token string // lease token
