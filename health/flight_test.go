@@ -45,6 +45,7 @@ func TestReadinessProbesShareOneRunOfAStuckCheck(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, "the probes' goroutines to end", func() bool { return runtime.NumGoroutine() <= base+1 })
+	t.Logf("goroutines: %d before %d probes, %d after", base, probes, runtime.NumGoroutine())
 	if want, have := int32(1), calls.Load(); want != have {
 		t.Errorf("check ran %d times, want %d", have, want)
 	}
