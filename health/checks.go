@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -42,17 +43,41 @@ type Report struct {
 	Checks []CheckResult `json:"checks"`
 }
 
-// Checker holds named checks and runs them concurrently, each with its own timeout. It is safe for
-// concurrent use; register checks before serving probes or at any time after.
+// checkCacheFor is how long a check's result is reused. Readiness probes, a load balancer and the
+// Reporter may all ask every second or faster; each check runs at most once per interval, and an
+// answer is never older than the interval plus the check's own time.
+const checkCacheFor = time.Second
+
+// Checker holds named checks and runs them concurrently, each with its own timeout, at most once at a
+// time and at most once per second: a Run that finds a check running joins that run, and one that
+// finds a result younger than a second reuses it. So at most one goroutine runs a check whatever the
+// probe rate, even a check that ignores its context. It is safe for concurrent use; register checks
+// before serving probes or at any time after.
 type Checker struct {
-	mu     sync.RWMutex
-	checks map[string]registeredCheck
+	mu     sync.Mutex
+	checks map[string]*registeredCheck
+	now    func() time.Time // time.Now outside tests: ages cached results
 }
 
 type registeredCheck struct {
 	check    Check
 	timeout  time.Duration
 	optional bool
+
+	// Guarded by Checker.mu.
+	running *run        // nil when no goroutine runs the check
+	last    CheckResult // the result of the last run that returned, from lastAt
+	lastAt  time.Time
+	ran     bool
+}
+
+// run is one run of a check, shared by every Run that asks meanwhile.
+type run struct {
+	failed   CheckResult   // the check's name and optional flag, failing: what waiters fill in
+	timeout  time.Duration // of the check
+	deadline time.Time     // start + timeout: waiters stop waiting then
+	done     chan struct{} // closed when the check has returned and result is set
+	result   CheckResult
 }
 
 // CheckOption configures one registered check. An option left out keeps its default; an invalid
@@ -73,21 +98,22 @@ func CheckOptional() CheckOption {
 
 // NewChecker returns a Checker without checks.
 func NewChecker() *Checker {
-	return &Checker{checks: map[string]registeredCheck{}}
+	return &Checker{checks: map[string]*registeredCheck{}, now: time.Now}
 }
 
-// Register adds the check under name, replacing any check of that name. An empty name, a nil check
-// or option, or an invalid option is refused with an error wrapping ErrConfig.
+// Register adds the check under name, replacing any check of that name (a run of the old one in
+// progress is no longer joined). An empty name, a nil check or option, or an invalid option is
+// refused with an error wrapping ErrConfig.
 func (c *Checker) Register(name string, check Check, options ...CheckOption) error {
 	if name == "" || check == nil {
 		return configError("a check needs a name and a function")
 	}
-	r := registeredCheck{check: check, timeout: defaultCheckTimeout}
+	r := &registeredCheck{check: check, timeout: defaultCheckTimeout}
 	for _, o := range options {
 		if o == nil {
 			return configError("check %q: nil CheckOption", name)
 		}
-		o(&r)
+		o(r)
 	}
 	if r.timeout <= 0 {
 		return configError("check %q: timeout %v: want more than 0", name, r.timeout)
@@ -105,34 +131,113 @@ func (c *Checker) Unregister(name string) {
 	c.mu.Unlock()
 }
 
-// Run runs every check concurrently and rolls the results up: failing if a required check failed,
-// degraded if only optional ones did, ok otherwise. It returns when all checks have returned or timed
-// out, or ctx ends (checks still running then count as failed). A check that ignores its context keeps
-// its goroutine until it returns; Run does not wait for it.
+// Run returns every check's result and their roll-up: failing if a required check failed, degraded
+// if only optional ones did, ok otherwise. A check's result is the one of its last run if that
+// returned less than a second ago; else Run joins the run in progress or starts one, and waits until
+// it returns, its timeout passes (counted from its start), or ctx ends (the check then counts as
+// failed for this Run). A run is not tied to any one Run's ctx: it keeps its own timeout, so that the
+// others joining it get its result. A check that ignores its context keeps its goroutine until it
+// returns, and meanwhile every Run gets its timeout at once, without starting another.
 func (c *Checker) Run(ctx context.Context) Report {
-	c.mu.RLock()
+	c.mu.Lock()
 	names := make([]string, 0, len(c.checks))
 	for name := range c.checks {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	checks := make([]registeredCheck, len(names))
-	for i, name := range names {
-		checks[i] = c.checks[name]
-	}
-	c.mu.RUnlock()
-
 	results := make([]CheckResult, len(names))
-	var wg sync.WaitGroup
-	for i := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = runOne(ctx, names[i], checks[i])
-		}()
+	runs := make([]*run, len(names))
+	now := c.now()
+	for i, name := range names {
+		rc := c.checks[name]
+		switch {
+		case rc.ran && now.Sub(rc.lastAt) < checkCacheFor:
+			results[i] = rc.last
+		case rc.running != nil:
+			runs[i] = rc.running
+		default:
+			runs[i] = c.start(name, rc)
+		}
 	}
-	wg.Wait()
+	c.mu.Unlock()
+
+	// The runs go on concurrently; waiting for them in turn takes as long as the slowest.
+	for i, r := range runs {
+		if r != nil {
+			results[i] = r.wait(ctx)
+		}
+	}
 	return Report{Status: rollUp(results), Checks: results}
+}
+
+// start runs rc in a goroutine of its own, which records the result as rc's last. The caller holds
+// c.mu.
+func (c *Checker) start(name string, rc *registeredCheck) *run {
+	start := time.Now()
+	r := &run{
+		failed:  CheckResult{Name: name, Status: StatusFailing, Optional: rc.optional},
+		timeout: rc.timeout, deadline: start.Add(rc.timeout), done: make(chan struct{}),
+	}
+	rc.running = r
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), rc.timeout)
+		err := call(ctx, rc.check)
+		cancel()
+		took := time.Since(start)
+		if took >= rc.timeout || errors.Is(err, context.DeadlineExceeded) {
+			err = timedOut(rc.timeout)
+		}
+		res := r.failed
+		res.DurationMs = float64(took.Microseconds()) / 1000
+		if err == nil {
+			res.Status = StatusOK
+		} else {
+			res.Error = err.Error()
+		}
+		c.mu.Lock()
+		r.result = res
+		rc.running, rc.last, rc.lastAt, rc.ran = nil, res, c.now(), true
+		c.mu.Unlock()
+		close(r.done)
+	}()
+	return r
+}
+
+// call runs check, turning a panic into an error.
+func call(ctx context.Context, check Check) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrCheckPanic, p)
+		}
+	}()
+	return check(ctx)
+}
+
+func timedOut(timeout time.Duration) error {
+	return fmt.Errorf("%w after %v", ErrCheckTimeout, timeout)
+}
+
+// wait returns r's result once the check returned, a timeout failure once r's deadline passed, or a
+// failure with ctx's error once ctx ended, whichever comes first.
+func (r *run) wait(ctx context.Context) CheckResult {
+	t := time.NewTimer(time.Until(r.deadline))
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return r.result
+	default:
+	}
+	res := r.failed
+	select {
+	case <-r.done:
+		return r.result
+	case <-t.C:
+		res.Error = timedOut(r.timeout).Error()
+		res.DurationMs = float64(r.timeout.Microseconds()) / 1000
+	case <-ctx.Done():
+		res.Error = ctx.Err().Error()
+	}
+	return res
 }
 
 func rollUp(results []CheckResult) Status {
@@ -147,40 +252,6 @@ func rollUp(results []CheckResult) Status {
 		status = StatusDegraded
 	}
 	return status
-}
-
-// runOne runs a check in its own goroutine so that a check ignoring its context cannot hold the
-// roll-up past its timeout.
-func runOne(ctx context.Context, name string, rc registeredCheck) CheckResult {
-	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
-	defer cancel()
-	start := time.Now()
-	errc := make(chan error, 1) // buffered: a late check must not block forever on send
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				errc <- fmt.Errorf("%w: %v", ErrCheckPanic, p)
-			}
-		}()
-		errc <- rc.check(ctx)
-	}()
-	var err error
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		err = fmt.Errorf("%w after %v: %w", ErrCheckTimeout, rc.timeout, ctx.Err())
-	}
-	res := CheckResult{
-		Name:       name,
-		Status:     StatusOK,
-		Optional:   rc.optional,
-		DurationMs: float64(time.Since(start).Microseconds()) / 1000,
-	}
-	if err != nil {
-		res.Status = StatusFailing
-		res.Error = err.Error()
-	}
-	return res
 }
 
 // RedisCheck pings the client's Redis: the check a Hydra service needs first, since presence, health

@@ -99,14 +99,26 @@ func TestCheckTimeoutAndPanic(t *testing.T) {
 	}
 }
 
+// A Run whose ctx ends fails at once; the run of the check goes on to its own timeout, for others to
+// join.
 func TestCheckerCancelled(t *testing.T) {
 	c := NewChecker()
-	_ = c.Register("slow", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+	returned := make(chan struct{})
+	_ = c.Register("slow", func(ctx context.Context) error {
+		defer close(returned)
+		<-ctx.Done()
+		return ctx.Err()
+	}, CheckTimeout(10*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if want, have := StatusFailing, c.Run(ctx).Status; want != have {
+	r := c.Run(ctx)
+	if want, have := StatusFailing, r.Status; want != have {
 		t.Errorf("want %q, have %q", want, have)
 	}
+	if want, have := context.Canceled.Error(), r.Checks[0].Error; want != have {
+		t.Errorf("want %q, have %q", want, have)
+	}
+	<-returned
 }
 
 func TestRegisterRejects(t *testing.T) {
@@ -141,7 +153,7 @@ func TestDefaultCheckTimeout(t *testing.T) {
 func TestRedisCheckOutage(t *testing.T) {
 	srv := redistest.Start(t)
 	client := redistest.Fleet(t, srv.Client(t))
-	c := NewChecker()
+	c := uncached(NewChecker())
 	_ = c.Register("redis", RedisCheck(client), CheckTimeout(time.Second))
 	if want, have := StatusOK, c.Run(context.Background()).Status; want != have {
 		t.Fatalf("up: want %q, have %q", want, have)

@@ -18,9 +18,11 @@ func LivenessHandler() http.Handler {
 	})
 }
 
-// ReadinessHandler runs c's checks for each request (bounded by the request's context and each
-// check's timeout) and answers with the Report as JSON: 200 when the status is ok or degraded, 503
-// when failing. Error texts of failed checks are in the body; serve it on an internal port.
+// ReadinessHandler answers each request with c.Run as JSON: 200 when the status is ok or degraded,
+// 503 when failing. Run reuses results up to a second old and shares a check's run among the probes
+// that arrive while it runs, so any probe rate costs at most one run of each check a second and one
+// goroutine per check; each answer is bounded by the request's context and each check's timeout.
+// Error texts of failed checks are in the body; serve it on an internal port.
 func ReadinessHandler(c *Checker) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		report := c.Run(r.Context())

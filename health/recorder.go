@@ -102,7 +102,7 @@ func NewRecorder(client *hydrakit.Client, service, instance string, options ...R
 	if r.err != nil {
 		return nil, r.err
 	}
-	r.logger = log.With(st.Logger, "component", "health", "service", svc, "instance", instance)
+	r.logger = newLimitedLogger(log.With(st.Logger, "component", "health", "service", svc, "instance", instance))
 	r.queue = make(chan Entry, r.buffer)
 	go r.run()
 	return r, nil

@@ -156,7 +156,7 @@ func TestReporterRedisOutage(t *testing.T) {
 	logs := &syncLogger{}
 	client := redistest.Fleet(t, rdb, hydrakit.WithLogger(logs))
 	ctx := context.Background()
-	checks := NewChecker()
+	checks := uncached(NewChecker())
 	_ = checks.Register("redis", RedisCheck(client), CheckTimeout(200*time.Millisecond))
 	r, err := NewReporter(client, "outage", testInstance, ReporterInterval(50*time.Millisecond), ReporterChecker(checks))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
-	"github.com/hydrakit/hydrakit/internal/wait"
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -24,9 +25,11 @@ type Delivery struct {
 	Service string       // the queue's service
 	Raw     []byte       // the exact bytes taken from the received list
 	Message *umf.Message // Raw decoded
-	Attempt int          // 1 on the first delivery, counted across retries
+	// Attempt is 1 on the first delivery, counted across retries in hydrakit's keys (the message's
+	// bytes never change), so it survives restarts.
+	Attempt int
 	// Recoveries counts how often the message was taken back from a consumer that died (or lost
-	// Redis) while holding it, within the last week.
+	// Redis) while holding it. Counts are per message and last a week after its last change.
 	Recoveries int
 
 	token string // lease token
@@ -51,9 +54,12 @@ type Consumer struct {
 	handler Handler
 	keys    keys
 	logger  log.Logger
-	now     func() time.Time
-	id      string // lease token prefix, unique per Consumer
-	err     error  // from the options
+	// inputLog is logger for lines that messages trigger, at most logBurst a second.
+	inputLog log.Logger
+	now      func() time.Time
+	signing  *trust.Keys // checks every message when signatures are required
+	id       string      // lease token prefix, unique per Consumer
+	err      error       // from the options
 
 	workers, prefetch, maxAttempts int
 	maxRecoveries                  int
@@ -62,6 +68,7 @@ type Consumer struct {
 	backoff                        func(attempt int) time.Duration
 	// Timing that is constant outside tests (options.go); recoverEvery 0 means lease/5, at most 5 s.
 	blockTimeout, recoverEvery, schedulerEvery time.Duration
+	maxCounted                                 int // maxCounted outside tests
 
 	closeOnce sync.Once
 	closeErr  error
@@ -71,9 +78,31 @@ type Consumer struct {
 	jobs     chan *Delivery        // fetcher → workers
 	outcomes chan outcome          // workers → settler
 	draining chan struct{}         // closed by Close: workers hand back what they have not started
+	given    chan struct{}         // closed by Close when it gives up on handlers: they drop their results
 	cancels  [3]context.CancelFunc // fetch, handlers, background
 
-	fetchWG, workWG, settleWG, bgWG sync.WaitGroup
+	// Close waits for the workers and the settler through channels, not WaitGroups, so that a wait it
+	// gives up on leaves no goroutine behind.
+	working                 atomic.Int32  // workers still running
+	workersDone, settleDone chan struct{} // closed by the last worker, by the settler
+	fetchWG, bgWG           sync.WaitGroup
+
+	rejected, badDelayed atomic.Uint64
+}
+
+// ConsumerStats counts what a Consumer refused since it started.
+type ConsumerStats struct {
+	// Rejected counts messages moved to the incomplete list unhandled because signatures are required
+	// (hydrakit.WithRequiredSignatures) and theirs was missing or wrong.
+	Rejected uint64
+	// BadDelayed counts entries of the delayed set that held no message (not "<id>|<raw>"), moved to
+	// the incomplete list unchanged.
+	BadDelayed uint64
+}
+
+// Stats returns the consumer's counters.
+func (c *Consumer) Stats() ConsumerStats {
+	return ConsumerStats{Rejected: c.rejected.Load(), BadDelayed: c.badDelayed.Load()}
 }
 
 func (c *Consumer) fail(err error) { c.err = errors.Join(c.err, err) }
@@ -81,7 +110,10 @@ func (c *Consumer) fail(err error) { c.err = errors.Join(c.err, err) }
 // NewConsumer validates its arguments and options and starts a pool consuming service's queue on
 // client: a fetcher, the workers calling handler, a settler, the heartbeat, the recoverer and the
 // scheduler. Errors wrap ErrConfig (and keyspace.ErrInvalidName for an invalid service name). The pool
-// logs to the client's logger with "component", "queue", "queue", service.
+// logs to the client's logger with "component", "queue", "queue", service. With the client's
+// signatures required (hydrakit.WithRequiredSignatures), a message without a valid signature goes to
+// the incomplete list unhandled, with bdy.reason "rejected: unsigned" or "rejected: bad signature"
+// (a queued message has no age limit: it may wait for days).
 func NewConsumer(client *hydrakit.Client, service string, handler Handler, options ...ConsumerOption) (*Consumer, error) {
 	c, err := newConsumer(client, service, handler, options...)
 	if err != nil {
@@ -106,13 +138,14 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 	}
 	var id [6]byte
 	_, _ = rand.Read(id[:])
+	logger := log.With(st.Logger, "component", "queue", "queue", name)
 	c := &Consumer{
 		rdb: st.Redis, service: name, handler: handler, keys: newKeys(st.Keys, name),
-		logger: log.With(st.Logger, "component", "queue", "queue", name),
-		now:    st.Now, id: hex.EncodeToString(id[:]),
+		logger: logger, inputLog: newLimitedLogger(logger),
+		now: st.Now, signing: st.Signing, id: hex.EncodeToString(id[:]),
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,
-		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval,
+		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval, maxCounted: maxCounted,
 	}
 	for _, o := range options {
 		if o == nil {
@@ -141,7 +174,8 @@ func (c *Consumer) start() {
 	c.slots = make(chan struct{}, capacity)
 	c.jobs = make(chan *Delivery, capacity)
 	c.outcomes = make(chan outcome, capacity)
-	c.draining = make(chan struct{})
+	c.draining, c.given = make(chan struct{}), make(chan struct{})
+	c.workersDone, c.settleDone = make(chan struct{}), make(chan struct{})
 	var fetchCtx, handlerCtx, bgCtx context.Context
 	fetchCtx, c.cancels[0] = context.WithCancel(context.Background())
 	handlerCtx, c.cancels[1] = context.WithCancel(context.Background())
@@ -151,11 +185,17 @@ func (c *Consumer) start() {
 	go func() { defer c.bgWG.Done(); c.heartbeatLoop(bgCtx) }()
 	go func() { defer c.bgWG.Done(); c.recoverLoop(bgCtx) }()
 	go func() { defer c.bgWG.Done(); c.scheduleLoop(bgCtx) }()
-	c.settleWG.Add(1)
-	go func() { defer c.settleWG.Done(); c.settleLoop(bgCtx) }()
-	c.workWG.Add(c.workers)
+	go func() { defer close(c.settleDone); c.settleLoop(bgCtx) }()
+	c.working.Store(int32(c.workers))
 	for range c.workers {
-		go func() { defer c.workWG.Done(); c.workLoop(handlerCtx) }()
+		go func() {
+			defer func() {
+				if c.working.Add(-1) == 0 {
+					close(c.workersDone)
+				}
+			}()
+			c.workLoop(handlerCtx)
+		}()
 	}
 	c.fetchWG.Add(1)
 	go func() { defer c.fetchWG.Done(); c.fetchLoop(fetchCtx) }()
@@ -167,9 +207,11 @@ func (c *Consumer) start() {
 // Nothing is dropped: whatever cannot be settled (Redis unreachable) keeps its lease and is
 // recovered by another consumer when the lease expires. Close waits for every goroutine of the pool
 // and returns nil, or ErrShutdownTimeout when handlers ignored their cancelled context for another
-// half shutdown timeout (and a second): their messages are handed back, their late results refused,
-// and their workers exit when they return. Close is idempotent: later calls return the first
-// call's result.
+// half shutdown timeout (and a second). Then it hands their messages back to the received list at
+// once (another consumer may handle them while they still run) and returns with nothing of the pool
+// running but those handlers' goroutines, which Go cannot stop: each exits as soon as its handler
+// returns, dropping the late result without touching Redis. Close is idempotent: later calls
+// return the first call's result.
 func (c *Consumer) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.shutdown() })
 	return c.closeErr
@@ -182,26 +224,38 @@ func (c *Consumer) shutdown() error {
 	c.fetchWG.Wait()
 
 	var err error
-	if !wait.Timeout(&c.workWG, time.Until(deadline)) {
+	if !within(c.workersDone, time.Until(deadline)) {
 		c.cancels[1]() // handlers see their context end; their messages are released, not retried
-		if !wait.Timeout(&c.workWG, c.shutdownTimeout/2+time.Second) {
+		if !within(c.workersDone, c.shutdownTimeout/2+time.Second) {
 			err = ErrShutdownTimeout
+			close(c.given)
 		}
 	}
 	c.cancels[1]()
 	if err == nil {
 		close(c.outcomes)
 		// The settler gets the rest of the shutdown time (at least a second) to reach Redis.
-		if !wait.Timeout(&c.settleWG, max(time.Until(deadline), time.Second)) {
+		if !within(c.settleDone, max(time.Until(deadline), time.Second)) {
 			c.cancels[2]()
-			c.settleWG.Wait()
 		}
 	}
 	c.cancels[2]()
-	c.settleWG.Wait()
+	<-c.settleDone
 	if err != nil {
-		c.releaseAll() // handlers still running: hand their messages back, their results will be refused
+		c.releaseAll() // handlers still running: hand their messages back, their results are dropped
 	}
 	c.bgWG.Wait()
 	return err
+}
+
+// within reports whether done is closed within d.
+func within(done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
@@ -128,4 +129,45 @@ func ExampleConsumerWorkers() {
 	// Output:
 	// true
 	// queue: invalid configuration: workers 0: want 1 to 65536
+}
+
+// Signed queues: with the fleet's secret (hydrakit.WithSigning) a Producer signs every message, and
+// with hydrakit.WithRequiredSignatures a Consumer moves messages without a valid signature to the
+// incomplete list unhandled, counting them.
+func ExampleConsumer_Stats() {
+	mr, _ := miniredis.Run()
+	defer mr.Close()
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, _ := hydrakit.NewClient(rdb, hydrakit.WithSigning("s3cret"), hydrakit.WithRequiredSignatures())
+	defer client.Close()
+	unsigning, _ := hydrakit.NewClient(rdb) // a producer that does not have the secret
+	defer unsigning.Close()
+	ctx := context.Background()
+
+	signed, _ := umf.New("resize:/", "uploader:/", map[string]string{"file": "a.png"})
+	forged, _ := umf.New("resize:/", "intruder:/", map[string]string{"file": "evil.png"})
+	producer, _ := queue.NewProducer(client)
+	_ = producer.Enqueue(ctx, signed)
+	intruder, _ := queue.NewProducer(unsigning)
+	_ = intruder.Enqueue(ctx, forged)
+
+	done := make(chan string, 2)
+	consumer, _ := queue.NewConsumer(client, "resize", queue.HandlerFunc(func(_ context.Context, d *queue.Delivery) error {
+		done <- d.Message.From
+		return nil
+	}))
+	fmt.Println("handled a message from", <-done)
+	inspector, _ := queue.NewInspector(client)
+	for stats, _ := inspector.Stats(ctx, "resize"); stats.Incomplete == 0; stats, _ = inspector.Stats(ctx, "resize") {
+		time.Sleep(10 * time.Millisecond) // the rejected message is settled in the background
+	}
+	_ = consumer.Close()
+	fmt.Println("rejected:", consumer.Stats().Rejected)
+	items, _ := inspector.Incomplete(ctx, "resize", 0, 1)
+	fmt.Println("dead letter from", items[0].Message.From+":", items[0].Reason)
+	// Output:
+	// handled a message from uploader:/
+	// rejected: 1
+	// dead letter from intruder:/: rejected: unsigned
 }

@@ -12,10 +12,6 @@ import (
 	"github.com/hydrakit/hydrakit/umf"
 )
 
-// attemptHeader counts in a message's hdr how many times it was handled and failed. It travels in
-// the message itself, so it survives restarts and needs no extra key; Node consumers ignore it.
-const attemptHeader = "hydrakit-attempt"
-
 // fetchScript moves up to ARGV[2] messages from received to in-progress and leases each one, in one
 // atomic step, so a consumer that dies at any moment leaves no unleased message behind.
 // A fetch is asked again under the same tokens when its reply may have been lost after it ran: by
@@ -25,11 +21,13 @@ const attemptHeader = "hydrakit-attempt"
 // tokens in use: a resend is recognized by its first token; a repeat looks at every token, since the
 // recoverer may have taken some back meanwhile. Only a fetch none of whose tokens is leased moves
 // messages, so a token is never leased twice.
-// KEYS[1] received, KEYS[2] in-progress, KEYS[3] leases, KEYS[4] leased, KEYS[5] recovered
+// KEYS[1] received, KEYS[2] in-progress, KEYS[3] leases, KEYS[4] leased, KEYS[5] counted,
+// KEYS[6] attempts, KEYS[7] recoveries
 // ARGV[1] lease deadline (unix ms), ARGV[2] max messages, ARGV[3] token prefix (unique per fetch),
-// ARGV[4] 1 when the fetch loop repeats a fetch that failed, else 0
-// Returns token number, raw message, recovery count, token number, raw message, recovery count...:
-// oldest first; the lease token of a message is ARGV[3]..its token number.
+// ARGV[4] 1 when the fetch loop repeats a fetch that failed, else 0, ARGV[5] the oldest time of a
+// count change still kept (unix ms): older counts read as 0
+// Returns token number, raw message, failed attempts, recoveries, then the same for the next
+// message...: oldest first; the lease token of a message is ARGV[3]..its token number.
 var fetchScript = goredis.NewScript(`
 local out = {}
 local n = tonumber(ARGV[2])
@@ -57,9 +55,19 @@ for i = 1, n do
     redis.call('HSET', KEYS[4], ARGV[3] .. i, raw)
   end
   if raw then
+    local attempts, recoveries = '0', '0'
+    if counted then
+      local sha = redis.sha1hex(raw)
+      local changed = redis.call('ZSCORE', KEYS[5], sha)
+      if changed and tonumber(changed) > tonumber(ARGV[5]) then
+        attempts = redis.call('HGET', KEYS[6], sha) or '0'
+        recoveries = redis.call('HGET', KEYS[7], sha) or '0'
+      end
+    end
     out[#out+1] = i
     out[#out+1] = raw
-    out[#out+1] = counted and redis.call('HGET', KEYS[5], raw) or '0'
+    out[#out+1] = attempts
+    out[#out+1] = recoveries
   end
 end
 return out
@@ -75,31 +83,28 @@ func (c *Consumer) newFetchPrefix() string {
 // fetch leases up to n messages under tokens starting with prefix; repeat says that a fetch under
 // prefix already failed, and may have leased messages whose reply was lost.
 func (c *Consumer) fetch(ctx context.Context, n int, prefix string, repeat bool) ([]*Delivery, error) {
-	deadline := ms(c.now().Add(c.lease))
-	k := []string{c.keys.received, c.keys.inProgress, c.keys.leases, c.keys.leased, c.keys.recovered}
+	now := c.now()
 	flag := 0
 	if repeat {
 		flag = 1
 	}
-	res, err := fetchScript.Run(ctx, c.rdb, k, deadline, n, prefix, flag).Slice()
+	res, err := fetchScript.Run(ctx, c.rdb, c.keys.fetchKeys(), ms(now.Add(c.lease)), n, prefix, flag,
+		ms(now.Add(-countsKept))).Slice()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
-	ds := make([]*Delivery, 0, len(res)/3)
-	for i := 0; i+2 < len(res); i += 3 {
+	ds := make([]*Delivery, 0, len(res)/4)
+	for i := 0; i+3 < len(res); i += 4 {
 		number, _ := res[i].(int64)
 		raw, _ := res[i+1].(string)
-		count, _ := res[i+2].(string)
-		recoveries, _ := strconv.Atoi(count)
-		d := &Delivery{Service: c.service, Raw: []byte(raw), Attempt: 1, Recoveries: recoveries,
+		failed, _ := res[i+2].(string)
+		recovered, _ := res[i+3].(string)
+		attempts, _ := strconv.Atoi(failed)
+		recoveries, _ := strconv.Atoi(recovered)
+		d := &Delivery{Service: c.service, Raw: []byte(raw), Attempt: attempts + 1, Recoveries: recoveries,
 			token: prefix + strconv.FormatInt(number, 10)}
 		if m, err := umf.Unmarshal(d.Raw); err == nil {
 			d.Message = m
-			if v, ok := m.Header(attemptHeader); ok {
-				if n, err := strconv.Atoi(v); err == nil && n > 0 {
-					d.Attempt = n + 1
-				}
-			}
 		}
 		c.held.add(d)
 		ds = append(ds, d)

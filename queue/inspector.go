@@ -11,15 +11,17 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 // Inspector reads and administers queues: the API a CLI or a dashboard builds on.
 type Inspector struct {
-	rdb    goredis.UniversalClient
-	scheme keyspace.Scheme
-	now    func() time.Time
+	rdb     goredis.UniversalClient
+	scheme  keyspace.Scheme
+	now     func() time.Time
+	signing *trust.Keys
 }
 
 // NewInspector returns an Inspector on client; ages are measured with the client's clock. A nil
@@ -29,7 +31,7 @@ func NewInspector(client *hydrakit.Client) (*Inspector, error) {
 	if st == nil {
 		return nil, configError("nil client")
 	}
-	return &Inspector{rdb: st.Redis, scheme: st.Keys, now: st.Now}, nil
+	return &Inspector{rdb: st.Redis, scheme: st.Keys, now: st.Now, signing: st.Signing}, nil
 }
 
 // Stats is a snapshot of one service's queue.

@@ -3,10 +3,14 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -64,11 +68,7 @@ func TestInspectorIncompleteRequeueDeletePurge(t *testing.T) {
 	isErr(t, in.Requeue(ctx, svc, items[0].Raw), ErrNotFound)
 	raw, err := c.Redis().LIndex(ctx, k.received, 0).Result()
 	must(t, err)
-	back, err := umf.Unmarshal([]byte(raw))
-	must(t, err)
-	_, counted := back.Header(attemptHeader)
-	equal(t, false, counted) // a requeued dead letter starts again from attempt 1
-	equal(t, items[0].Message.MID, back.MID)
+	equal(t, string(items[0].Raw), raw) // bdy.reason stays: the handler can tell a second chance
 
 	must(t, in.Delete(ctx, svc, items[2].Raw))
 	isErr(t, in.Delete(ctx, svc, items[2].Raw), ErrNotFound)
@@ -89,4 +89,45 @@ func TestNewProducerAndInspectorRefuseNilClient(t *testing.T) {
 	isErr(t, err, ErrConfig)
 	_, err = NewInspector(nil)
 	isErr(t, err, ErrConfig)
+}
+
+// poisonHook plays a consumer that dead-letters every requeued message at once: after each script
+// run on its client it pushes a new dead letter, at most limit times.
+type poisonHook struct {
+	rdb        *goredis.Client
+	incomplete string
+	limit      int
+	pushed     int
+}
+
+func (h *poisonHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h *poisonHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+func (h *poisonHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		err := next(ctx, cmd)
+		if name := cmd.Name(); err == nil && (name == "evalsha" || name == "eval") && h.pushed < h.limit {
+			h.pushed++
+			h.rdb.RPush(ctx, h.incomplete, fmt.Sprintf("poison %d", h.pushed))
+		}
+		return err
+	}
+}
+
+// RequeueAll moves what was in the incomplete list when it started, however fast consumers put
+// messages back there meanwhile.
+func TestRequeueAllIsBoundedByWhatWasThere(t *testing.T) {
+	rdb := redistest.Client(t)
+	c := redistest.Fleet(t, rdb)
+	svc := service()
+	k := newKeys(c.Keyspace(), svc)
+	ctx := context.Background()
+	must(t, rdb.RPush(ctx, k.incomplete, "a", "b", "c").Err())
+	rdb.AddHook(&poisonHook{rdb: rdb, incomplete: k.incomplete, limit: 1000})
+	n, err := inspector(t, c).RequeueAll(ctx, svc)
+	must(t, err)
+	equal(t, 3, n)
+	equal(t, []string{"c", "b", "a"}, rdb.LRange(ctx, k.received, 0, -1).Val())
+	equal(t, int64(3), rdb.LLen(ctx, k.incomplete).Val()) // one new dead letter per requeue, left alone
 }

@@ -12,7 +12,9 @@ type keys struct {
 	leased     string // hash: lease token → the raw message it covers
 	delayed    string // zset: "<id>|<raw>" → due time (unix ms), retries and delayed enqueues
 	orphans    string // hash: raw → first time (unix ms) it was seen in progress without a lease
-	recovered  string // hash: raw → how often it was taken back from a consumer whose lease expired
+	attempts   string // hash: SHA-1 of raw → how often it was handled and failed, while it is retried
+	recoveries string // hash: SHA-1 of raw → how often it was taken back from a consumer that died
+	counted    string // zset: SHA-1 of raw → when its counts last changed (unix ms), to age them out
 }
 
 func newKeys(s keyspace.Scheme, service string) keys {
@@ -24,6 +26,23 @@ func newKeys(s keyspace.Scheme, service string) keys {
 		leased:     s.Own(service, "queue", "leased"),
 		delayed:    s.Own(service, "queue", "delayed"),
 		orphans:    s.Own(service, "queue", "orphans"),
-		recovered:  s.Own(service, "queue", "recovered"),
+		attempts:   s.Own(service, "queue", "attempts"),
+		recoveries: s.Own(service, "queue", "recoveries"),
+		counted:    s.Own(service, "queue", "counted"),
 	}
+}
+
+// The KEYS of each script, in the order its header lists them.
+
+func (k keys) fetchKeys() []string {
+	return []string{k.received, k.inProgress, k.leases, k.leased, k.counted, k.attempts, k.recoveries}
+}
+
+func (k keys) recoverKeys() []string {
+	return []string{k.leases, k.leased, k.inProgress, k.received, k.counted, k.attempts, k.recoveries}
+}
+
+func (k keys) settleKeys() []string {
+	return []string{k.leases, k.leased, k.inProgress, k.received, k.delayed, k.incomplete, k.counted,
+		k.attempts, k.recoveries}
 }

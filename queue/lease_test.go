@@ -133,7 +133,7 @@ func TestCloseGivesUpOnStuckHandler(t *testing.T) {
 	s := stats(t, c, svc)
 	equal(t, [3]int64{1, 0, 0}, [3]int64{s.Received, s.InProgress, s.Leased})
 	close(release)
-	con.workWG.Wait() // the stuck worker exits; its late result goes nowhere
+	<-con.workersDone // the stuck worker exits; its late result goes nowhere
 }
 
 // go-redis resends a script whose reply was lost; a resent fetch must answer the same messages
@@ -143,14 +143,14 @@ func TestFetchIsIdempotent(t *testing.T) {
 	svc := service()
 	enqueueN(t, c, svc, 5)
 	k := newKeys(c.Keyspace(), svc)
-	args := []any{ms(time.Now().Add(time.Minute)), 2, "tok.1.", 0}
-	keys := []string{k.received, k.inProgress, k.leases, k.leased, k.recovered}
+	args := []any{ms(time.Now().Add(time.Minute)), 2, "tok.1.", 0, 0}
+	keys := k.fetchKeys()
 	first, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).Slice()
 	must(t, err)
 	again, err := fetchScript.Run(context.Background(), c.Redis(), keys, args...).Slice()
 	must(t, err)
 	equal(t, first, again)
-	equal(t, 6, len(first)) // two messages, each with its token number and recovery count
+	equal(t, 8, len(first)) // two messages, each with its token number, attempt and recovery counts
 	s := stats(t, c, svc)
 	equal(t, [3]int64{3, 2, 2}, [3]int64{s.Received, s.InProgress, s.Leased})
 }
@@ -164,20 +164,19 @@ func TestRepeatedFetchAnswersWhatIsLeftOfItsLeases(t *testing.T) {
 	msgs := enqueueN(t, c, svc, 5)
 	k := newKeys(c.Keyspace(), svc)
 	ctx := context.Background()
-	keys := []string{k.received, k.inProgress, k.leases, k.leased, k.recovered}
-	_, err := fetchScript.Run(ctx, c.Redis(), keys, ms(time.Now().Add(time.Minute)), 3, "tok.1.", 0).Slice()
+	keys := k.fetchKeys()
+	_, err := fetchScript.Run(ctx, c.Redis(), keys, ms(time.Now().Add(time.Minute)), 3, "tok.1.", 0, 0).Slice()
 	must(t, err)
 	// The recoverer takes the first lease back (as if it had expired): the message is received again.
 	must(t, c.Redis().ZAdd(ctx, k.leases, goredis.Z{Score: 0, Member: "tok.1.1"}).Err())
-	n, err := recoverScript.Run(ctx, c.Redis(), []string{k.leases, k.leased, k.inProgress, k.received, k.recovered},
-		ms(time.Now()), 10).Int()
+	n, err := recoverScript.Run(ctx, c.Redis(), k.recoverKeys(), append([]any{ms(time.Now()), countsKept.Milliseconds(), maxCounted}, 10)...).Int()
 	must(t, err)
 	equal(t, 1, n)
 
 	later := time.Now().Add(2 * time.Minute)
-	again, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 4, "tok.1.", 1).Slice()
+	again, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 4, "tok.1.", 1, 0).Slice()
 	must(t, err)
-	equal(t, []any{int64(2), string(marshalled(t, msgs[1])), "0", int64(3), string(marshalled(t, msgs[2])), "0"}, again)
+	equal(t, []any{int64(2), string(marshalled(t, msgs[1])), "0", "0", int64(3), string(marshalled(t, msgs[2])), "0", "0"}, again)
 	for _, token := range []string{"tok.1.2", "tok.1.3"} {
 		equal(t, float64(later.UnixMilli()), c.Redis().ZScore(ctx, k.leases, token).Val())
 	}
@@ -185,9 +184,9 @@ func TestRepeatedFetchAnswersWhatIsLeftOfItsLeases(t *testing.T) {
 	equal(t, [3]int64{3, 2, 2}, [3]int64{s.Received, s.InProgress, s.Leased})
 
 	// A repeat under a prefix none of whose tokens is leased (the fetch never ran) leases afresh.
-	fresh, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 1, "tok.2.", 1).Slice()
+	fresh, err := fetchScript.Run(ctx, c.Redis(), keys, ms(later), 1, "tok.2.", 1, 0).Slice()
 	must(t, err)
-	equal(t, 3, len(fresh))
+	equal(t, 4, len(fresh))
 	equal[any](t, int64(1), fresh[0])
 }
 

@@ -87,8 +87,9 @@ func ConsumerBackoff(f func(attempt int) time.Duration) ConsumerOption {
 }
 
 // ConsumerMaxRecoveries moves a message to the incomplete list, without handling it, once it has been
-// taken back from consumers that died holding it n times (within a week): a message that crashes
-// every process handling it would otherwise be redelivered forever. Zero turns it off, the default,
+// taken back from consumers that died holding it n times (a count lasts a week after the message's
+// last recovery): a message that crashes every process handling it would otherwise be redelivered
+// forever. Zero turns it off, the default,
 // since messages that were only prefetched by a crashed consumer count too. A negative n is refused.
 func ConsumerMaxRecoveries(n int) ConsumerOption {
 	return func(c *Consumer) {

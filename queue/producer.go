@@ -12,6 +12,7 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -19,18 +20,21 @@ import (
 // Producer enqueues UMF messages to the queue of the service named in each message's to address,
 // exactly where Node Hydra's queueMessage puts them.
 type Producer struct {
-	rdb  goredis.UniversalClient
-	keys keyspace.Scheme
-	now  func() time.Time
+	rdb     goredis.UniversalClient
+	keys    keyspace.Scheme
+	now     func() time.Time
+	signing *trust.Keys
 }
 
-// NewProducer returns a Producer on client. A nil client is refused with ErrConfig.
+// NewProducer returns a Producer on client. With the client's signing on (hydrakit.WithSigning)
+// every message is enqueued signed, as Node's signMessage('sha256', secret) signs; the caller's
+// message is left as it is. A nil client is refused with ErrConfig.
 func NewProducer(client *hydrakit.Client) (*Producer, error) {
 	st := fleet.Of(client)
 	if st == nil {
 		return nil, configError("nil client")
 	}
-	return &Producer{rdb: st.Redis, keys: st.Keys, now: st.Now}, nil
+	return &Producer{rdb: st.Redis, keys: st.Keys, now: st.Now, signing: st.Signing}, nil
 }
 
 // Enqueue appends messages to the received lists of the services in their to addresses, in one
@@ -40,7 +44,7 @@ func (p *Producer) Enqueue(ctx context.Context, messages ...*umf.Message) error 
 	byService := map[string][]any{}
 	var order []string
 	for _, m := range messages {
-		service, raw, err := encode(m)
+		service, raw, err := p.encode(m)
 		if err != nil {
 			return err
 		}
@@ -68,7 +72,7 @@ func (p *Producer) Enqueue(ctx context.Context, messages ...*umf.Message) error 
 // scheduler moves it to the received list, so delivery is at most a second late, and only while a
 // consumer of the queue runs). A time not in the future enqueues at once.
 func (p *Producer) EnqueueAt(ctx context.Context, m *umf.Message, at time.Time) error {
-	service, raw, err := encode(m)
+	service, raw, err := p.encode(m)
 	if err != nil {
 		return err
 	}
@@ -85,8 +89,9 @@ func (p *Producer) EnqueueAt(ctx context.Context, m *umf.Message, at time.Time) 
 }
 
 // encode validates m as Node's queueMessage does (to, frm and bdy required, to parses) and returns
-// the target service and the normalized short form, which Node consumers can complete byte for byte.
-func encode(m *umf.Message) (string, []byte, error) {
+// the target service and the normalized short form, signed when signing is on, which Node consumers
+// can complete byte for byte.
+func (p *Producer) encode(m *umf.Message) (string, []byte, error) {
 	if m == nil || m.To == "" || m.From == "" || len(m.Body) == 0 || string(m.Body) == "null" {
 		return "", nil, invalid("to, frm and bdy are required")
 	}
@@ -97,6 +102,13 @@ func encode(m *umf.Message) (string, []byte, error) {
 	service, err := keyspace.ValidateService(addr.Service)
 	if err != nil {
 		return "", nil, invalid("to %q: %w", m.To, err)
+	}
+	if p.signing.Signs() {
+		signed := *m
+		if err := p.signing.Sign(&signed); err != nil {
+			return "", nil, invalid("%w", err)
+		}
+		m = &signed
 	}
 	raw, err := m.Marshal()
 	if err != nil {

@@ -90,13 +90,17 @@ func TestKeys(t *testing.T) {
 			received: "hydra:service:svc:mqrecieved", inProgress: "hydra:service:svc:mqinprogress",
 			incomplete: "hydra:service:svc:mqincomplete",
 			leases:     "hydra:service:hydrakit:svc:queue:leases", leased: "hydra:service:hydrakit:svc:queue:leased", delayed: "hydra:service:hydrakit:svc:queue:delayed",
-			orphans: "hydra:service:hydrakit:svc:queue:orphans", recovered: "hydra:service:hydrakit:svc:queue:recovered",
+			orphans: "hydra:service:hydrakit:svc:queue:orphans", recoveries: "hydra:service:hydrakit:svc:queue:recoveries",
+			attempts: "hydra:service:hydrakit:svc:queue:attempts",
+			counted:  "hydra:service:hydrakit:svc:queue:counted",
 		}},
 		{keyspace.New(keyspace.ClusterSafe()), keys{
 			received: "hydra:service:{svc}:mqrecieved", inProgress: "hydra:service:{svc}:mqinprogress",
 			incomplete: "hydra:service:{svc}:mqincomplete",
 			leases:     "hydra:service:hydrakit:{svc}:queue:leases", leased: "hydra:service:hydrakit:{svc}:queue:leased", delayed: "hydra:service:hydrakit:{svc}:queue:delayed",
-			orphans: "hydra:service:hydrakit:{svc}:queue:orphans", recovered: "hydra:service:hydrakit:{svc}:queue:recovered",
+			orphans: "hydra:service:hydrakit:{svc}:queue:orphans", recoveries: "hydra:service:hydrakit:{svc}:queue:recoveries",
+			attempts: "hydra:service:hydrakit:{svc}:queue:attempts",
+			counted:  "hydra:service:hydrakit:{svc}:queue:counted",
 		}},
 	} {
 		equal(t, tc.want, newKeys(tc.scheme, "svc"))

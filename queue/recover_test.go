@@ -143,17 +143,18 @@ func TestRecoveriesCountedAndLimited(t *testing.T) {
 		}
 	}
 
-	counted := service()
-	enqueueN(t, c, counted, 1)
-	crashTwice(counted)
+	svc := service()
+	enqueueN(t, c, svc, 1)
+	crashTwice(svc)
 	seen := make(chan int, 1)
-	con := startConsumer(t, c, counted, HandlerFunc(func(_ context.Context, d *Delivery) error {
+	con := startConsumer(t, c, svc, HandlerFunc(func(_ context.Context, d *Delivery) error {
 		seen <- d.Recoveries
 		return nil
 	}), fast()...)
 	equal(t, 2, <-seen)
 	must(t, con.Close())
-	equal(t, int64(0), c.Redis().Exists(ctx, newKeys(c.Keyspace(), counted).recovered).Val())
+	equal(t, int64(0), counted(t, c, svc))
+	equal(t, int64(0), c.Redis().Exists(ctx, newKeys(c.Keyspace(), svc).counted).Val())
 
 	limited := service()
 	enqueueN(t, c, limited, 1)

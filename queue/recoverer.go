@@ -9,21 +9,24 @@ import (
 
 // recoverScript returns messages whose lease expired (their consumer died or lost Redis for longer
 // than the lease) to the front of the received list. Idempotent: any number of consumers may run it.
-// Each recovery is counted per message (kept a week), so that a message that kills every consumer
+// Each recovery is counted per message (tally.go), so that a message that kills every consumer
 // taking it can be recognized (ConsumerMaxRecoveries).
-// KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] recovered
-// ARGV[1] now (unix ms), ARGV[2] max leases per call
+// KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] counted,
+// KEYS[6] attempts, KEYS[7] recoveries
+// ARGV[1] now (unix ms), ARGV[2] count ttl (ms), ARGV[3] max counted, ARGV[4] max leases per call
 // Returns the number of expired leases removed.
-var recoverScript = goredis.NewScript(`
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+var recoverScript = goredis.NewScript(tallyLua + `
+local now, ttl, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, token in ipairs(expired) do
   redis.call('ZREM', KEYS[1], token)
   local raw = redis.call('HGET', KEYS[2], token)
   redis.call('HDEL', KEYS[2], token)
   if raw and redis.call('LREM', KEYS[3], -1, raw) == 1 then
     redis.call('RPUSH', KEYS[4], raw)
-    redis.call('HINCRBY', KEYS[5], raw, 1)
-    redis.call('EXPIRE', KEYS[5], 604800)
+    local sha = redis.sha1hex(raw)
+    touch(KEYS[5], {KEYS[6], KEYS[7]}, sha, now, ttl, cap)
+    redis.call('HINCRBY', KEYS[7], sha, 1)
   end
 end
 return #expired
@@ -34,15 +37,15 @@ const recoverBatch = 500
 // recoverExpired runs recoverScript until no expired lease is left, after a plain read that keeps
 // the common case (nothing expired) at one cheap command.
 func (c *Consumer) recoverExpired(ctx context.Context) (int, error) {
-	now := ms(c.now())
-	some, err := c.rdb.ZRangeByScore(ctx, c.keys.leases, &goredis.ZRangeBy{Min: "-inf", Max: now, Count: 1}).Result()
+	now := c.now()
+	some, err := c.rdb.ZRangeByScore(ctx, c.keys.leases, &goredis.ZRangeBy{Min: "-inf", Max: ms(now), Count: 1}).Result()
 	if err != nil || len(some) == 0 {
 		return 0, err
 	}
 	total := 0
-	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.recovered}
+	args := append(c.countsArgs(now), recoverBatch)
 	for {
-		n, err := recoverScript.Run(ctx, c.rdb, k, now, recoverBatch).Int()
+		n, err := recoverScript.Run(ctx, c.rdb, c.keys.recoverKeys(), args...).Int()
 		total += n
 		if err != nil || n < recoverBatch {
 			return total, err

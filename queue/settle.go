@@ -10,16 +10,20 @@ import (
 
 // settleScript applies handler outcomes, each only if its lease is still the consumer's own: a
 // lease recovered after expiry is gone, so a late result never removes another consumer's copy.
-// A message that ends (complete, retry, dead letter) forgets its recovery count.
+// A retry records the failed attempts and forgets the recoveries; a message that ends (complete,
+// dead letter) forgets both. A release changes neither.
 // KEYS[1] leases, KEYS[2] leased, KEYS[3] in-progress, KEYS[4] received, KEYS[5] delayed,
-// KEYS[6] incomplete, KEYS[7] recovered
-// ARGV: groups of 4: op (c complete, q release, r retry, d dead-letter), lease token,
-// target (r: delayed member; d: incomplete item), due (r: unix ms)
+// KEYS[6] incomplete, KEYS[7] counted, KEYS[8] attempts, KEYS[9] recoveries
+// ARGV[1] now (unix ms), ARGV[2] count ttl (ms), ARGV[3] max counted, then groups of 5: op (c
+// complete, q release, r retry, d dead-letter), lease token, target (r: delayed member; d:
+// incomplete item), due (r: unix ms), failed attempts (r)
 // Returns one integer per group: 1 applied, 0 lease lost.
-var settleScript = goredis.NewScript(`
+var settleScript = goredis.NewScript(tallyLua + `
+local now, ttl, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local counts = {KEYS[8], KEYS[9]}
 local out = {}
 local counted = redis.call('EXISTS', KEYS[7]) == 1
-for i = 1, #ARGV, 4 do
+for i = 4, #ARGV, 5 do
   local ok = 0
   if redis.call('ZREM', KEYS[1], ARGV[i+1]) == 1 then
     ok = 1
@@ -29,15 +33,21 @@ for i = 1, #ARGV, 4 do
       redis.call('LREM', KEYS[3], -1, raw)
     end
     local op = ARGV[i]
-    if counted and raw and op ~= 'q' then
-      redis.call('HDEL', KEYS[7], raw)
-    end
     if op == 'q' and raw then
       redis.call('RPUSH', KEYS[4], raw)
     elseif op == 'r' then
       redis.call('ZADD', KEYS[5], ARGV[i+3], ARGV[i+2])
+      if raw then
+        local sha = redis.sha1hex(raw)
+        touch(KEYS[7], counts, sha, now, ttl, cap)
+        redis.call('HDEL', KEYS[9], sha)
+        redis.call('HSET', KEYS[8], sha, ARGV[i+4])
+      end
     elseif op == 'd' then
       redis.call('RPUSH', KEYS[6], ARGV[i+2])
+    end
+    if counted and raw and (op == 'c' or op == 'd') then
+      forget(KEYS[7], counts, redis.sha1hex(raw))
     end
   end
   out[#out+1] = ok
@@ -49,13 +59,11 @@ return out
 const maxSettle = 256
 
 func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
-	args := make([]any, 0, 4*len(batch))
+	args := append(make([]any, 0, 3+5*len(batch)), c.countsArgs(c.now())...)
 	for _, o := range batch {
-		args = append(args, string(o.op), o.d.token, o.target, strconv.FormatInt(o.due, 10))
+		args = append(args, string(o.op), o.d.token, o.target, strconv.FormatInt(o.due, 10), o.d.Attempt)
 	}
-	k := []string{c.keys.leases, c.keys.leased, c.keys.inProgress, c.keys.received, c.keys.delayed,
-		c.keys.incomplete, c.keys.recovered}
-	applied, err := settleScript.Run(ctx, c.rdb, k, args...).Int64Slice()
+	applied, err := settleScript.Run(ctx, c.rdb, c.keys.settleKeys(), args...).Int64Slice()
 	if err != nil {
 		return err
 	}
@@ -65,7 +73,7 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 			if m := batch[i].d.Message; m != nil {
 				mid = m.MID
 			}
-			c.logger.Log("msg", "result not applied: lease gone (expired and recovered, or settled by a resent call)", "mid", mid, "err", ErrLeaseLost)
+			c.inputLog.Log("msg", "result not applied: lease gone (expired and recovered, or settled by a resent call)", "mid", mid, "err", ErrLeaseLost)
 		}
 	}
 	return nil

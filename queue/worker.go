@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -27,24 +26,53 @@ type outcome struct {
 }
 
 // workLoop handles jobs until the fetcher closes the channel. Once Close has begun, jobs not yet
-// started are released instead of handled.
+// started are released instead of handled; once Close has given up on the handlers, a handler that
+// returns ends its worker: Close has handed every held message back already.
 func (c *Consumer) workLoop(ctx context.Context) {
 	for d := range c.jobs {
+		var o outcome
 		select {
 		case <-c.draining:
-			c.outcomes <- outcome{op: opRelease, d: d}
-			continue
+			o = outcome{op: opRelease, d: d}
+		default:
+			o = c.work(ctx, d)
+		}
+		select {
+		case <-c.given:
+			return
 		default:
 		}
-		if c.maxRecoveries > 0 && d.Recoveries >= c.maxRecoveries {
-			err := fmt.Errorf("consumers died holding it %d times", d.Recoveries)
-			c.logger.Log("msg", "message moved to incomplete", "mid", midOf(d), "err", err)
-			c.outcomes <- outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
-			continue
+		select {
+		case c.outcomes <- o: // never blocks while Close waits: it holds a place per held message
+		case <-c.given:
+			return
 		}
-		err := c.handle(ctx, d)
-		c.outcomes <- c.decide(ctx, d, err)
 	}
+}
+
+// work handles d, or refuses it unhandled, and says what becomes of it.
+func (c *Consumer) work(ctx context.Context, d *Delivery) outcome {
+	if d.Message != nil && c.signing.Check(d.Message, c.now(), 0) != nil {
+		reason := "rejected: bad signature"
+		if d.Message.Signature == "" {
+			reason = "rejected: unsigned"
+		}
+		c.rejected.Add(1)
+		c.inputLog.Log("msg", "message moved to incomplete", "mid", d.Message.MID, "err", reason)
+		return outcome{op: opDead, d: d, target: string(deadLetter(d, reason))}
+	}
+	if c.maxRecoveries > 0 && d.Recoveries >= c.maxRecoveries {
+		err := fmt.Errorf("consumers died holding it %d times", d.Recoveries)
+		c.inputLog.Log("msg", "message moved to incomplete", "mid", midOf(d), "err", err)
+		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
+	}
+	err := c.handle(ctx, d)
+	select {
+	case <-c.given:
+		return outcome{} // dropped by workLoop, unlogged
+	default:
+	}
+	return c.decide(ctx, d, err)
 }
 
 func (c *Consumer) handle(ctx context.Context, d *Delivery) (err error) {
@@ -76,24 +104,15 @@ func (c *Consumer) decide(ctx context.Context, d *Delivery, err error) outcome {
 	case err == nil:
 		return outcome{op: opComplete, d: d}
 	case ctx.Err() != nil:
-		c.logger.Log("msg", "handler stopped by shutdown, message released", "mid", mid, "err", err)
+		c.inputLog.Log("msg", "handler stopped by shutdown, message released", "mid", mid, "err", err)
 		return outcome{op: opRelease, d: d}
 	case errors.Is(err, ErrPermanent) || d.Attempt >= c.maxAttempts:
-		c.logger.Log("msg", "message moved to incomplete", "mid", mid, "attempt", d.Attempt, "err", err)
+		c.inputLog.Log("msg", "message moved to incomplete", "mid", mid, "attempt", d.Attempt, "err", err)
 		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
 	}
-	raw := d.Raw
-	if d.Message != nil {
-		m := *d.Message
-		if e := m.SetHeader(attemptHeader, strconv.Itoa(d.Attempt)); e == nil {
-			if b, e := marshal(&m); e == nil {
-				raw = b
-			}
-		}
-	}
 	due := c.now().Add(c.backoff(d.Attempt))
-	c.logger.Log("msg", "message will be retried", "mid", mid, "attempt", d.Attempt, "err", err)
-	return outcome{op: opRetry, d: d, target: delayedMember(raw), due: due.UnixMilli()}
+	c.inputLog.Log("msg", "message will be retried", "mid", mid, "attempt", d.Attempt, "err", err)
+	return outcome{op: opRetry, d: d, target: delayedMember(d.Raw), due: due.UnixMilli()}
 }
 
 // deadLetter is the incomplete-list form of d, as Node's markQueueMessage(msg, false, reason)

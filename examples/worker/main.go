@@ -5,7 +5,10 @@
 //	go run ./examples/worker -redis redis://127.0.0.1:6379/0 -name resize -produce 100
 //
 // With -fail-every N every Nth message fails, so retries and the incomplete list can be watched
-// (hydra-cli, or queue.Inspector). SIGINT or SIGTERM stops it gracefully.
+// (hydra-cli, or queue.Inspector). With -secret (or HYDRAKIT_SECRET) every message it enqueues is
+// signed as Node's signMessage('sha256', secret) signs; a comma-separated list rotates: the first
+// signs, all are accepted. With -require-signatures too, the consumer moves messages without a valid
+// signature to the incomplete list unhandled. SIGINT or SIGTERM stops it gracefully.
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -46,6 +50,8 @@ type config struct {
 	failEvery, workers, produce int
 	attempts                    int
 	lease, work                 time.Duration
+	secret                      string
+	requireSignatures           bool
 }
 
 func parse(args []string) (config, error) {
@@ -59,6 +65,10 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.lease, "lease", 25*time.Second, "lease of a message without heartbeat")
 	fs.DurationVar(&c.work, "work", 0, "simulated work per message")
 	fs.IntVar(&c.produce, "produce", 0, "enqueue N messages to -name's queue and exit")
+	fs.StringVar(&c.secret, "secret", os.Getenv("HYDRAKIT_SECRET"),
+		"signing secrets, comma-separated: the first signs, all are accepted (default $HYDRAKIT_SECRET)")
+	fs.BoolVar(&c.requireSignatures, "require-signatures", false,
+		"move queued messages without a valid signature to the incomplete list (needs -secret)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -71,13 +81,27 @@ func parse(args []string) (config, error) {
 	return c, nil
 }
 
+// clientOptions are the hydrakit options c asks for; hydrakit.NewClient checks them (no empty
+// secret, no -require-signatures without one).
+func (c config) clientOptions(logger log.Logger) []hydrakit.Option {
+	options := []hydrakit.Option{hydrakit.WithLogger(logger)}
+	if c.secret != "" {
+		secrets := strings.Split(c.secret, ",")
+		options = append(options, hydrakit.WithSigning(secrets[0], secrets[1:]...))
+	}
+	if c.requireSignatures {
+		options = append(options, hydrakit.WithRequiredSignatures())
+	}
+	return options
+}
+
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	c, err := parse(args)
 	if err != nil {
 		return err
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stdout)), "ts", log.DefaultTimestampUTC)
-	client, _, closeRedis, err := c.redis.Connect(hydrakit.WithLogger(logger))
+	client, _, closeRedis, err := c.redis.Connect(c.clientOptions(logger)...)
 	if err != nil {
 		return err
 	}
