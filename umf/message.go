@@ -114,9 +114,11 @@ func (m *Message) DecodeBody(v any) error {
 }
 
 // MarshalJSON returns the short wire form, so a Message embedded in other JSON is written in Hydra's
-// shape. encoding/json escapes <, >, &, U+2028 and U+2029 in it again unless the Encoder has
-// SetEscapeHTML(false): use Marshal for bytes that go on the wire.
-func (m *Message) MarshalJSON() ([]byte, error) { return m.Marshal() }
+// shape, whether it is held by pointer or by value (a value receiver, as time.Time has: a Message in
+// a struct passed by value or in a map is not addressable). encoding/json escapes <, >, &, U+2028 and
+// U+2029 in it again unless the Encoder has SetEscapeHTML(false): use Marshal for bytes that go on
+// the wire.
+func (m Message) MarshalJSON() ([]byte, error) { return m.Marshal() }
 
 // UnmarshalJSON replaces m with the message in data (short or long form).
 func (m *Message) UnmarshalJSON(data []byte) error {

@@ -109,6 +109,40 @@ func TestMessageJSON(t *testing.T) {
 	}
 }
 
+// A Message held by value (in a struct field, a slice, a map) marshals in the UMF short form too,
+// as time.Time does, and unmarshals into the same values.
+func TestMessageJSONByValue(t *testing.T) {
+	type envelope struct {
+		Msg  Message   `json:"msg"`
+		List []Message `json:"list"`
+	}
+	e := envelope{Msg: Message{To: "a:/", From: "b:/", Body: json.RawMessage(`{"x":1}`)}, List: []Message{{To: "c:/", Type: "t"}}}
+	out, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"msg":{"to":"a:/","frm":"b:/","bdy":{"x":1}},"list":[{"to":"c:/","typ":"t"}]}`, string(out); want != have {
+		t.Fatalf("want %s, have %s", want, have)
+	}
+	var back envelope
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatal(err)
+	}
+	if want, have := "b:/", back.Msg.From; want != have {
+		t.Errorf("want %q, have %q", want, have)
+	}
+	if want, have := "t", back.List[0].Type; len(back.List) != 1 || want != have {
+		t.Errorf("want one message of type %q, have %+v", want, back.List)
+	}
+	byMap, err := json.Marshal(map[string]Message{"k": {To: "d:/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"k":{"to":"d:/"}}`, string(byMap); want != have {
+		t.Errorf("want %s, have %s", want, have)
+	}
+}
+
 func TestMarshal(t *testing.T) {
 	m := &Message{To: "svc:[get]/x", From: "i@me:/", MID: "m", Timestamp: "2026-01-01T00:00:00.000Z", Version: Version,
 		Timeout: 1e-7, Headers: json.RawMessage(`{ "b":1, "0":2 }`), Body: json.RawMessage(` {"html":"\u003c/b\u003e","n":1.0} `),
