@@ -206,7 +206,9 @@ func (r *Registrar) announce(ctx context.Context) error {
 }
 
 // refresh pipelines what Node's _updatePresence writes, plus the index entry, and reports whether the
-// presence key still existed (SET ... GET returns its old value).
+// presence key still existed (SET ... GET returns its old value, nil when there was none). Each
+// command's error is checked: the pipeline's first error may be that nil while a later write failed
+// (on a cluster, the shard holding the nodes hash may refuse writes that the service's shard took).
 func (r *Registrar) refresh(ctx context.Context) (existed bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, r.interval)
 	defer cancel()
@@ -220,10 +222,16 @@ func (r *Registrar) refresh(ctx context.Context) (existed bool, err error) {
 	}
 	pipe := r.client.Pipeline()
 	old := pipe.SetArgs(ctx, r.keys.Presence(r.svc.Name, r.svc.ID), r.svc.ID, goredis.SetArgs{TTL: r.ttl, Get: true})
-	pipe.HSet(ctx, r.keys.Nodes(), r.svc.ID, entry)
-	pipe.SAdd(ctx, indexKey(r.keys, r.svc.Name), r.svc.ID)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		return false, fmt.Errorf("redis: refresh presence: %w", err)
+	hset := pipe.HSet(ctx, r.keys.Nodes(), r.svc.ID, entry)
+	sadd := pipe.SAdd(ctx, indexKey(r.keys, r.svc.Name), r.svc.ID)
+	_, _ = pipe.Exec(ctx) // the errors that count are each command's
+	for _, c := range []struct {
+		what string
+		err  error
+	}{{"presence", old.Err()}, {"nodes entry", hset.Err()}, {"index", sadd.Err()}} {
+		if c.err != nil && !errors.Is(c.err, goredis.Nil) {
+			return false, fmt.Errorf("redis: refresh %s: %w", c.what, c.err)
+		}
 	}
 	return old.Err() == nil, nil
 }
