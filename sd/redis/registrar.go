@@ -47,6 +47,9 @@ type Registrar struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	routesMu sync.Mutex
+	routes   []string // as last given to RegisterRoutes; nil before
 }
 
 // NewRegistrar validates the service and options; nothing is written before Register. Errors wrap
@@ -98,8 +101,8 @@ func NewRegistrar(client *hydrakit.Client, service Service, logger log.Logger, o
 // ID is the registered instance ID.
 func (r *Registrar) ID() string { return r.svc.ID }
 
-// Register writes the service record and the instance's presence and nodes entry, announces the join
-// and starts refreshing. It is idempotent. When Redis cannot be reached it logs and keeps trying in the
+// Register writes the service record, the instance's presence and nodes entry and the routes given
+// to RegisterRoutes (if it was called first), announces the join and starts refreshing. It is idempotent. When Redis cannot be reached it logs and keeps trying in the
 // background: the instance appears as soon as Redis answers.
 func (r *Registrar) Register() {
 	r.mu.Lock()
@@ -185,7 +188,8 @@ func (r *Registrar) loop(ctx context.Context, healthy bool) {
 	}
 }
 
-// announce writes the service record, refreshes presence and announces the join.
+// announce writes the service record, refreshes presence, writes the routes (if RegisterRoutes was
+// called) and announces the join.
 func (r *Registrar) announce(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.interval+time.Second)
 	defer cancel()
@@ -197,6 +201,9 @@ func (r *Registrar) announce(ctx context.Context) error {
 		return fmt.Errorf("redis: write service record: %w", err)
 	}
 	if _, err := r.refresh(ctx); err != nil {
+		return err
+	}
+	if err := r.writeRoutes(ctx); err != nil {
 		return err
 	}
 	if err := r.client.Publish(ctx, eventsChannel(r.keys, r.svc.Name), r.event("join")).Err(); err != nil {
