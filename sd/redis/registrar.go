@@ -20,18 +20,6 @@ import (
 
 var _ sd.Registrar = (*Registrar)(nil) // API check
 
-// Service describes the instance a Registrar registers. Name is required; the rest have defaults.
-type Service struct {
-	Name        string // service name, lower-cased as Node does
-	ID          string // instance ID; default keyspace.NewInstanceID()
-	IP          string // address callers reach (written as "ip"); may be a DNS name
-	Port        int    // port callers reach; 0 for an instance that serves no HTTP
-	Version     string // service version
-	Description string // default "not specified", as Node
-	Type        string // "type" of the :service record; omitted when empty
-	HostName    string // default os.Hostname()
-}
-
 // Registrar registers one instance exactly as Node Hydra 1.9.3 does and keeps it registered until
 // Deregister. It also announces joins and leaves to Instancers, and runs the fleet's janitor.
 type Registrar struct {
@@ -52,8 +40,9 @@ type Registrar struct {
 	routes   []string // as last given to RegisterRoutes; nil before
 }
 
-// NewRegistrar validates the service and options; nothing is written before Register. Errors wrap
-// ErrConfig (and keyspace.ErrInvalidName for an invalid name or ID).
+// NewRegistrar validates the service and options and fills in the service's defaults as Node's init
+// does (see Service); nothing is written before Register. Errors wrap ErrConfig (and
+// keyspace.ErrInvalidName for an invalid name or ID).
 func NewRegistrar(client *hydrakit.Client, service Service, logger log.Logger, options ...RegistrarOption) (*Registrar, error) {
 	f := fleet.Of(client)
 	if f == nil {
@@ -66,22 +55,9 @@ func NewRegistrar(client *hydrakit.Client, service Service, logger log.Logger, o
 	for _, o := range options {
 		o(r)
 	}
-	name, err := keyspace.ValidateService(service.Name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	r.svc.Name = name
-	if r.svc.ID == "" {
-		r.svc.ID = keyspace.NewInstanceID()
-	}
-	if err := keyspace.ValidateInstance(r.svc.ID); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if r.svc.Description == "" {
-		r.svc.Description = "not specified"
-	}
-	if r.svc.HostName == "" {
-		r.svc.HostName, _ = os.Hostname()
+	var err error
+	if r.svc, err = service.withDefaults(); err != nil {
+		return nil, err
 	}
 	switch {
 	case r.interval <= 0:
