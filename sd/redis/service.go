@@ -12,17 +12,16 @@ import (
 )
 
 // Service describes the instance a Registrar registers. Name is required; the rest have defaults,
-// the ones Node Hydra's init chooses.
+// those Node Hydra's init chooses. IP is kept as given (an address or a DNS name), except that a
+// pattern such as "10.0.*" takes the first IPv4 address of this host that starts with the text
+// before the '*' (NewRegistrar fails when none does), and an empty IP takes the first IPv4 address
+// other than 127.0.0.1 of the host's interfaces that are up (it stays empty if there is none).
 type Service struct {
-	Name string // service name, lower-cased as Node does
-	ID   string // instance ID; default keyspace.NewInstanceID()
-	// IP is the address callers reach (written as "ip"): an address or a DNS name, kept as given. A
-	// pattern such as "10.0.*" takes the first IPv4 address of this host that starts with the text
-	// before the '*' (NewRegistrar fails when none does). Empty takes the first IPv4 address other
-	// than 127.0.0.1 of the host's interfaces that are up, as Node does (empty if there is none).
-	IP          string
+	Name        string // service name, lower-cased as Node does
+	ID          string // instance ID; default keyspace.NewInstanceID()
+	IP          string // address callers reach (written as "ip"); default this host's, see above
 	Port        int    // port callers reach; 0 for an instance that serves no HTTP
-	Version     string // default the main module's version from its build info, else "unspecified", as Node
+	Version     string // default the main module's version (build info), else "unspecified", as Node
 	Description string // default "not specified", as Node
 	Type        string // "type" of the :service record; omitted when empty
 	HostName    string // default os.Hostname()
