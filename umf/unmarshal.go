@@ -208,14 +208,12 @@ func isDigits(raw []byte) bool {
 	return len(raw) > 0
 }
 
-// absent is the value of a field no spelling of which was present.
-var absent slot
-
 // fill resolves each field (the long spelling unless it is falsy, then the short one). It copies the
 // raw JSON out of the input in one allocation and the strings in another, so the message never aliases
 // the caller's buffer and a typical message costs three allocations.
 func (m *Message) fill(slots *[numFields][2]slot, strs []byte) {
 	var pick [numFields]*slot
+	var absent slot // a field no spelling of which was present
 	rawSize, strSize := 0, 0
 	for f := range slots {
 		long, short := &slots[f][0], &slots[f][1]
