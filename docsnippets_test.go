@@ -228,16 +228,16 @@ var _ = []any{configSnippets, changesSnippet, operationsSnippets, securitySnippe
 
 // The snippets of docs/discovery.md, docs/health.md, docs/queue.md and docs/transport.md.
 
-func discoverySnippet(ctx context.Context, opts *goredis.Options, ip string, port int, logger log.Logger) error {
+func discoverySnippet(ctx context.Context, opts *goredis.Options, port int, logger log.Logger) error {
 	// DOC:begin discovery-overview
 	rdb := goredis.NewClient(opts)         // any goredis.UniversalClient; hydrakit never closes it
 	client, err := hydrakit.NewClient(rdb) // once per process: the fleet's keyspace, logger, shared watches
 	defer client.Close()
 
-	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: "inventory", IP: ip, Port: port, Version: "1.4.0"}, logger)
-	registrar.Register()                                            // idempotent; keeps the instance registered until Deregister
-	defer registrar.Deregister()                                    // synchronous: presence gone and the leave announced when it returns
-	err = registrar.RegisterRoutes(ctx, "[get]/v1/inventory/items") // Node's route set + hydra-router refresh
+	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: "inventory", Port: port}, logger) // ip, version: Node's defaults
+	registrar.Register()                                                                                   // idempotent; keeps the instance registered until Deregister
+	defer registrar.Deregister()                                                                           // synchronous: presence gone and the leave announced when it returns
+	err = registrar.RegisterRoutes(ctx, "[get]/v1/inventory/items")                                        // Node's route set + hydra-router refresh
 
 	instancer, err := sdredis.NewInstancer(client, "inventory", logger) // host:port strings, for HTTP/gRPC
 	defer instancer.Stop()

@@ -45,7 +45,7 @@ func TestStoreRoundTrip(t *testing.T) {
 		}
 	}
 	// Exactly what Node's putConfig writes: HSET field = version, value = JSON.stringify(doc).
-	if want, have := `{"port":6,"hosts":["1.10.0"]}`, client.HGet(ctx, keyspace.Default.Configs(svc), "1.10.0").Val(); want != have {
+	if want, have := `{"port":6,"hosts":["1.10.0"]}`, client.HGet(ctx, keyspace.New().Configs(svc), "1.10.0").Val(); want != have {
 		t.Errorf("want %s, have %s", want, have)
 	}
 	versions, err := s.List(ctx, svc)
@@ -106,7 +106,7 @@ func TestStoreRawAndInvalid(t *testing.T) {
 			t.Errorf("Put(%v): want %v, have %v", tc.doc, tc.want, err)
 		}
 	}
-	client.HSet(ctx, keyspace.Default.Configs("svc"), "3.0.0", "not json")
+	client.HSet(ctx, keyspace.New().Configs("svc"), "3.0.0", "not json")
 	var v map[string]any
 	if err := s.Load(ctx, "svc", "3.0.0", &v); !errors.Is(err, ErrInvalidDocument) {
 		t.Errorf("Load of garbage: want ErrInvalidDocument, have %v", err)

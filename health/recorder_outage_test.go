@@ -46,7 +46,7 @@ func TestRecorderRedisDown(t *testing.T) {
 	_ = level.Error(r).Log("msg", "back")
 	var entries []Entry
 	waitFor(t, "the entry after recovery", func() bool {
-		raw, _ := client.LRange(context.Background(), keyspace.Default.HealthLog("svc", testInstance), 0, -1).Result()
+		raw, _ := client.LRange(context.Background(), keyspace.New().HealthLog("svc", testInstance), 0, -1).Result()
 		if len(raw) == 0 || !strings.Contains(raw[0], `"msg":"back"`) {
 			return false
 		}

@@ -21,7 +21,7 @@ import (
 
 func readLog(t *testing.T, client goredis.UniversalClient, service string) []Entry {
 	t.Helper()
-	raw, err := client.LRange(context.Background(), keyspace.Default.HealthLog(service, testInstance), 0, -1).Result()
+	raw, err := client.LRange(context.Background(), keyspace.New().HealthLog(service, testInstance), 0, -1).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,12 +64,12 @@ func TestRecorderWritesHydraEntries(t *testing.T) {
 	if want, have := `err="plain string level <&>"`, entries[0].Msg; want != have {
 		t.Errorf("want %q, have %q", want, have)
 	}
-	raw := client.LIndex(context.Background(), keyspace.Default.HealthLog("orders", testInstance), 0).Val()
+	raw := client.LIndex(context.Background(), keyspace.New().HealthLog("orders", testInstance), 0).Val()
 	if !strings.HasPrefix(raw, `{"ts":"2026-05-06T07:08:09.010Z","serviceName":"orders","type":"error","processID":`) ||
 		!strings.Contains(raw, "<&>") {
 		t.Errorf("Node's field order and JSON.stringify escaping: %s", raw)
 	}
-	if want, have := 7*24*time.Hour, m.TTL(keyspace.Default.HealthLog("orders", testInstance)); want != have {
+	if want, have := 7*24*time.Hour, m.TTL(keyspace.New().HealthLog("orders", testInstance)); want != have {
 		t.Errorf("expiry: want %v, have %v", want, have)
 	}
 	for _, s := range []string{"payment failed", "not recorded", "no level"} {

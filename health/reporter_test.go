@@ -27,7 +27,7 @@ func TestReporterWritesNodeSnapshot(t *testing.T) {
 	m, rdb := redistest.Mini(t)
 	client := redistest.Fleet(t, rdb, hydrakit.WithClock(fixedClock))
 	ctx := context.Background()
-	logKey := keyspace.Default.HealthLog("orders", testInstance)
+	logKey := keyspace.New().HealthLog("orders", testInstance)
 	rdb.LPush(ctx, logKey, "old entry")
 	checks := NewChecker()
 	_ = checks.Register("db", fail, CheckOptional())
@@ -36,7 +36,7 @@ func TestReporterWritesNodeSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = r.Close() }()
-	key := keyspace.Default.Health("orders", testInstance)
+	key := keyspace.New().Health("orders", testInstance)
 	raw, err := rdb.Get(ctx, key).Bytes()
 	if err != nil {
 		t.Fatalf("no snapshot when NewReporter returned: %v", err)
@@ -107,7 +107,7 @@ func TestReporterNoTTLGap(t *testing.T) {
 	client := redistest.Fleet(t, rdb)
 	ctx := context.Background()
 	svc := redistest.Name("gap")
-	key := keyspace.Default.Health(svc, testInstance)
+	key := keyspace.New().Health(svc, testInstance)
 	const interval = 100 * time.Millisecond
 	r, err := NewReporter(client, svc, testInstance, ReporterInterval(interval))
 	if err != nil {
@@ -162,7 +162,7 @@ func TestReporterRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := keyspace.Default.Health("outage", testInstance)
+	key := keyspace.New().Health("outage", testInstance)
 	if rdb.Exists(ctx, key).Val() != 1 {
 		t.Fatal("no first snapshot")
 	}
@@ -221,7 +221,7 @@ func TestReporterCloseLeavesNodeTTL(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if want, have := 3*time.Second, m.TTL(keyspace.Default.Health("svc", testInstance)); want != have {
+	if want, have := 3*time.Second, m.TTL(keyspace.New().Health("svc", testInstance)); want != have {
 		t.Errorf("want %v, have %v", want, have)
 	}
 }

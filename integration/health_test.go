@@ -57,7 +57,7 @@ func TestHealthNodeSeesGoInstance(t *testing.T) {
 	_ = level.Error(recorder).Log("msg", "payment failed", "err", "card declined")
 	_ = level.Info(recorder).Log("msg", "not recorded")
 	_ = recorder.Close()
-	logKey := keyspace.Default.HealthLog(svc, reg.ID())
+	logKey := keyspace.New().HealthLog(svc, reg.ID())
 	if n := client.LLen(context.Background(), logKey).Val(); n != 1 {
 		t.Fatalf("log entries: %d", n)
 	}
@@ -191,10 +191,10 @@ func TestHealthRedisOutage(t *testing.T) {
 
 	srv.Restart(t) // keys are gone: the reporter must write the snapshot again
 	healthWaitUntil(t, 10*time.Second, func() bool { return ready() == http.StatusOK })
-	healthKey := keyspace.Default.Health(svc, iid)
+	healthKey := keyspace.New().Health(svc, iid)
 	healthWaitUntil(t, 10*time.Second, func() bool { return client.Exists(ctx, healthKey).Val() == 1 })
 	_ = level.Error(recorder).Log("msg", "recovered")
-	logKey := keyspace.Default.HealthLog(svc, iid)
+	logKey := keyspace.New().HealthLog(svc, iid)
 	healthWaitUntil(t, 10*time.Second, func() bool {
 		return strings.Contains(client.LIndex(ctx, logKey, 0).Val(), `"msg":"recovered"`)
 	})
@@ -267,7 +267,7 @@ func TestHealthFieldsMatchNode(t *testing.T) {
 	}
 
 	p.MustCall("sendToHealthLog", "error", "node says <hi>")
-	logKey := keyspace.Default.HealthLog("node-fields", p.InstanceID)
+	logKey := keyspace.New().HealthLog("node-fields", p.InstanceID)
 	healthWaitUntil(t, 5*time.Second, func() bool { return client.LLen(ctx, logKey).Val() > 0 })
 	var nodeEntry health.Entry
 	nodeRaw := client.LIndex(ctx, logKey, 0).Val()

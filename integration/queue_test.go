@@ -102,7 +102,7 @@ func TestQueueGoProducerNodeConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := keyspace.Default.QueueInProgress(svc)
+	k := keyspace.New().QueueInProgress(svc)
 	for name, body := range trickyBodies {
 		if err := prod.Enqueue(context.Background(), queueMessage(t, svc, body)); err != nil {
 			t.Fatal(err)
@@ -194,7 +194,7 @@ func goDeadLetter(t *testing.T, c goredis.UniversalClient, svc string) string {
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		raw, err := c.LPop(context.Background(), keyspace.Default.QueueIncomplete(svc)).Result()
+		raw, err := c.LPop(context.Background(), keyspace.New().QueueIncomplete(svc)).Result()
 		if err == nil {
 			return raw
 		}

@@ -58,7 +58,7 @@ func TestQueueWorkerExample(t *testing.T) {
 		var all []string
 		live, _ := sdredis.ListInstances(context.Background(), hc, "wx")
 		for _, inst := range live {
-			all = append(all, c.LRange(context.Background(), keyspace.Default.HealthLog("wx", inst.ID), 0, -1).Val()...)
+			all = append(all, c.LRange(context.Background(), keyspace.New().HealthLog("wx", inst.ID), 0, -1).Val()...)
 		}
 		return strings.Join(all, "\n")
 	}

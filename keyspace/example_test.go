@@ -11,7 +11,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	hydra := keyspace.Default
+	hydra := keyspace.New()
 	fmt.Println(hydra.Presence(svc, "0123abcd"))
 	fmt.Println(hydra.InstanceChannel(svc, "0123abcd"))
 

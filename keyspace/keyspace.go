@@ -42,7 +42,8 @@ func ClusterSafe() Option {
 	return func(s *Scheme) { s.clusterSafe = true }
 }
 
-// New returns a Scheme with Node Hydra's names unless options say otherwise.
+// New returns a Scheme with Node Hydra's names unless options say otherwise: New() is Node Hydra's
+// scheme. A Scheme is a value; nothing in this package can change one a caller holds.
 func New(options ...Option) Scheme {
 	s := Scheme{prefix: DefaultPrefix}
 	for _, o := range options {
@@ -57,9 +58,6 @@ func New(options ...Option) Scheme {
 	s.own = s.prefix + ":hydrakit"
 	return s
 }
-
-// Default is Node Hydra's scheme.
-var Default = New()
 
 // Prefix is the key prefix, "hydra:service" by default.
 func (s Scheme) Prefix() string { return s.prefix }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestHydraNames(t *testing.T) {
-	s := keyspace.Default
+	s := keyspace.New()
 	for _, tc := range []struct{ have, want string }{
 		{s.Service("svc"), "hydra:service:svc:service"},
 		{s.Routes("svc"), "hydra:service:svc:service:routes"},
@@ -49,7 +49,7 @@ func TestPrefixAndClusterSafe(t *testing.T) {
 			t.Errorf("want %q, have %q", tc.want, tc.have)
 		}
 	}
-	if !s.IsClusterSafe() || keyspace.Default.IsClusterSafe() {
+	if !s.IsClusterSafe() || keyspace.New().IsClusterSafe() {
 		t.Error("IsClusterSafe does not follow the option")
 	}
 }
@@ -72,7 +72,7 @@ func TestClusterSafeChannels(t *testing.T) {
 
 // Node Hydra SCANs *:service and *:routes; our own keys must never end like that.
 func TestOwnKeysNeverLookLikeHydraScanTargets(t *testing.T) {
-	s := keyspace.Default
+	s := keyspace.New()
 	for _, k := range []string{s.Own("svc", "events"), s.OwnGlobal("janitor")} {
 		if regexp.MustCompile(`:(service|routes|presence)$`).MatchString(k) {
 			t.Errorf("%q would be matched by Node Hydra's SCAN patterns", k)

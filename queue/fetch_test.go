@@ -50,7 +50,7 @@ func (h *loseFetchReply) ProcessHook(next goredis.ProcessHook) goredis.ProcessHo
 func TestFetchWhoseReplyWasLostIsReclaimed(t *testing.T) {
 	rdb := redistest.Client(t)
 	svc := service()
-	hook := &loseFetchReply{received: newKeys(keyspace.Default, svc).received}
+	hook := &loseFetchReply{received: newKeys(keyspace.New(), svc).received}
 	rdb.AddHook(hook)
 	c := redistest.Fleet(t, rdb, hydrakit.WithLogger(testLogger(t)))
 	msgs := enqueueN(t, c, svc, 20)

@@ -86,7 +86,7 @@ func TestKeys(t *testing.T) {
 		scheme keyspace.Scheme
 		want   keys
 	}{
-		{keyspace.Default, keys{
+		{keyspace.New(), keys{
 			received: "hydra:service:svc:mqrecieved", inProgress: "hydra:service:svc:mqinprogress",
 			incomplete: "hydra:service:svc:mqincomplete",
 			leases:     "hydra:service:hydrakit:svc:queue:leases", leased: "hydra:service:hydrakit:svc:queue:leased", delayed: "hydra:service:hydrakit:svc:queue:delayed",
@@ -121,5 +121,5 @@ func TestClusterSafeKeyspace(t *testing.T) {
 	equal(t, m.MID, <-done)
 	must(t, con.Close())
 	equal(t, Stats{}, stats(t, c, svc))
-	equal(t, int64(0), c.Redis().Exists(context.Background(), keyspace.Default.QueueReceived(svc)).Val())
+	equal(t, int64(0), c.Redis().Exists(context.Background(), keyspace.New().QueueReceived(svc)).Val())
 }

@@ -42,8 +42,6 @@ func lookupField(key []byte) (f field, long, ok bool) {
 		return fMID, true, true
 	case "rmid":
 		return fRMID, true, true
-	case "rmi":
-		return fRMID, false, true
 	case "signature":
 		return fSignature, true, true
 	case "sig":

@@ -15,6 +15,9 @@ var fuzzMessages = []string{
 	`  {}  `,
 	`{"to":5}`,
 	`[1]`,
+	`{"to":"a:/","tmo":"5","hdr":"x","rmi":"r","bdy":{}}`,
+	`{"timeout":"0","tmo":3,"pri":"-0","ttl":"1e2","headers":[1],"hdr":{"a":1}}`,
+	`{"tmo":"\u0035.50","from":"b:/"}`,
 }
 
 func FuzzUnmarshal(f *testing.F) {

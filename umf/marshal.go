@@ -13,7 +13,7 @@ import (
 func (m *Message) Marshal() ([]byte, error) {
 	n := 160 + len(m.To) + len(m.From) + len(m.Headers) + len(m.MID) + len(m.RMID) + len(m.Signature) +
 		len(m.Timestamp) + len(m.Type) + len(m.Version) + len(m.Via) + len(m.Forward) + len(m.Body) +
-		len(m.Authorization) + len(m.For)
+		len(m.Authorization) + len(m.For) + len(m.timeoutText)
 	return m.AppendMarshal(make([]byte, 0, n))
 }
 
@@ -30,7 +30,7 @@ func (m *Message) AppendMarshal(dst []byte) ([]byte, error) {
 	dst = appendStringField(dst, start, "mid", m.MID)
 	dst = appendStringField(dst, start, "rmid", m.RMID)
 	dst = appendStringField(dst, start, "sig", m.Signature)
-	if dst, err = appendNumberField(dst, start, "tmo", m.Timeout); err != nil {
+	if dst, err = m.appendTimeout(dst, start, "tmo"); err != nil {
 		return dst[:start], err
 	}
 	dst = appendStringField(dst, start, "ts", m.Timestamp)
@@ -84,6 +84,17 @@ func appendNumberField(dst []byte, start int, key string, v float64) ([]byte, er
 		return dst, fmt.Errorf("%w: %s is not a finite number", ErrMalformed, key)
 	}
 	return appendJSNumber(appendKey(dst, start, key), v), nil
+}
+
+// appendTimeout writes Timeout, as the numeric string it was read from while it still has that
+// string's value (Node passes a string tmo on unchanged and signs it as a string).
+func (m *Message) appendTimeout(dst []byte, start int, key string) ([]byte, error) {
+	if m.timeoutText != "" {
+		if v, err := parseNumericString([]byte(m.timeoutText)); err == nil && v == m.Timeout {
+			return appendJSString(appendKey(dst, start, key), m.timeoutText), nil
+		}
+	}
+	return appendNumberField(dst, start, key, m.Timeout)
 }
 
 func appendBody(dst []byte, start int, key string, raw []byte) ([]byte, error) {

@@ -21,9 +21,9 @@ type Message struct {
 	From          string          // frm: the sender address; replies go here unless Via is set
 	Headers       json.RawMessage // hdr: a JSON object, or nil
 	MID           string          // mid: message ID, a UUIDv4 by default but any string is accepted
-	RMID          string          // rmid: the mid this message replies to (rmi is accepted when reading)
+	RMID          string          // rmid: the mid this message replies to (Node reads no rmi, nor does Unmarshal)
 	Signature     string          // sig: HMAC-SHA256 hex, see Sign
-	Timeout       float64         // tmo: seconds; 0 is absent
+	Timeout       float64         // tmo: seconds; 0 is absent (a numeric string "5" is read as 5)
 	Timestamp     string          // ts: ISO-8601 UTC with milliseconds, kept verbatim
 	Type          string          // typ: e.g. ping, pong, connection, or an application type
 	Version       string          // ver: UMF/1.4.6
@@ -35,7 +35,8 @@ type Message struct {
 	TTL           float64         // ttl: in the UMF spec; Node Hydra drops it, hydrakit keeps it
 	For           string          // for: in the UMF spec; Node Hydra drops it, hydrakit keeps it
 
-	canonBody []byte // Body as SetBody set it, already JSON.stringify's bytes: Marshal copies it as is
+	canonBody   []byte // Body as SetBody set it, already JSON.stringify's bytes: Marshal copies it as is
+	timeoutText string // tmo as read when it was a numeric string: written back while Timeout equals it
 }
 
 // New returns a message from one address to another with a fresh mid, the current timestamp and
@@ -114,9 +115,11 @@ func (m *Message) DecodeBody(v any) error {
 }
 
 // MarshalJSON returns the short wire form, so a Message embedded in other JSON is written in Hydra's
-// shape. encoding/json escapes <, >, &, U+2028 and U+2029 in it again unless the Encoder has
-// SetEscapeHTML(false): use Marshal for bytes that go on the wire.
-func (m *Message) MarshalJSON() ([]byte, error) { return m.Marshal() }
+// shape, whether it is held by pointer or by value (a value receiver, as time.Time has: a Message in
+// a struct passed by value or in a map is not addressable). encoding/json escapes <, >, &, U+2028 and
+// U+2029 in it again unless the Encoder has SetEscapeHTML(false): use Marshal for bytes that go on
+// the wire.
+func (m Message) MarshalJSON() ([]byte, error) { return m.Marshal() }
 
 // UnmarshalJSON replaces m with the message in data (short or long form).
 func (m *Message) UnmarshalJSON(data []byte) error {

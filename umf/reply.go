@@ -44,6 +44,7 @@ func buildReply(r, orig, resp *Message) {
 		Headers:       orig.Headers,
 		RMID:          orig.MID,
 		Timeout:       orig.Timeout,
+		timeoutText:   orig.timeoutText,
 		Type:          orig.Type,
 		Via:           orig.Via,
 		Forward:       orig.Forward,
@@ -63,8 +64,8 @@ func buildReply(r, orig, resp *Message) {
 	}
 	overlay(&r.RMID, resp.RMID)
 	overlay(&r.Signature, resp.Signature)
-	if resp.Timeout != 0 {
-		r.Timeout = resp.Timeout
+	if resp.Timeout != 0 || resp.timeoutText != "" {
+		r.Timeout, r.timeoutText = resp.Timeout, resp.timeoutText
 	}
 	overlay(&r.Type, resp.Type)
 	overlay(&r.Via, resp.Via)

@@ -63,7 +63,7 @@ func (m *Message) appendSigned(dst []byte) ([]byte, error) {
 	}
 	dst = appendStringField(dst, start, "mid", m.MID)
 	dst = appendStringField(dst, start, "rmid", m.RMID)
-	if dst, err = appendNumberField(dst, start, "timeout", m.Timeout); err != nil {
+	if dst, err = m.appendTimeout(dst, start, "timeout"); err != nil {
 		return nil, err
 	}
 	dst = appendStringField(dst, start, "timestamp", m.Timestamp)

@@ -18,8 +18,12 @@ type slot struct {
 // Unmarshal reads a message in the short or long form (or a mix) as Node's createMessage does: when
 // both spellings of a field are present the long one wins unless it is falsy, and falsy values (null,
 // "", 0, false) are absent, so a bdy of 0 or false is dropped as Node drops it. Unknown keys are
-// ignored. Invalid JSON, a non-object, or a field of the wrong JSON type (a non-string to, a
-// non-number tmo, a non-object hdr) gives an error wrapping ErrMalformed.
+// ignored, rmi among them: Node reads only rmid. Where Node would serve a message whose meaning is
+// clear, so does Unmarshal: a tmo, pri or ttl that is a string holding a JSON number ("5") is read as
+// that number (and tmo is written back as the same string while Timeout keeps its value, as Node
+// writes it), and an hdr that is not an object is ignored. Invalid JSON, a non-object, or any other
+// field of the wrong JSON type (a non-string to, a tmo of true or "five") gives an error wrapping
+// ErrMalformed.
 func Unmarshal(data []byte) (*Message, error) {
 	m := new(Message)
 	if err := m.unmarshal(data); err != nil {
@@ -96,7 +100,7 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 	switch f {
 	case fHeaders, fBody:
 		if f == fHeaders && (n.pos >= len(n.in) || n.in[n.pos] != '{') {
-			return fmt.Errorf("%w: %s must be an object, at offset %d", ErrMalformed, key, n.pos)
+			return n.skip() // Node carries any hdr along; one that is not an object means nothing here
 		}
 		if err = n.skip(); err != nil {
 			return err
@@ -104,6 +108,9 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 		s.raw = n.in[start:n.pos]
 		s.truthy = truthyRaw(s.raw)
 	case fTimeout, fPriority, fTTL:
+		if n.pos < len(n.in) && n.in[n.pos] == '"' {
+			return n.numericString(s, f, key)
+		}
 		if n.pos >= len(n.in) || n.in[n.pos] != '-' && (n.in[n.pos] < '0' || n.in[n.pos] > '9') {
 			return fmt.Errorf("%w: %s must be a number, at offset %d", ErrMalformed, key, n.pos)
 		}
@@ -127,6 +134,43 @@ func (n *normalizer) readMember(slots *[numFields][2]slot) error {
 		s.truthy = s.hi > s.lo
 	}
 	return nil
+}
+
+// numericString reads a string value of tmo, pri or ttl: "" is falsy (absent), a JSON number is read
+// as that number, anything else is malformed. Only tmo keeps its text, to be written back as Node
+// writes it; Node drops pri and ttl.
+func (n *normalizer) numericString(s *slot, f field, key []byte) error {
+	start := n.pos
+	var err error
+	s.lo = len(n.strs)
+	if n.strs, err = n.str(n.strs, true); err != nil {
+		return err
+	}
+	s.hi = len(n.strs)
+	if s.hi > s.lo {
+		if s.num, err = parseNumericString(n.strs[s.lo:s.hi]); err != nil {
+			return fmt.Errorf("%w: %s must be a number or a string holding one, at offset %d", ErrMalformed, key, start)
+		}
+		s.truthy = true // a non-empty string, even "0"
+	}
+	if f != fTimeout || !s.truthy {
+		n.strs, s.hi = n.strs[:s.lo], s.lo
+	}
+	return nil
+}
+
+// parseNumericString parses text, which must be exactly a JSON number within a double's range.
+func parseNumericString(text []byte) (float64, error) {
+	n := getNormalizer(text)
+	defer putNormalizer(n)
+	lit, simple, err := n.scanNumber()
+	if err != nil {
+		return 0, err
+	}
+	if n.pos != len(text) {
+		return 0, n.fail("not a number")
+	}
+	return parseNumber(lit, simple)
 }
 
 // truthyRaw reports whether the JSON value raw is truthy in JavaScript: everything but false, null,
@@ -164,14 +208,12 @@ func isDigits(raw []byte) bool {
 	return len(raw) > 0
 }
 
-// absent is the value of a field no spelling of which was present.
-var absent slot
-
 // fill resolves each field (the long spelling unless it is falsy, then the short one). It copies the
 // raw JSON out of the input in one allocation and the strings in another, so the message never aliases
 // the caller's buffer and a typical message costs three allocations.
 func (m *Message) fill(slots *[numFields][2]slot, strs []byte) {
 	var pick [numFields]*slot
+	var absent slot // a field no spelling of which was present
 	rawSize, strSize := 0, 0
 	for f := range slots {
 		long, short := &slots[f][0], &slots[f][1]
@@ -226,6 +268,7 @@ func (m *Message) fill(slots *[numFields][2]slot, strs []byte) {
 	m.MID = str(fMID)
 	m.RMID = str(fRMID)
 	m.Signature = str(fSignature)
+	m.timeoutText = str(fTimeout)
 	m.Timeout = pick[fTimeout].num
 	m.Timestamp = str(fTimestamp)
 	m.Type = str(fType)

@@ -19,8 +19,13 @@ func TestUnmarshalShortAndLong(t *testing.T) {
 		{"long", `{"to":"a:/","from":"b:/","headers":{"h":"v"},"mid":"m","rmid":"r","signature":"s","timeout":1.5,"timestamp":"t","type":"y","version":"v","via":"vi:/","forward":"f:/","body":[1],"authorization":"au","priority":2,"ttl":3,"for":"fo"}`,
 			Message{To: "a:/", From: "b:/", Headers: json.RawMessage(`{"h":"v"}`), MID: "m", RMID: "r", Signature: "s", Timeout: 1.5,
 				Timestamp: "t", Type: "y", Version: "v", Via: "vi:/", Forward: "f:/", Body: json.RawMessage(`[1]`), Authorization: "au", Priority: 2, TTL: 3, For: "fo"}},
-		{"rmi accepted", `{"rmi":"r"}`, Message{RMID: "r"}},
-		{"rmid wins over rmi", `{"rmid":"long","rmi":"short"}`, Message{RMID: "long"}},
+		{"rmi ignored, as Node ignores it", `{"rmi":"r"}`, Message{}},
+		{"only rmid counts", `{"rmid":"long","rmi":"short"}`, Message{RMID: "long"}},
+		{"numeric-string pri and ttl", `{"pri":"-2","ttl":"0.5"}`, Message{Priority: -2, TTL: 0.5}},
+		{"empty-string tmo is falsy", `{"tmo":""}`, Message{}},
+		{"non-object hdr ignored", `{"to":"a:/","hdr":"x"}`, Message{To: "a:/"}},
+		{"array hdr ignored", `{"hdr":[{"a":1}]}`, Message{}},
+		{"unusable long headers ignored, short hdr used", `{"headers":5,"hdr":{"a":1}}`, Message{Headers: json.RawMessage(`{"a":1}`)}},
 		{"long wins whatever the order", `{"frm":"short","from":"long","bdy":1,"body":2}`, Message{From: "long", Body: json.RawMessage(`2`)}},
 		{"falsy long loses", `{"from":"","frm":"short","timeout":0,"tmo":3,"body":false,"bdy":"x"}`, Message{From: "short", Timeout: 3, Body: json.RawMessage(`"x"`)}},
 		{"falsy values are absent", `{"to":"","tmo":-0,"bdy":0,"hdr":null,"typ":null,"aut":""}`, Message{}},
@@ -58,8 +63,9 @@ func mustMarshal(t *testing.T, m *Message) string {
 func TestUnmarshalRejects(t *testing.T) {
 	for _, in := range []string{
 		``, ` `, `null`, `[]`, `"to"`, `5`, `{`, `{"to":"a"`, `{"to":"a",}`, `{"to" "a"}`, `{to:"a"}`, `{'to':'a'}`,
-		`{"to":5}`, `{"frm":true}`, `{"mid":{}}`, `{"ts":[]}`, `{"tmo":"5"}`, `{"pri":true}`, `{"ttl":{}}`,
-		`{"hdr":"x"}`, `{"hdr":[]}`, `{"headers":5}`, `{"tmo":1e400}`, `{"bdy":}`, `{"bdy":01}`, `{"bdy":NaN}`,
+		`{"to":5}`, `{"frm":true}`, `{"mid":{}}`, `{"ts":[]}`, `{"pri":true}`, `{"ttl":{}}`, `{"tmo":true}`,
+		`{"tmo":"five"}`, `{"tmo":" 5"}`, `{"tmo":"5s"}`, `{"tmo":"0x10"}`, `{"tmo":"Infinity"}`, `{"tmo":"1e400"}`,
+		`{"hdr":"\x"}`, `{"hdr":[1,]}`, `{"tmo":1e400}`, `{"bdy":}`, `{"bdy":01}`, `{"bdy":NaN}`,
 		`{"bdy":[1,]}`, `{"bdy":"\x"}`, "{\"to\":\"a\tb\"}", `{"bdy":"\ud800\u12"}`, `{} {}`, `{}x`,
 		`{"x":tru}`, `{"x":-}`, `{"x":1.}`, `{"x":1e}`, `{"x":.5}`, "\ufeff{}",
 	} {
@@ -81,6 +87,50 @@ func TestUnmarshalDoesNotAliasInput(t *testing.T) {
 	}
 	if want, have := `{"a":"b"}{"x":1}`, string(m.Headers)+string(m.Body); want != have {
 		t.Fatalf("want %s, have %s", want, have)
+	}
+}
+
+// A tmo Node sent as a numeric string is read as its number and written back as Node writes it (the
+// same string), so that re-serializing and signing give Node's bytes; a changed Timeout is a number.
+func TestTimeoutStringKept(t *testing.T) {
+	m, err := Unmarshal([]byte(`{"to":"a:/","tmo":"5.0","bdy":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := 5.0, m.Timeout; want != have {
+		t.Fatalf("want %v, have %v", want, have)
+	}
+	if want, have := `{"to":"a:/","tmo":"5.0","bdy":1}`, mustMarshal(t, m); want != have {
+		t.Errorf("want %s, have %s", want, have)
+	}
+	signed, err := m.appendSigned(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"to":"a:/","timeout":"5.0","body":1}`, string(signed); want != have {
+		t.Errorf("signed form: want %s, have %s", want, have)
+	}
+	r := Reply(m, &Message{MID: "r", Timestamp: "t", Body: json.RawMessage(`2`)})
+	if have := mustMarshal(t, r); !strings.Contains(have, `,"tmo":"5.0",`) {
+		t.Errorf("reply: want the original's tmo carried as Node carries it, have %s", have)
+	}
+	escaped, err := Unmarshal([]byte(`{"timeout":"\u0032.5e1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"tmo":"2.5e1"}`, mustMarshal(t, escaped); want != have || escaped.Timeout != 25 {
+		t.Errorf("want %s and 25, have %s and %v", want, have, escaped.Timeout)
+	}
+	m.Timeout = 7
+	if want, have := `{"to":"a:/","tmo":7,"bdy":1}`, mustMarshal(t, m); want != have {
+		t.Errorf("after a change: want %s, have %s", want, have)
+	}
+	zero, err := Unmarshal([]byte(`{"tmo":"0"}`)) // truthy in JavaScript: Node keeps it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"tmo":"0"}`, mustMarshal(t, zero); want != have || zero.Timeout != 0 {
+		t.Errorf("want %s and no timeout, have %s and %v", want, have, zero.Timeout)
 	}
 }
 
@@ -106,6 +156,40 @@ func TestMessageJSON(t *testing.T) {
 	}
 	if want, have := "{\"to\":\"a:/\",\"bdy\":{\"k\":\"<&>\u2028\"}}", string(out); want != have {
 		t.Fatalf("want %s, have %s", want, have)
+	}
+}
+
+// A Message held by value (in a struct field, a slice, a map) marshals in the UMF short form too,
+// as time.Time does, and unmarshals into the same values.
+func TestMessageJSONByValue(t *testing.T) {
+	type envelope struct {
+		Msg  Message   `json:"msg"`
+		List []Message `json:"list"`
+	}
+	e := envelope{Msg: Message{To: "a:/", From: "b:/", Body: json.RawMessage(`{"x":1}`)}, List: []Message{{To: "c:/", Type: "t"}}}
+	out, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"msg":{"to":"a:/","frm":"b:/","bdy":{"x":1}},"list":[{"to":"c:/","typ":"t"}]}`, string(out); want != have {
+		t.Fatalf("want %s, have %s", want, have)
+	}
+	var back envelope
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatal(err)
+	}
+	if want, have := "b:/", back.Msg.From; want != have {
+		t.Errorf("want %q, have %q", want, have)
+	}
+	if want, have := "t", back.List[0].Type; len(back.List) != 1 || want != have {
+		t.Errorf("want one message of type %q, have %+v", want, back.List)
+	}
+	byMap, err := json.Marshal(map[string]Message{"k": {To: "d:/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := `{"k":{"to":"d:/"}}`, string(byMap); want != have {
+		t.Errorf("want %s, have %s", want, have)
 	}
 }
 

@@ -137,7 +137,7 @@ func BenchmarkRefreshCommands(b *testing.B) {
 func seedFleet(b *testing.B, c goredis.UniversalClient) {
 	b.Helper()
 	ctx := b.Context()
-	k := keyspace.Default
+	k := keyspace.New()
 	for i := range 55 {
 		svc, id := "bench-svc", fmt.Sprintf("i%031d", i)
 		if i >= 5 {
@@ -163,7 +163,7 @@ func nodeLookup(ctx context.Context, c goredis.UniversalClient, svc string) int 
 			return -1
 		}
 		for _, key := range keys {
-			ids = append(ids, keyspace.Default.Prefix()+":"+svc+":"+key[len(keyspace.Default.Prefix()+":"+svc+":"):len(key)-len(":presence")])
+			ids = append(ids, keyspace.New().Prefix()+":"+svc+":"+key[len(keyspace.New().Prefix()+":"+svc+":"):len(key)-len(":presence")])
 		}
 		if cursor = next; cursor == 0 {
 			break
@@ -171,7 +171,7 @@ func nodeLookup(ctx context.Context, c goredis.UniversalClient, svc string) int 
 	}
 	pipe := c.TxPipeline()
 	for _, id := range ids {
-		pipe.HGet(ctx, keyspace.Default.Nodes(), id[len(keyspace.Default.Prefix()+":"+svc+":"):])
+		pipe.HGet(ctx, keyspace.New().Nodes(), id[len(keyspace.New().Prefix()+":"+svc+":"):])
 	}
 	if len(ids) == 0 {
 		return 0

@@ -104,7 +104,7 @@ func BenchmarkSIGKILLToEvent(b *testing.B) {
 					time.Sleep(5 * time.Millisecond)
 				}
 				expired <- time.Since(at)
-			}(keyspace.Default.Presence(svc, ids[i]), killed[i])
+			}(keyspace.New().Presence(svc, ids[i]), killed[i])
 			time.Sleep(200 * time.Millisecond)
 		}
 		gone := map[string]bool{}

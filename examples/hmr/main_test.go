@@ -35,11 +35,11 @@ func TestEchoAndCleanShutdown(t *testing.T) {
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	id := strings.TrimSpace(strings.TrimPrefix(line, "ready "))
-	if n, err := client.Exists(ctx, keyspace.Default.Presence("hmr", id)).Result(); err != nil || n != 1 {
+	if n, err := client.Exists(ctx, keyspace.New().Presence("hmr", id)).Result(); err != nil || n != 1 {
 		t.Fatalf("presence of %s: %d %v", id, n, err)
 	}
 	// NewReporter writes the first snapshot before it returns, so it is there before "ready".
-	if n, err := client.Exists(ctx, keyspace.Default.Health("hmr", id)).Result(); err != nil || n != 1 {
+	if n, err := client.Exists(ctx, keyspace.New().Health("hmr", id)).Result(); err != nil || n != 1 {
 		t.Fatalf("health snapshot of %s: %d %v", id, n, err)
 	}
 
@@ -59,7 +59,7 @@ func TestEchoAndCleanShutdown(t *testing.T) {
 	}
 	// A broadcast on the service channel with a reply address is answered too.
 	probe := keyspace.NewInstanceID()
-	ps := client.Subscribe(rctx, keyspace.Default.InstanceChannel("probe", probe))
+	ps := client.Subscribe(rctx, keyspace.New().InstanceChannel("probe", probe))
 	defer ps.Close()
 	if _, err := ps.Receive(rctx); err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestEchoAndCleanShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("hmr did not stop")
 	}
-	if n, _ := client.Exists(context.Background(), keyspace.Default.Presence("hmr", id)).Result(); n != 0 {
+	if n, _ := client.Exists(context.Background(), keyspace.New().Presence("hmr", id)).Result(); n != 0 {
 		t.Error("presence left behind after shutdown")
 	}
 }

@@ -72,12 +72,12 @@ func TestSelftest(t *testing.T) {
 	// Both services left: Node deregistered on SIGTERM, Go on return; the job is off the queue.
 	c := srv.Client(t)
 	for _, svc := range []string{"go-interop", "node-interop"} {
-		keys, err := c.Keys(context.Background(), keyspace.Default.Presence(svc, "*")).Result()
+		keys, err := c.Keys(context.Background(), keyspace.New().Presence(svc, "*")).Result()
 		if err != nil || len(keys) != 0 {
 			t.Errorf("%s presence after run: %v, %v", svc, keys, err)
 		}
 	}
-	for _, key := range []string{keyspace.Default.QueueReceived("node-interop"), keyspace.Default.QueueInProgress("node-interop"), keyspace.Default.QueueIncomplete("node-interop")} {
+	for _, key := range []string{keyspace.New().QueueReceived("node-interop"), keyspace.New().QueueInProgress("node-interop"), keyspace.New().QueueIncomplete("node-interop")} {
 		if n, err := c.LLen(context.Background(), key).Result(); err != nil || n != 0 {
 			t.Errorf("%s: %d, %v", key, n, err)
 		}
@@ -142,7 +142,7 @@ func TestTalkWithoutNode(t *testing.T) {
 	if want := "go: calling node-interop /greet: no endpoints available\n"; !strings.HasSuffix(stdout.String(), want) {
 		t.Errorf("want output ending in %q, have:\n%s", want, stdout.String())
 	}
-	if n, err := srv.Client(t).LLen(context.Background(), keyspace.Default.QueueReceived("node-interop")).Result(); err != nil || n != 0 {
+	if n, err := srv.Client(t).LLen(context.Background(), keyspace.New().QueueReceived("node-interop")).Result(); err != nil || n != 0 {
 		t.Errorf("queued while Node was away: %d, %v", n, err)
 	}
 }

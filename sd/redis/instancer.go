@@ -81,12 +81,20 @@ func (s *Instancer) update(live []Instance, err error) {
 	s.cache.Update(sd.Event{Instances: instances})
 }
 
-// Register implements sd.Instancer: ch receives the current state before Register returns.
+// Register implements sd.Instancer: ch receives the current state before Register returns. A
+// subscriber may be slow: it holds up no other subscriber, and receives the newest state when it
+// reads again (states it missed are not queued).
 func (s *Instancer) Register(ch chan<- sd.Event) { s.cache.Register(ch) }
 
 // Deregister implements sd.Instancer.
 func (s *Instancer) Deregister(ch chan<- sd.Event) { s.cache.Deregister(ch) }
 
 // Stop implements sd.Instancer. When it was the last Instancer of its watch, Stop returns after the
-// watch's goroutine has ended. It may be called more than once.
-func (s *Instancer) Stop() { s.once.Do(func() { s.w.release(s) }) }
+// watch's goroutine has ended; deliveries still waiting for a subscriber that does not read end too.
+// It may be called more than once.
+func (s *Instancer) Stop() {
+	s.once.Do(func() {
+		s.w.release(s)
+		s.cache.Close()
+	})
+}

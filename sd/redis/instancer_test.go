@@ -187,7 +187,7 @@ func TestListInstances(t *testing.T) {
 	m.HSet("hydra:service:nodes", "a", `{"serviceName":"svc","instanceID":"a","ip":"h","port":"1","processID":7}`)
 	check(t, m.Set("hydra:service:svc:a:presence", "a"))
 	m.HSet("hydra:service:nodes", "dead", `{"serviceName":"svc","instanceID":"dead"}`)
-	check(t, m.Set(indexKey(keyspace.Default, "svc")+"x", "unrelated"))
+	check(t, m.Set(indexKey(keyspace.New(), "svc")+"x", "unrelated"))
 	have, err := ListInstances(t.Context(), redistest.Fleet(t, c), "SVC")
 	if err != nil {
 		t.Fatal(err)

@@ -25,10 +25,10 @@ func TestJanitorRemovesOnlyLongDeadEntries(t *testing.T) {
 	entry("other", "gone", 5*time.Minute)  // another service: removed too
 	m.HSet("hydra:service:nodes", "junk", `{"broken"`)
 	check(t, m.Set("hydra:service:svc:paused:presence", "paused"))
-	_, _ = m.SAdd(indexKey(keyspace.Default, "svc"), "dead", "paused", "orphan")
-	_, _ = m.SAdd(indexKey(keyspace.Default, "other"), "gone")
+	_, _ = m.SAdd(indexKey(keyspace.New(), "svc"), "dead", "paused", "orphan")
+	_, _ = m.SAdd(indexKey(keyspace.New(), "other"), "gone")
 
-	j := &janitor{client: c, keys: keyspace.Default, owner: "me", grace: time.Minute, now: func() time.Time { return now }, logger: log.NewNopLogger()}
+	j := &janitor{client: c, keys: keyspace.New(), owner: "me", grace: time.Minute, now: func() time.Time { return now }, logger: log.NewNopLogger()}
 	removed, err := j.sweep(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -40,11 +40,11 @@ func TestJanitorRemovesOnlyLongDeadEntries(t *testing.T) {
 	if want, have := "[junk paused recent]", sortedString(keys); want != have {
 		t.Errorf("nodes: want %s, have %s", want, have)
 	}
-	members, _ := m.Members(indexKey(keyspace.Default, "svc"))
+	members, _ := m.Members(indexKey(keyspace.New(), "svc"))
 	if want, have := "[paused]", sortedString(members); want != have {
 		t.Errorf("index: want %s, have %s", want, have)
 	}
-	if m.Exists(indexKey(keyspace.Default, "other")) {
+	if m.Exists(indexKey(keyspace.New(), "other")) {
 		t.Error("index of other not emptied")
 	}
 
@@ -55,7 +55,7 @@ func TestJanitorRemovesOnlyLongDeadEntries(t *testing.T) {
 	if removed, err := second.sweep(t.Context()); err != nil || removed != 0 {
 		t.Errorf("second janitor: removed %d, err %v", removed, err)
 	}
-	if want, have := "me", must(m.Get(janitorLock(keyspace.Default))); want != have {
+	if want, have := "me", must(m.Get(janitorLock(keyspace.New()))); want != have {
 		t.Errorf("lock holder: want %q, have %q", want, have)
 	}
 	m.FastForward(j.period()) // the lock expires: the next period's janitor acts

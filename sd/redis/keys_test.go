@@ -9,9 +9,9 @@ import (
 func TestKeys(t *testing.T) {
 	safe := keyspace.New(keyspace.ClusterSafe())
 	for _, tc := range []struct{ have, want string }{
-		{indexKey(keyspace.Default, "svc"), "hydra:service:hydrakit:svc:instances"},
-		{eventsChannel(keyspace.Default, "svc"), "hydra:service:hydrakit:svc:events"},
-		{janitorLock(keyspace.Default), "hydra:service:hydrakit:sd:janitor"},
+		{indexKey(keyspace.New(), "svc"), "hydra:service:hydrakit:svc:instances"},
+		{eventsChannel(keyspace.New(), "svc"), "hydra:service:hydrakit:svc:events"},
+		{janitorLock(keyspace.New()), "hydra:service:hydrakit:sd:janitor"},
 		{indexKey(safe, "svc"), "hydra:service:hydrakit:{svc}:instances"},
 		{eventsChannel(safe, "svc"), "hydra:service:hydrakit:{svc}:events"},
 	} {

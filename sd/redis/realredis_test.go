@@ -74,12 +74,12 @@ func TestRefreshCostIndependentOfKeyspace(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	// Written by hand rather than by a Registrar, whose refreshes would be counted too.
-	c.SAdd(t.Context(), indexKey(keyspace.Default, "svc"), "go1")
+	c.SAdd(t.Context(), indexKey(keyspace.New(), "svc"), "go1")
 	c.Set(t.Context(), "hydra:service:svc:go1:presence", "go1", 0)
 	c.HSet(t.Context(), "hydra:service:nodes", "go1", `{"serviceName":"svc","instanceID":"go1","ip":"h","port":1}`)
 	c.HSet(t.Context(), "hydra:service:nodes", "node1", `{"serviceName":"svc","instanceID":"node1","ip":"h","port":"2"}`)
 	c.Set(t.Context(), "hydra:service:svc:node1:presence", "node1", 0)
-	f := &finder{client: c, keys: keyspace.Default, service: "svc"}
+	f := &finder{client: c, keys: keyspace.New(), service: "svc"}
 	w := &watch{f: f, key: watchKey{resync: time.Second, nodesScan: DefaultNodesScan}}
 
 	before := refreshCost(t, c, w)

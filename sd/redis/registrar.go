@@ -20,18 +20,6 @@ import (
 
 var _ sd.Registrar = (*Registrar)(nil) // API check
 
-// Service describes the instance a Registrar registers. Name is required; the rest have defaults.
-type Service struct {
-	Name        string // service name, lower-cased as Node does
-	ID          string // instance ID; default keyspace.NewInstanceID()
-	IP          string // address callers reach (written as "ip"); may be a DNS name
-	Port        int    // port callers reach; 0 for an instance that serves no HTTP
-	Version     string // service version
-	Description string // default "not specified", as Node
-	Type        string // "type" of the :service record; omitted when empty
-	HostName    string // default os.Hostname()
-}
-
 // Registrar registers one instance exactly as Node Hydra 1.9.3 does and keeps it registered until
 // Deregister. It also announces joins and leaves to Instancers, and runs the fleet's janitor.
 type Registrar struct {
@@ -47,10 +35,14 @@ type Registrar struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	routesMu sync.Mutex
+	routes   []string // as last given to RegisterRoutes; nil before
 }
 
-// NewRegistrar validates the service and options; nothing is written before Register. Errors wrap
-// ErrConfig (and keyspace.ErrInvalidName for an invalid name or ID).
+// NewRegistrar validates the service and options and fills in the service's defaults as Node's init
+// does (see Service); nothing is written before Register. Errors wrap ErrConfig (and
+// keyspace.ErrInvalidName for an invalid name or ID).
 func NewRegistrar(client *hydrakit.Client, service Service, logger log.Logger, options ...RegistrarOption) (*Registrar, error) {
 	f := fleet.Of(client)
 	if f == nil {
@@ -63,22 +55,9 @@ func NewRegistrar(client *hydrakit.Client, service Service, logger log.Logger, o
 	for _, o := range options {
 		o(r)
 	}
-	name, err := keyspace.ValidateService(service.Name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	r.svc.Name = name
-	if r.svc.ID == "" {
-		r.svc.ID = keyspace.NewInstanceID()
-	}
-	if err := keyspace.ValidateInstance(r.svc.ID); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if r.svc.Description == "" {
-		r.svc.Description = "not specified"
-	}
-	if r.svc.HostName == "" {
-		r.svc.HostName, _ = os.Hostname()
+	var err error
+	if r.svc, err = service.withDefaults(); err != nil {
+		return nil, err
 	}
 	switch {
 	case r.interval <= 0:
@@ -98,8 +77,8 @@ func NewRegistrar(client *hydrakit.Client, service Service, logger log.Logger, o
 // ID is the registered instance ID.
 func (r *Registrar) ID() string { return r.svc.ID }
 
-// Register writes the service record and the instance's presence and nodes entry, announces the join
-// and starts refreshing. It is idempotent. When Redis cannot be reached it logs and keeps trying in the
+// Register writes the service record, the instance's presence and nodes entry and the routes given
+// to RegisterRoutes (if it was called first), announces the join and starts refreshing. It is idempotent. When Redis cannot be reached it logs and keeps trying in the
 // background: the instance appears as soon as Redis answers.
 func (r *Registrar) Register() {
 	r.mu.Lock()
@@ -185,7 +164,8 @@ func (r *Registrar) loop(ctx context.Context, healthy bool) {
 	}
 }
 
-// announce writes the service record, refreshes presence and announces the join.
+// announce writes the service record, refreshes presence, writes the routes (if RegisterRoutes was
+// called) and announces the join.
 func (r *Registrar) announce(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.interval+time.Second)
 	defer cancel()
@@ -199,6 +179,9 @@ func (r *Registrar) announce(ctx context.Context) error {
 	if _, err := r.refresh(ctx); err != nil {
 		return err
 	}
+	if err := r.writeRoutes(ctx); err != nil {
+		return err
+	}
 	if err := r.client.Publish(ctx, eventsChannel(r.keys, r.svc.Name), r.event("join")).Err(); err != nil {
 		return fmt.Errorf("redis: announce join: %w", err)
 	}
@@ -206,7 +189,9 @@ func (r *Registrar) announce(ctx context.Context) error {
 }
 
 // refresh pipelines what Node's _updatePresence writes, plus the index entry, and reports whether the
-// presence key still existed (SET ... GET returns its old value).
+// presence key still existed (SET ... GET returns its old value, nil when there was none). Each
+// command's error is checked: the pipeline's first error may be that nil while a later write failed
+// (on a cluster, the shard holding the nodes hash may refuse writes that the service's shard took).
 func (r *Registrar) refresh(ctx context.Context) (existed bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, r.interval)
 	defer cancel()
@@ -220,10 +205,16 @@ func (r *Registrar) refresh(ctx context.Context) (existed bool, err error) {
 	}
 	pipe := r.client.Pipeline()
 	old := pipe.SetArgs(ctx, r.keys.Presence(r.svc.Name, r.svc.ID), r.svc.ID, goredis.SetArgs{TTL: r.ttl, Get: true})
-	pipe.HSet(ctx, r.keys.Nodes(), r.svc.ID, entry)
-	pipe.SAdd(ctx, indexKey(r.keys, r.svc.Name), r.svc.ID)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		return false, fmt.Errorf("redis: refresh presence: %w", err)
+	hset := pipe.HSet(ctx, r.keys.Nodes(), r.svc.ID, entry)
+	sadd := pipe.SAdd(ctx, indexKey(r.keys, r.svc.Name), r.svc.ID)
+	_, _ = pipe.Exec(ctx) // the errors that count are each command's
+	for _, c := range []struct {
+		what string
+		err  error
+	}{{"presence", old.Err()}, {"nodes entry", hset.Err()}, {"index", sadd.Err()}} {
+		if c.err != nil && !errors.Is(c.err, goredis.Nil) {
+			return false, fmt.Errorf("redis: refresh %s: %w", c.what, c.err)
+		}
 	}
 	return old.Err() == nil, nil
 }

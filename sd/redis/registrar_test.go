@@ -38,7 +38,7 @@ func TestRegistrarWritesWhatNodeWrites(t *testing.T) {
 	if want != entry {
 		t.Errorf("nodes entry:\nwant %s\nhave %s", want, entry)
 	}
-	if ok, _ := m.SIsMember(indexKey(keyspace.Default, "svc"), "abc"); !ok {
+	if ok, _ := m.SIsMember(indexKey(keyspace.New(), "svc"), "abc"); !ok {
 		t.Error("instance missing from the index")
 	}
 	r.Register() // idempotent

@@ -63,6 +63,8 @@ func (r *registry) close() error {
 }
 
 // listener receives every new state of a watch: the live instances, or the error of the last read.
+// It is called under the watch's lock, so it must not block: an Instancer's cache never waits for a
+// subscriber, so one slow subscriber cannot hold up the watch and every other Instancer on it.
 type listener func([]Instance, error)
 
 // watch keeps the live instances of one service in memory for all Instancers of one client. One

@@ -99,7 +99,7 @@ func TestReplyGoesToVia(t *testing.T) {
 	// A gateway (hydra-router style) sends with via = <iid>-<client>@hydra-router:/; the reply must
 	// go to that instance's channel, not to frm.
 	router := keyspace.NewInstanceID()
-	ps := client.Subscribe(context.Background(), keyspace.Default.InstanceChannel("hydra-router", router))
+	ps := client.Subscribe(context.Background(), keyspace.New().InstanceChannel("hydra-router", router))
 	defer ps.Close()
 	if _, err := ps.Receive(ctxTimeout(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
@@ -147,9 +147,9 @@ func TestMalformedPayloadsAreCountedAndSkipped(t *testing.T) {
 	}
 	// Both channels: direct and broadcast; the caller's reply channel too.
 	channels := []string{
-		keyspace.Default.InstanceChannel("calc", idOf(server)),
-		keyspace.Default.ServiceChannel("calc"),
-		keyspace.Default.InstanceChannel("caller", idOf(caller)),
+		keyspace.New().InstanceChannel("calc", idOf(server)),
+		keyspace.New().ServiceChannel("calc"),
+		keyspace.New().InstanceChannel("caller", idOf(caller)),
 	}
 	for _, ch := range channels {
 		for _, p := range bad {
@@ -372,7 +372,7 @@ func TestDroppedMessagesDoNotFloodTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer server.Close()
-	channel := keyspace.Default.InstanceChannel("calc", idOf(server))
+	channel := keyspace.New().InstanceChannel("calc", idOf(server))
 	for range 100 {
 		if err := client.Publish(context.Background(), channel, "garbage").Err(); err != nil {
 			t.Fatal(err)

@@ -15,14 +15,14 @@ func TestNewConnReturnsSubscribed(t *testing.T) {
 	for range 20 {
 		c := newConn(t, client, "subfirst")
 		counts, err := client.PubSubNumSub(context.Background(),
-			keyspace.Default.ServiceChannel("subfirst"), keyspace.Default.InstanceChannel("subfirst", idOf(c))).Result()
+			keyspace.New().ServiceChannel("subfirst"), keyspace.New().InstanceChannel("subfirst", idOf(c))).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want, have := int64(1), counts[keyspace.Default.InstanceChannel("subfirst", idOf(c))]; want != have {
+		if want, have := int64(1), counts[keyspace.New().InstanceChannel("subfirst", idOf(c))]; want != have {
 			t.Fatalf("instance channel: want %d subscriber right after NewConn, have %d", want, have)
 		}
-		if have := counts[keyspace.Default.ServiceChannel("subfirst")]; have < 1 {
+		if have := counts[keyspace.New().ServiceChannel("subfirst")]; have < 1 {
 			t.Fatalf("service channel: no subscriber right after NewConn")
 		}
 		_ = c.Close()

@@ -50,7 +50,7 @@ func TestInstancesAndClient(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	checkAnswers(t, stdout.String(), 6, 3)
-	keys, err := srv.Client(t).Keys(context.Background(), keyspace.Default.Presence("stringsvc", "*")).Result()
+	keys, err := srv.Client(t).Keys(context.Background(), keyspace.New().Presence("stringsvc", "*")).Result()
 	if err != nil || len(keys) != 0 {
 		t.Errorf("presence keys after run: %v, %v", keys, err)
 	}
