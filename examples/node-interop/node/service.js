@@ -44,7 +44,7 @@ function request(route, bdy, timeoutMs) {
 }
 
 hydra.on('message', (msg) => {
-  const rmid = msg.rmid || msg.rmi;
+  const rmid = msg.rmid; // Node reads only rmid
   if (rmid && pending.has(rmid)) {
     const done = pending.get(rmid);
     pending.delete(rmid);
