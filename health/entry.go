@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/hydrakit/hydrakit/umf"
+
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 )
@@ -76,11 +78,18 @@ func message(keyvals []interface{}) string {
 	return msg + " " + string(pairs)
 }
 
-// encodeEntry marshals like JavaScript's JSON.stringify: no HTML escaping.
+// encodeEntry marshals like JavaScript's JSON.stringify: no HTML escaping, and U+2028 and U+2029
+// written as they are (umf.Normalize undoes encoding/json's escapes of them).
 func encodeEntry(e Entry) string {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(e) // an Entry of strings and an int always encodes
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if bytes.Contains(out, []byte(`\u202`)) {
+		if norm, err := umf.Normalize(out); err == nil {
+			out = norm
+		}
+	}
+	return string(out)
 }
