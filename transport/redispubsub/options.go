@@ -1,6 +1,7 @@
 package redispubsub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -22,7 +23,8 @@ type connConfig struct {
 	pubTimeout   time.Duration
 	maxBatch     int
 	closeGrace   time.Duration
-	newInstancer func(service string) (sd.Instancer, error) // tests: discovery without Redis
+	newInstancer func(service string) (sd.Instancer, error)                  // tests: discovery without Redis
+	lookup       func(ctx context.Context, service string) ([]string, error) // tests: reply lookups without Redis
 	err          error
 }
 
@@ -65,7 +67,8 @@ func ConnMaxPending(n int) ConnOption {
 }
 
 // ConnConcurrency bounds the handlers running at once (default 1024); a message arriving while all
-// are busy is dropped and counted in Stats().Rejected. Zero or less is refused.
+// are busy is dropped, counted in Stats().Busy and answered with a 503 error reply (ErrBusy). Zero or
+// less is refused.
 func ConnConcurrency(n int) ConnOption {
 	return func(c *connConfig) {
 		if n <= 0 {

@@ -1,0 +1,180 @@
+package redispubsub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// A saturated instance answers at once with a 503 error reply: the caller fails with ErrBusy, not
+// with its deadline.
+func TestBusyRepliesServiceUnavailable(t *testing.T) {
+	rdb := redistest.Client(t)
+	service := redistest.Name("busy")
+	server := newConn(t, rdb, service, ConnConcurrency(1))
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{}, 1)
+	server.Handle("/slow", func(ctx context.Context, _ *Conn, _ *umf.Message) {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	})
+	caller := newConn(t, rdb, "caller")
+	e := publisherEndpoint(t, caller, addr(service, idOf(server), "/slow"), EncodeJSONRequest, nopDecoder)
+	go func() { _, _ = e(ctxTimeout(t, time.Minute), nil) }() // takes the only slot
+	<-started
+
+	// The deadline is far away: only the 503 reply can end the call before it.
+	_, err := e(ctxTimeout(t, time.Minute), nil)
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("want ErrBusy, have %v", err)
+	}
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Code != http.StatusServiceUnavailable {
+		t.Fatalf("want a *RemoteError 503, have %#v", err)
+	}
+	// Node callers see Hydra's error body.
+	reply, err := caller.Request(ctxTimeout(t, time.Minute), &umf.Message{To: addr(service, idOf(server), "/slow")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body errorBody
+	if err := json.Unmarshal(reply.Body, &body); err != nil || reply.Type != typeError || body.StatusCode != 503 ||
+		body.StatusMessage != "Service Unavailable" || body.Result.Reason == "" {
+		t.Errorf("want typ error and a 503 Hydra error body, have typ %q %s (%v)", reply.Type, reply.Body, err)
+	}
+	eventually(t, "both error replies counted", func() bool { return server.Stats().ErrorReplies == 2 })
+	if s := server.Stats(); s.Busy != 2 || s.ErrorReplies != 2 {
+		t.Errorf("want 2 busy and 2 error replies, have %+v", s)
+	}
+}
+
+// listen subscribes to the instance channel of a requester that is not a Conn and returns its
+// address and the messages it receives.
+func listen(t *testing.T, rdb *goredis.Client) (string, <-chan *goredis.Message) {
+	t.Helper()
+	id := keyspace.NewInstanceID()
+	ps := rdb.Subscribe(context.Background(), keyspace.Default.InstanceChannel("probe", id))
+	t.Cleanup(func() { _ = ps.Close() })
+	if _, err := ps.Receive(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return id + "@probe:/", ps.Channel()
+}
+
+func nextReply(t *testing.T, ch <-chan *goredis.Message) *umf.Message {
+	t.Helper()
+	select {
+	case m := <-ch:
+		msg, err := umf.Unmarshal([]byte(m.Payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reply")
+		return nil
+	}
+}
+
+// A message sent to an instance that it cannot serve (no handler for its route, a to it cannot read,
+// no to) is answered with a Hydra error reply (404 or 400) when it has a frm and a mid; a broadcast is
+// not (every instance would answer), nor a message without a mid.
+func TestUnservableMessagesAnswered(t *testing.T) {
+	rdb := redistest.Client(t)
+	service := redistest.Name("svc")
+	server := newConn(t, rdb, service)
+	server.Handle("/known", func(context.Context, *Conn, *umf.Message) {})
+	from, replies := listen(t, rdb)
+	channel := keyspace.Default.InstanceChannel(service, idOf(server))
+	for _, tc := range []struct {
+		to   string
+		code int
+	}{
+		{addr(service, idOf(server), "/unknown"), http.StatusNotFound},
+		{addr(service, idOf(server), "[get/x"), http.StatusBadRequest},
+		{"no-colon", http.StatusBadRequest},
+		{"", http.StatusBadRequest},
+	} {
+		msg := &umf.Message{To: tc.to, From: from, MID: "m-" + tc.to, Body: []byte(`{"big":"body"}`)}
+		b, err := msg.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.Publish(context.Background(), channel, b).Err(); err != nil {
+			t.Fatal(err)
+		}
+		reply := nextReply(t, replies)
+		var body errorBody
+		if err := json.Unmarshal(reply.Body, &body); err != nil || reply.Type != typeError || reply.RMID != msg.MID ||
+			body.StatusCode != tc.code || body.StatusMessage != http.StatusText(tc.code) {
+			t.Errorf("to %q: want a %d error reply to %s, have %+v %s (%v)", tc.to, tc.code, msg.MID, reply, reply.Body, err)
+		}
+	}
+	// No reply to a broadcast or to a message without mid; the next direct one is answered, and
+	// its reply is the next one the requester gets.
+	for _, m := range []struct{ channel, mid string }{
+		{keyspace.Default.ServiceChannel(service), "broadcast"},
+		{channel, ""},
+		{channel, "last"},
+	} {
+		b, _ := (&umf.Message{To: service + ":/unknown", From: from, MID: m.mid}).Marshal()
+		if err := rdb.Publish(context.Background(), m.channel, b).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reply := nextReply(t, replies); reply.RMID != "last" {
+		t.Errorf("want the reply to last, have %+v", reply)
+	}
+	eventually(t, "the last error reply counted", func() bool { return server.Stats().ErrorReplies == 5 })
+	if s := server.Stats(); s.ErrorReplies != 5 || s.Unhandled != 6 || s.Malformed != 1 {
+		t.Errorf("want 5 error replies, 6 unhandled and 1 malformed, have %+v", s)
+	}
+}
+
+// Error replies are rate-bound: with the clock standing still the bucket never refills, so exactly
+// ErrorReplyRate go out and every other one is dropped and counted.
+func TestErrorRepliesRateBound(t *testing.T) {
+	rdb := redistest.Client(t)
+	frozen := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	service := redistest.Name("svc")
+	server, err := NewConn(fleetOn(t, rdb, hydrakit.WithClock(func() time.Time { return frozen })), service, keyspace.NewInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	from, replies := listen(t, rdb)
+	const sent = ErrorReplyRate + 50
+	channel := keyspace.Default.InstanceChannel(service, idOf(server))
+	for i := range sent {
+		b, _ := (&umf.Message{To: service + ":/nobody", From: from, MID: fmt.Sprint(i)}).Marshal()
+		if err := rdb.Publish(context.Background(), channel, b).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "every refusal sent or dropped", func() bool {
+		s := server.Stats()
+		return s.ErrorReplies+s.ErrorRepliesDropped == sent
+	})
+	s := server.Stats()
+	if s.ErrorReplies > ErrorReplyRate || s.ErrorRepliesDropped < sent-ErrorReplyRate {
+		t.Errorf("want at most %d error replies, have %+v", ErrorReplyRate, s)
+	}
+	for range s.ErrorReplies {
+		nextReply(t, replies)
+	}
+}
