@@ -12,15 +12,10 @@ import (
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
-// MaxFollowed bounds the services a Conn follows with an Instancer (each one holds a subscription
-// connection and a few goroutines until Close). Service addresses the application sends to beyond it
-// are resolved through the lookup cache instead (MaxLookups, LookupTTL): slower by a Redis read per
-// LookupTTL, never refused.
-const MaxFollowed = 64
-
 // discovery finds the live instances of the services the application sends to by service address
-// (svc:/route): it follows one Instancer per service, made on first use, so that the choice is made
-// from memory, never from Redis. The sd/redis Instancers of one client share one watch per service
+// (svc:/route): it follows one Instancer per service, made on first use, for at most MaxFollowed
+// services (past that, it reads through the lookup cache), so that the choice is made from memory,
+// never from Redis. The sd/redis Instancers of one client share one watch per service
 // through the client. The Conn owns it: Conn.Close stops every Instancer and waits for the goroutines
 // that follow them.
 type discovery struct {

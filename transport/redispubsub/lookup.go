@@ -7,16 +7,6 @@ import (
 	"time"
 )
 
-// The lookup cache's bounds (docs/transport.md, "Bounds"): at most MaxLookups services, each read at
-// most once per LookupTTL.
-const (
-	// MaxLookups bounds the services whose instances a Conn keeps from plain reads (for replies to a
-	// service address, and for service addresses past MaxFollowed); the least recently used goes first.
-	MaxLookups = 1024
-	// LookupTTL is how long such a read is used before the next reply to that service reads again.
-	LookupTTL = 2 * time.Second
-)
-
 // lookups resolves service addresses that the network names (the frm or via of a request whose reply
 // goes to "svc:/") with a plain read of the service's live instances: no subscription, no goroutine,
 // nothing kept past MaxLookups services or LookupTTL. Concurrent lookups of one service share one

@@ -56,13 +56,13 @@ func (c *Conn) passReader() {
 	}
 }
 
-// serve runs a handler; a panic is logged and counted, not allowed to take the process down with
-// the message that caused it.
+// serve runs a handler; a panic is logged (at the rate of dropped messages: input may cause it) and
+// counted, not allowed to take the process down with the message that caused it.
 func (c *Conn) serve(h Handler, msg *umf.Message) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.stats.panics.Add(1)
-			c.logger.Log("msg", "handler panicked", "mid", msg.MID, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.logDropped("msg", "handler panicked", "mid", msg.MID, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	h(c.ctx, c, msg)
@@ -203,8 +203,9 @@ func (c *Conn) dispatch(payload string, direct bool) (Handler, *umf.Message) {
 	return h, msg
 }
 
-// logDropped logs a dropped message, at most once per second: a flood of bad input must not turn
-// into a flood of log lines (the counters in Stats count every one).
+// logDropped logs what input caused (a dropped message, a failed error reply, a panic), at most one
+// line a second for all of them together: a flood of bad input must not turn into a flood of log
+// lines (the counters in Stats count every one).
 func (c *Conn) logDropped(keyvals ...any) {
 	now := time.Now().UnixNano()
 	last := c.lastDropLog.Load()

@@ -9,19 +9,9 @@ import (
 	"github.com/hydrakit/hydrakit/umf"
 )
 
-// The bounds of the error replies a Conn sends by itself (docs/transport.md, "Bounds"): they answer
-// input, so they must never outpace it nor hold up reading.
-const (
-	// ErrorReplyRate is how many error replies a Conn sends per second at most (its burst too); the
-	// rest are dropped and counted in Stats().ErrorRepliesDropped.
-	ErrorReplyRate = 100
-	// ErrorReplyQueue bounds the error replies waiting for the one goroutine that sends them; the
-	// reader never waits for room.
-	ErrorReplyQueue = 64
-	// errorReplyTimeout bounds the sending of one error reply (including the lookup of a
-	// service-addressed frm).
-	errorReplyTimeout = time.Second
-)
+// errorReplyTimeout bounds the sending of one error reply (including the lookup of a service-addressed
+// frm).
+const errorReplyTimeout = time.Second
 
 // refusal is a message the Conn answers with an error reply instead of a handler.
 type refusal struct {
