@@ -30,7 +30,8 @@ type Publisher struct {
 
 // NewPublisher returns a Publisher that sends requests to the UMF address to through conn and waits
 // for the reply. to is <iid>@<svc>:<route> for one instance, or <svc>:<route> to let the Conn's
-// discovery pick a live instance of the service per request, as Node's sendMessage does.
+// discovery pick a live instance of the service per request, as Node's sendMessage does. Only a reply
+// from that instance (from an instance of that service) is taken; see Conn.
 //
 // Arguments and options are validated here: errors wrap ErrConfig, an unusable address ErrBadAddress
 // too, and an invalid service or instance name in it keyspace.ErrInvalidName.

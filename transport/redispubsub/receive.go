@@ -182,6 +182,7 @@ func (c *Conn) dispatch(payload string, direct bool) (Handler, *umf.Message) {
 	}
 	h := c.handler(msg)
 	if h == nil {
+		c.seen.forget(msg.MID) // not served: a resend may be, once a handler is there
 		c.stats.unhandled.Add(1)
 		c.logDropped("msg", "no handler", "mid", msg.MID, "to", msg.To, "typ", msg.Type)
 		if _, err := umf.ParseAddress(msg.To); err != nil {
@@ -194,6 +195,7 @@ func (c *Conn) dispatch(payload string, direct bool) (Handler, *umf.Message) {
 	select {
 	case c.concurrency <- struct{}{}:
 	default:
+		c.seen.forget(msg.MID) // not served: the sender may resend it after the 503
 		c.stats.busy.Add(1)
 		c.logDropped("msg", "handlers busy, message dropped", "mid", msg.MID)
 		c.refuse(msg, direct, busyStatus, busyReason)
@@ -276,4 +278,12 @@ func (r *recentMIDs) add(mid string) (seen bool) {
 	}
 	r.cur[mid] = struct{}{}
 	return false
+}
+
+// forget removes mid, for a message that was refused unserved.
+func (r *recentMIDs) forget(mid string) {
+	r.mu.Lock()
+	delete(r.cur, mid)
+	delete(r.old, mid)
+	r.mu.Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +24,15 @@ func TestBusyRepliesServiceUnavailable(t *testing.T) {
 	rdb := redistest.Client(t)
 	service := redistest.Name("busy")
 	server := newConn(t, rdb, service, ConnConcurrency(1))
-	release := make(chan struct{})
-	defer close(release)
-	started := make(chan struct{}, 1)
-	server.Handle("/slow", func(ctx context.Context, _ *Conn, _ *umf.Message) {
-		started <- struct{}{}
+	release, started, returned := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	server.Handle("/slow", func(ctx context.Context, c *Conn, m *umf.Message) {
+		if calls.Add(1) > 1 { // only the first one holds the slot
+			_ = c.Reply(ctx, m, &umf.Message{Body: []byte(`"served"`)})
+			return
+		}
+		defer close(returned)
+		close(started)
 		select {
 		case <-release:
 		case <-ctx.Done():
@@ -48,7 +53,7 @@ func TestBusyRepliesServiceUnavailable(t *testing.T) {
 		t.Fatalf("want a *RemoteError 503, have %#v", err)
 	}
 	// Node callers see Hydra's error body.
-	reply, err := caller.Request(ctxTimeout(t, time.Minute), &umf.Message{To: addr(service, idOf(server), "/slow")})
+	reply, err := caller.Request(ctxTimeout(t, time.Minute), &umf.Message{To: addr(service, idOf(server), "/slow"), MID: "again"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +65,14 @@ func TestBusyRepliesServiceUnavailable(t *testing.T) {
 	eventually(t, "both error replies counted", func() bool { return server.Stats().ErrorReplies == 2 })
 	if s := server.Stats(); s.Busy != 2 || s.ErrorReplies != 2 {
 		t.Errorf("want 2 busy and 2 error replies, have %+v", s)
+	}
+	// A message refused unserved is not a duplicate when it comes again: sent anew once the slot is
+	// free, it is served.
+	close(release)
+	<-returned
+	reply, err = caller.Request(ctxTimeout(t, time.Minute), &umf.Message{To: addr(service, idOf(server), "/slow"), MID: "again"})
+	if err != nil || reply.Type == typeError || string(reply.Body) != `"served"` {
+		t.Errorf("the same message again: want it served, have %+v %s %v", reply, reply.Body, err)
 	}
 }
 
