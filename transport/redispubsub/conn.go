@@ -187,6 +187,14 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	read := cfg.lookup
 	if read == nil {
 		read = func(ctx context.Context, service string) ([]string, error) {
+			if _, err := keyspace.ValidateService(service); err != nil {
+				return nil, err
+			}
+			// Every registered service has its record (Node's and ours): one EXISTS spares a name
+			// nobody runs the nodes-hash scan that finding Node's instances takes.
+			if n, err := c.client.Exists(ctx, c.keys.Service(service)).Result(); err != nil || n == 0 {
+				return nil, err
+			}
 			live, err := sdredis.ListInstances(ctx, client, service)
 			ids := make([]string, len(live))
 			for i, in := range live {

@@ -328,3 +328,41 @@ func TestLookupsWaiterReadsWhenTheReaderGivesUp(t *testing.T) {
 		t.Errorf("want [x], have %v", ids)
 	}
 }
+
+// A reply to a service address finds a registered instance of the service with a plain read (and
+// none of a service nobody registered).
+func TestReplyToAServiceAddressReadsItsInstances(t *testing.T) {
+	rdb := redistest.Client(t)
+	client := fleetOn(t, rdb)
+	asker := redistest.Name("asker")
+	id := keyspace.NewInstanceID()
+	requester, err := NewConn(client, asker, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer requester.Close()
+	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: asker, ID: id}, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Register()
+	defer reg.Deregister()
+	server := newConn(t, rdb, "echo")
+	replied := make(chan error, 2)
+	server.Handle("/echo", func(ctx context.Context, c *Conn, m *umf.Message) {
+		replied <- c.Reply(ctx, m, &umf.Message{Body: []byte(`"pong"`)})
+	})
+	for _, frm := range []string{asker + ":/", "nobody-runs-this:/"} {
+		if err := requester.Send(context.Background(), &umf.Message{To: addr("echo", idOf(server), "/echo"), From: frm}); err != nil {
+			t.Fatal(err)
+		}
+		err := <-replied
+		if frm == asker+":/" && err != nil {
+			t.Errorf("reply to %s: %v", frm, err)
+		}
+		if frm != asker+":/" && !errors.Is(err, ErrNoInstances) {
+			t.Errorf("reply to %s: want ErrNoInstances, have %v", frm, err)
+		}
+	}
+	eventually(t, "the reply at the registered instance", func() bool { return requester.Stats().Orphans == 1 })
+}
