@@ -15,9 +15,8 @@ const (
 	// goes first. A read is kept for LookupTTL; concurrent lookups of one service share one read.
 	MaxLookups = 1024
 	LookupTTL  = 2 * time.Second
-	// ErrorReplyRate is how many error replies (503 busy, 404, 400) a Conn sends per second at most,
-	// and its burst; ErrorReplyQueue how many wait for the one goroutine that sends them. The rest are
-	// dropped and counted in Stats().ErrorRepliesDropped: the reader never waits for them.
-	ErrorReplyRate  = 100
+	// ErrorReplyQueue bounds the error replies (503 busy, 404, 400) waiting for the one goroutine that
+	// sends them (at most ConnErrorReplyRate a second); the rest are dropped and counted in
+	// Stats().ErrorRepliesDropped: the reader never waits for them.
 	ErrorReplyQueue = 64
 )

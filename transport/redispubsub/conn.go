@@ -52,7 +52,7 @@ type Conn struct {
 	now      func() time.Time
 
 	refusals    chan refusal // error replies waiting for the refuser
-	replyTokens tokens       // ErrorReplyRate
+	replyTokens tokens       // ConnErrorReplyRate
 
 	maxPending  int
 	maxSize     int
@@ -182,7 +182,7 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 		turn:        make(chan struct{}),
 		wake:        make(chan struct{}, 1),
 		refusals:    make(chan refusal, ErrorReplyQueue),
-		replyTokens: tokens{rate: ErrorReplyRate},
+		replyTokens: tokens{rate: float64(cfg.errorReplyRate)},
 	}
 	read := cfg.lookup
 	if read == nil {

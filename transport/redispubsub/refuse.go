@@ -22,7 +22,7 @@ type refusal struct {
 
 // refuse queues an error reply to msg, if msg can have one: it was sent to this instance (a broadcast
 // would be answered by every instance), it has a mid to reply to and a frm or via to reply at. It
-// never blocks: over ErrorReplyRate or with the queue full, the reply is dropped and counted.
+// never blocks: over ConnErrorReplyRate or with the queue full, the reply is dropped and counted.
 func (c *Conn) refuse(msg *umf.Message, direct bool, code int, reason string) {
 	if !direct || msg.MID == "" || !wantsReply(msg) {
 		return

@@ -159,19 +159,22 @@ func TestUnservableMessagesAnswered(t *testing.T) {
 	}
 }
 
-// Error replies are rate-bound: with the clock standing still the bucket never refills, so exactly
-// ErrorReplyRate go out and every other one is dropped and counted.
+// Error replies are rate-bound: with the clock standing still the bucket never refills, so at most
+// ConnErrorReplyRate go out and every other one is dropped and counted; with 0, none goes out.
 func TestErrorRepliesRateBound(t *testing.T) {
 	rdb := redistest.Client(t)
 	frozen := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	service := redistest.Name("svc")
-	server, err := NewConn(fleetOn(t, rdb, hydrakit.WithClock(func() time.Time { return frozen })), service, keyspace.NewInstanceID())
+	const rate = 20
+	server, err := NewConn(fleetOn(t, rdb, hydrakit.WithClock(func() time.Time { return frozen })), service, keyspace.NewInstanceID(),
+		ConnErrorReplyRate(rate))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer server.Close()
+	silent := newConn(t, rdb, service, ConnErrorReplyRate(0))
 	from, replies := listen(t, rdb)
-	const sent = ErrorReplyRate + 50
+	const sent = rate + 50
 	channel := keyspace.Default.InstanceChannel(service, idOf(server))
 	for i := range sent {
 		b, _ := (&umf.Message{To: service + ":/nobody", From: from, MID: fmt.Sprint(i)}).Marshal()
@@ -184,10 +187,19 @@ func TestErrorRepliesRateBound(t *testing.T) {
 		return s.ErrorReplies+s.ErrorRepliesDropped == sent
 	})
 	s := server.Stats()
-	if s.ErrorReplies > ErrorReplyRate || s.ErrorRepliesDropped < sent-ErrorReplyRate {
-		t.Errorf("want at most %d error replies, have %+v", ErrorReplyRate, s)
+	if s.ErrorReplies > rate || s.ErrorRepliesDropped < sent-rate {
+		t.Errorf("want at most %d error replies, have %+v", rate, s)
 	}
 	for range s.ErrorReplies {
 		nextReply(t, replies)
+	}
+
+	b, _ := (&umf.Message{To: service + ":/nobody", From: from, MID: "m"}).Marshal()
+	if err := rdb.Publish(context.Background(), keyspace.Default.InstanceChannel(service, idOf(silent)), b).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the refusal dropped", func() bool { return silent.Stats().ErrorRepliesDropped == 1 })
+	if s := silent.Stats(); s.ErrorReplies != 0 {
+		t.Errorf("ConnErrorReplyRate(0): want no error reply, have %+v", s)
 	}
 }

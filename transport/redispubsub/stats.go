@@ -27,7 +27,7 @@ type Stats struct {
 	Duplicates uint64 // dropped: a message whose mid this Conn handled moments ago (a resent PUBLISH)
 	// ErrorReplies counts the error replies the Conn sent itself, without a handler: 503 when busy,
 	// 404 for a route nobody handles, 400 for a to it cannot read. ErrorRepliesDropped counts those it
-	// did not send: over ErrorReplyRate, the queue of ErrorReplyQueue full, or the send failed.
+	// did not send: over ConnErrorReplyRate, the queue of ErrorReplyQueue full, or the send failed.
 	ErrorReplies, ErrorRepliesDropped uint64
 	Pending                           int // requests waiting for a reply now
 }
