@@ -16,6 +16,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
@@ -252,9 +253,10 @@ func hydrakitCall(b *testing.B, rdb goredis.UniversalClient) func(context.Contex
 	return hydrakitBetween(b, rdb, "bench-calc", "bench-caller")
 }
 
-// hydrakitBetween is hydrakitCall from a Conn of service callerSvc to one of serverSvc.
-func hydrakitBetween(b *testing.B, rdb goredis.UniversalClient, serverSvc, callerSvc string) func(context.Context, int) error {
-	client := redistest.Fleet(b, rdb)
+// hydrakitBetween is hydrakitCall from a Conn of service callerSvc to one of serverSvc, both on one
+// fleet client made with options.
+func hydrakitBetween(b *testing.B, rdb goredis.UniversalClient, serverSvc, callerSvc string, options ...hydrakit.Option) func(context.Context, int) error {
+	client := redistest.Fleet(b, rdb, options...)
 	serverID := keyspace.NewInstanceID()
 	server, err := redispubsub.NewConn(client, serverSvc, serverID)
 	if err != nil {

@@ -6,8 +6,10 @@
 //	go run ./examples/hmr -redis redis://127.0.0.1:6379/0 -name hmr
 //
 // -redis takes any form redisurl does (rediss://, redis+sentinel://, cluster seeds), with
-// -redis-ca, -redis-cert and -redis-key for TLS. Once registered it prints "ready <instance ID>" on
-// stdout.
+// -redis-ca, -redis-cert and -redis-key for TLS. -secret (or HYDRAKIT_SECRET) signs every message
+// it sends, as Node's signMessage('sha256', secret) does; several comma-separated secrets are a key
+// rotation (the first signs, all are accepted). -require-signatures drops every message without a
+// valid signature. Once registered it prints "ready <instance ID>" on stdout.
 package main
 
 import (
@@ -18,7 +20,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -45,6 +50,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	redis := embedded.AddFlags(fs)
 	name := fs.String("name", "hmr", "service name")
+	secret := fs.String("secret", os.Getenv("HYDRAKIT_SECRET"),
+		"signing secrets, comma-separated: the first signs, every one is accepted (default $HYDRAKIT_SECRET)")
+	require := fs.Bool("require-signatures", false, "drop messages and replies without a valid signature (needs -secret)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +60,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		redis.URL = "redis://127.0.0.1:6379/0" // a relay serves other processes: no embedded Redis
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
-	client, _, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger))
+	options := []hydrakit.Option{hydrakit.WithLogger(logger)}
+	if *secret != "" {
+		secrets := strings.Split(*secret, ",")
+		options = append(options, hydrakit.WithSigning(secrets[0], secrets[1:]...))
+	}
+	if *require {
+		options = append(options, hydrakit.WithRequiredSignatures())
+	}
+	client, _, closeRedis, err := redis.Connect(options...)
 	if err != nil {
 		return err
 	}
@@ -87,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	conn.HandleDefault(echo(logger))
+	conn.HandleDefault(echo(&limitedLogger{next: level.Error(logger), now: time.Now}))
 	reg.Register()
 	fmt.Fprintln(stdout, "ready", id)
 	<-ctx.Done()
@@ -96,7 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // echo answers msg with {"echo": <bdy>}; a message with nowhere to reply to is dropped, as Node's
-// hmr does.
+// hmr does. Failed replies go to logger, which must be rate limited: anyone who can PUBLISH chooses
+// how many fail.
 func echo(logger log.Logger) redispubsub.Handler {
 	return func(ctx context.Context, c *redispubsub.Conn, msg *umf.Message) {
 		if msg.From == "" && msg.Via == "" {
@@ -112,7 +129,36 @@ func echo(logger log.Logger) redispubsub.Handler {
 			err = c.Reply(ctx, msg, resp)
 		}
 		if err != nil {
-			level.Error(logger).Log("msg", "reply failed", "mid", msg.MID, "err", err)
+			logger.Log("msg", "reply failed", "mid", msg.MID, "err", err)
 		}
 	}
+}
+
+// limitedLogger passes at most one line a second to next and adds how many it suppressed since the
+// last one.
+type limitedLogger struct {
+	next log.Logger
+	now  func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (l *limitedLogger) Log(keyvals ...any) error {
+	l.mu.Lock()
+	now := l.now()
+	if !l.last.IsZero() && now.Sub(l.last) < time.Second {
+		l.suppressed++
+		l.mu.Unlock()
+		return nil
+	}
+	l.last = now
+	n := l.suppressed
+	l.suppressed = 0
+	l.mu.Unlock()
+	if n > 0 {
+		keyvals = append(keyvals, "suppressed", n)
+	}
+	return l.next.Log(keyvals...)
 }

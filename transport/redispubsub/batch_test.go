@@ -2,6 +2,8 @@ package redispubsub
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +42,7 @@ func TestBatcherCoalescesAndFailsEveryWaiter(t *testing.T) {
 				if i%2 == 1 {
 					channel = "nobody"
 				}
-				counts[i], errs[i] = b.publish(context.Background(), channel, []byte("x"))
+				counts[i], _, errs[i] = b.publish(context.Background(), channel, []byte("x"))
 			}()
 		}
 		wg.Wait()
@@ -70,6 +72,118 @@ func TestBatcherCoalescesAndFailsEveryWaiter(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed > 10*time.Second {
 		t.Errorf("failing took %v", elapsed)
+	}
+	b.flusher.Wait() // the flusher may still be ending its loop after the last result went out
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.flushing || len(b.queue) != 0 {
+		t.Errorf("batcher left flushing=%v with %d queued", b.flushing, len(b.queue))
+	}
+}
+
+// gate holds every PUBLISH and pipeline at the door until the test lets it through, telling the test
+// what arrived.
+type gate struct {
+	arrived chan string
+	open    chan struct{}
+}
+
+func (g *gate) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (g *gate) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if cmd.Name() == "publish" {
+			g.arrived <- "publish"
+			<-g.open
+		}
+		return next(ctx, cmd)
+	}
+}
+func (g *gate) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if cmds[0].Name() == "publish" { // not the connection's set-up
+			g.arrived <- fmt.Sprintf("pipeline of %d", len(cmds))
+			<-g.open
+		}
+		return next(ctx, cmds)
+	}
+}
+
+type published struct {
+	released bool
+	err      error
+}
+
+// A caller waiting for the batcher gives up when its context ends, whether its PUBLISH is still
+// queued or already in a pipeline that is stuck: no caller waits for another's round trip past its
+// own deadline. The others' PUBLISHes go on.
+func TestBatcherWaitersHonourTheirContext(t *testing.T) {
+	_, client := redistest.Mini(t)
+	g := &gate{arrived: make(chan string, 4), open: make(chan struct{})}
+	client.AddHook(g)
+	b := newBatcher(client, false, time.Minute, 16)
+	start := func(ctx context.Context, payload string) chan published {
+		res := make(chan published, 1)
+		go func() {
+			_, released, err := b.publish(ctx, "ch", []byte(payload))
+			res <- published{released, err}
+		}()
+		return res
+	}
+	queued := func(n int) {
+		eventually(t, fmt.Sprintf("%d queued", n), func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return len(b.queue) == n
+		})
+	}
+	result := func(name string, res chan published) published {
+		t.Helper()
+		select {
+		case p := <-res:
+			return p
+		case <-time.After(10 * time.Second):
+			t.Fatalf("publish %s did not return", name)
+			return published{}
+		}
+	}
+	arrive := func(want string) {
+		if have := <-g.arrived; want != have {
+			t.Fatalf("want %s at the gate, have %s", want, have)
+		}
+	}
+
+	lone := start(context.Background(), "lone")
+	arrive("publish")
+	ctxA, cancelA := context.WithCancel(context.Background())
+	a := start(ctxA, "a")
+	queued(1)
+	cancelA()
+	if p := result("a", a); !errors.Is(p.err, context.Canceled) || !p.released {
+		t.Errorf("queued: want context.Canceled with the payload released, have %+v", p)
+	}
+	ctxC, cancelC := context.WithCancel(context.Background())
+	bb, c := start(context.Background(), "b"), start(ctxC, "c")
+	queued(2)
+	select {
+	case p := <-lone:
+		t.Fatalf("the lone PUBLISH returned while held: %+v", p)
+	default:
+	}
+	g.open <- struct{}{} // the lone PUBLISH goes; the flusher sends b and c in one pipeline
+	if p := result("lone", lone); p.err != nil {
+		t.Fatal(p.err)
+	}
+	arrive("pipeline of 2")
+	cancelC()
+	if p := result("c", c); !errors.Is(p.err, context.Canceled) || p.released {
+		t.Errorf("in a stuck pipeline: want context.Canceled with the payload still held, have %+v", p)
+	}
+	g.open <- struct{}{}
+	if p := result("bb", bb); p.err != nil || !p.released {
+		t.Errorf("want b published, have %+v", p)
+	}
+	if !b.close(10 * time.Second) {
+		t.Fatal("the flusher did not end")
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -13,8 +13,10 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/internal/wait"
 	"github.com/hydrakit/hydrakit/keyspace"
+	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub/internal/conninfo"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -28,8 +30,13 @@ import (
 // presence, so that no message sent to it is lost; Close it after the presence is gone.
 //
 // Each handler runs on the goroutine that read its message, at most ConnConcurrency at once, after
-// another goroutine has taken over reading; a message arriving while all slots are busy is dropped
-// and counted as Rejected.
+// another goroutine has taken over reading; a message arriving while all slots are busy is dropped,
+// counted as Busy and answered with a 503 error reply (ErrBusy).
+//
+// With the client's signing keys (hydrakit.WithSigning) everything the Conn sends is signed; with
+// hydrakit.WithRequiredSignatures every message and reply it receives must carry a valid signature and
+// a ts within trust's 2-minute replay window, or it is dropped and counted as Forged. A reply completes
+// a request only when it comes from the instance the request was sent to (docs/transport.md, "Trust").
 type Conn struct {
 	hk       *hydrakit.Client
 	client   goredis.UniversalClient
@@ -40,6 +47,12 @@ type Conn struct {
 	pub      *batcher
 	logger   log.Logger
 	disc     *discovery
+	lookups  *lookups // service addresses named by the network (replies), and past MaxFollowed
+	signing  *trust.Keys
+	now      func() time.Time
+
+	refusals    chan refusal // error replies waiting for the refuser
+	replyTokens tokens       // ConnErrorReplyRate
 
 	maxPending  int
 	maxSize     int
@@ -107,7 +120,12 @@ func init() {
 // runs before or after every message (a parent context, a finalizer).
 type Handler func(ctx context.Context, c *Conn, msg *umf.Message)
 
-type call struct{ ch chan result }
+// call is a request waiting for its reply; service and instance name whom it was sent to (instance
+// "" for a service address), the only senders whose reply completes it.
+type call struct {
+	ch                chan result
+	service, instance string
+}
 
 type result struct {
 	msg *umf.Message
@@ -115,9 +133,12 @@ type result struct {
 }
 
 // NewConn subscribes to the service and instance channels of service/instanceID and returns once
-// Redis has confirmed both subscriptions. The keyspace and the logger are the client's. The Conn
-// sends to a service address (svc:/route, no instance) through discovery that it starts on first use
-// for each service (an sd/redis Instancer made with the client) and stops at Close.
+// Redis has confirmed both subscriptions. The keyspace, the logger, the clock and the signing keys
+// are the client's. The Conn sends to a service address (svc:/route, no instance) that the
+// application names through discovery that it starts on first use for each service (an sd/redis
+// Instancer made with the client, for at most MaxFollowed services) and stops at Close; a reply to a
+// service address (a request's frm or via) through a bounded, expiring cache of plain reads
+// (MaxLookups, LookupTTL).
 //
 // Arguments and options are validated first: errors wrap ErrConfig, and an invalid service or
 // instance name keyspace.ErrInvalidName too. Close the Conn before the client.
@@ -152,8 +173,7 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	logger := log.With(st.Logger, "component", "redispubsub", "service", svc, "instance", instanceID)
 	c := &Conn{
 		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", keys: st.Keys, logger: logger,
-		sharded:    st.Cluster,
-		disc:       newDiscovery(client, log.With(st.Logger, "component", "redispubsub")), // sd/redis adds the service
+		sharded: st.Cluster, signing: st.Signing, now: st.Now,
 		maxPending: cfg.maxPending, maxSize: cfg.maxSize, probe: cfg.probe, closeGrace: cfg.closeGrace,
 		concurrency: make(chan struct{}, cfg.concurrency),
 		routes:      map[string]Handler{},
@@ -161,7 +181,30 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 		done:        make(chan struct{}),
 		turn:        make(chan struct{}),
 		wake:        make(chan struct{}, 1),
+		refusals:    make(chan refusal, ErrorReplyQueue),
+		replyTokens: tokens{rate: float64(cfg.errorReplyRate)},
 	}
+	read := cfg.lookup
+	if read == nil {
+		read = func(ctx context.Context, service string) ([]string, error) {
+			if _, err := keyspace.ValidateService(service); err != nil {
+				return nil, err
+			}
+			// Every registered service has its record (Node's and ours): one EXISTS spares a name
+			// nobody runs the nodes-hash scan that finding Node's instances takes.
+			if n, err := c.client.Exists(ctx, c.keys.Service(service)).Result(); err != nil || n == 0 {
+				return nil, err
+			}
+			live, err := sdredis.ListInstances(ctx, client, service)
+			ids := make([]string, len(live))
+			for i, in := range live {
+				ids[i] = in.ID
+			}
+			return ids, err
+		}
+	}
+	c.lookups = newLookups(read, c.now)
+	c.disc = newDiscovery(client, log.With(st.Logger, "component", "redispubsub"), c.lookups) // sd/redis adds the service
 	if cfg.newInstancer != nil {
 		c.disc.newInstancer = cfg.newInstancer
 	}
@@ -179,8 +222,9 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.workers.Add(1)
 	go c.worker()
-	c.bg.Add(1)
+	c.bg.Add(2)
 	go c.monitor()
+	go c.refuser()
 	return c, nil
 }
 
@@ -202,8 +246,8 @@ func (c *Conn) Handle(route string, h Handler) {
 	c.hmu.Unlock()
 }
 
-// HandleDefault registers h for the messages that match no route (nil: none; they are dropped and
-// counted as Unhandled). Dispatch on typ, as Node services do, belongs here: switch on msg.Type.
+// HandleDefault registers h for the messages that match no route (nil: none; they are dropped,
+// counted as Unhandled and answered with a 404 error reply). Dispatch on typ, as Node services do, belongs here: switch on msg.Type.
 func (c *Conn) HandleDefault(h Handler) {
 	c.hmu.Lock()
 	c.fallback = h
@@ -268,6 +312,10 @@ func (c *Conn) close() error {
 	c.disc.close()
 	if !wait.Timeout(&c.workers, c.closeGrace) {
 		err = errors.Join(err, fmt.Errorf("redispubsub: close: handlers still running %v after their context ended: %w",
+			c.closeGrace, context.DeadlineExceeded))
+	}
+	if !c.pub.close(c.closeGrace) {
+		err = errors.Join(err, fmt.Errorf("redispubsub: close: PUBLISH pipeline still running after %v: %w",
 			c.closeGrace, context.DeadlineExceeded))
 	}
 	return err

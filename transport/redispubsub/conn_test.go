@@ -184,7 +184,7 @@ func TestHandlerConcurrencyLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "two messages rejected", func() bool { return server.Stats().Rejected == 2 })
+	eventually(t, "two messages refused as busy", func() bool { return server.Stats().Busy == 2 })
 	close(release)
 }
 

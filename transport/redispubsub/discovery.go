@@ -12,12 +12,16 @@ import (
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
-// discovery finds the live instances of a service for service addresses (svc:/route): it follows one
-// Instancer per service, made on first use, so that the choice is made from memory, never from Redis.
-// The sd/redis Instancers of one client share one watch per service through the client. The Conn
-// owns it: Conn.Close stops every Instancer and waits for the goroutines that follow them.
+// discovery finds the live instances of the services the application sends to by service address
+// (svc:/route): it follows one Instancer per service, made on first use, for at most MaxFollowed
+// services (past that, it reads through the lookup cache), so that the choice is made from memory,
+// never from Redis. The sd/redis Instancers of one client share one watch per service
+// through the client. The Conn owns it: Conn.Close stops every Instancer and waits for the goroutines
+// that follow them.
 type discovery struct {
 	newInstancer func(service string) (sd.Instancer, error) // yields instance IDs
+	max          int
+	fallback     *lookups
 
 	mu       sync.Mutex
 	closed   bool
@@ -26,21 +30,21 @@ type discovery struct {
 }
 
 type followed struct {
-	instancer sd.Instancer
-	events    chan sd.Event
-	ready     chan struct{} // closed at the first event
-	stop      chan struct{}
+	events chan sd.Event
+	ready  chan struct{} // closed at the first event, or when making the Instancer failed
+	stop   chan struct{}
 
 	mu  sync.RWMutex
 	ids []string
 	err error
 }
 
-func newDiscovery(client *hydrakit.Client, logger log.Logger) *discovery {
+func newDiscovery(client *hydrakit.Client, logger log.Logger, fallback *lookups) *discovery {
 	return &discovery{
 		newInstancer: func(service string) (sd.Instancer, error) {
 			return sdredis.NewInstancer(client, service, logger, sdredis.InstancerInstanceID())
 		},
+		max: MaxFollowed, fallback: fallback,
 		services: map[string]*followed{},
 	}
 }
@@ -50,6 +54,9 @@ func (d *discovery) instances(ctx context.Context, service string) ([]string, er
 	f, err := d.follow(service)
 	if err != nil {
 		return nil, err
+	}
+	if f == nil {
+		return d.fallback.instances(ctx, service)
 	}
 	select {
 	case <-f.ready:
@@ -64,6 +71,28 @@ func (d *discovery) instances(ctx context.Context, service string) ([]string, er
 	return f.ids, nil // after a failed lookup the last good set stands, as in sd.Endpointer
 }
 
+// known returns the instances of service if it is followed and its first lookup is done, without
+// starting anything: replies to a service the application follows anyway need no read.
+func (d *discovery) known(service string) ([]string, bool) {
+	d.mu.Lock()
+	f := d.services[service]
+	d.mu.Unlock()
+	if f == nil {
+		return nil, false
+	}
+	select {
+	case <-f.ready:
+	default:
+		return nil, false
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.ids, f.err == nil
+}
+
+// follow returns the followed service, starting to follow it when it is new: the Instancer (whose
+// first lookup blocks) is made on a goroutine of the discovery's, never under its lock. It returns
+// nil when MaxFollowed services are followed already.
 func (d *discovery) follow(service string) (*followed, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -73,20 +102,34 @@ func (d *discovery) follow(service string) (*followed, error) {
 	if f, ok := d.services[service]; ok {
 		return f, nil
 	}
-	in, err := d.newInstancer(service)
-	if err != nil {
-		return nil, fmt.Errorf("redispubsub: discovery of %s: %w", service, err)
+	if len(d.services) >= d.max {
+		return nil, nil
 	}
-	f := &followed{instancer: in, events: make(chan sd.Event, 1), ready: make(chan struct{}), stop: make(chan struct{})}
+	f := &followed{events: make(chan sd.Event, 1), ready: make(chan struct{}), stop: make(chan struct{})}
 	d.services[service] = f
 	d.wg.Add(1)
-	go f.run(&d.wg)
-	in.Register(f.events)
+	go d.run(service, f)
 	return f, nil
 }
 
-func (f *followed) run(wg *sync.WaitGroup) {
-	defer wg.Done()
+// run makes the service's Instancer and takes in its events until close.
+func (d *discovery) run(service string, f *followed) {
+	defer d.wg.Done()
+	in, err := d.newInstancer(service)
+	if err != nil {
+		f.mu.Lock()
+		f.err = fmt.Errorf("redispubsub: discovery of %s: %w", service, err)
+		f.mu.Unlock()
+		close(f.ready)
+		d.mu.Lock()
+		if d.services[service] == f {
+			delete(d.services, service) // the next message tries again
+		}
+		d.mu.Unlock()
+		return
+	}
+	defer in.Stop()
+	in.Register(f.events)
 	first := true
 	for {
 		select {
@@ -102,12 +145,22 @@ func (f *followed) run(wg *sync.WaitGroup) {
 				first = false
 			}
 		case <-f.stop:
-			return
+			// The Instancer sends under its lock: keep draining until it has let go of f.events.
+			deregistered := make(chan struct{})
+			go func() { in.Deregister(f.events); close(deregistered) }()
+			for {
+				select {
+				case <-f.events:
+				case <-deregistered:
+					return
+				}
+			}
 		}
 	}
 }
 
-// close stops following: every Instancer is deregistered and stopped, and its goroutine has returned.
+// close stops following: every Instancer is deregistered and stopped, and every goroutine of the
+// discovery's has returned.
 func (d *discovery) close() {
 	d.mu.Lock()
 	if d.closed {
@@ -119,9 +172,7 @@ func (d *discovery) close() {
 	d.services = nil
 	d.mu.Unlock()
 	for _, f := range services {
-		f.instancer.Deregister(f.events)
 		close(f.stop)
-		f.instancer.Stop()
 	}
 	d.wg.Wait()
 }

@@ -25,8 +25,9 @@ type errorBody struct {
 }
 
 // RemoteError is what a Publisher returns for an error reply (typ "error"): the remote endpoint ran
-// and failed. The instance is alive, so the balanced client (package balancer) neither retries it nor
-// counts it against the breaker.
+// and failed, or the remote Conn refused the message unserved (503 busy, 404 no handler, 400 an
+// unreadable to). The instance is alive, so the balanced client (package balancer) never counts it
+// against the breaker, and retries only a 503 (errors.Is(err, ErrBusy)) on another instance.
 type RemoteError struct {
 	Code   int    // statusCode
 	Reason string // result.reason
@@ -39,6 +40,9 @@ func (e *RemoteError) Error() string {
 
 // StatusCode makes RemoteError a go-kit httptransport.StatusCoder, so a gateway can pass it on.
 func (e *RemoteError) StatusCode() int { return e.Code }
+
+// Is makes a 503 reply match ErrBusy: the instance did not serve the request.
+func (e *RemoteError) Is(target error) bool { return target == ErrBusy && e.Code == busyStatus }
 
 // ErrorEncoder writes err into the reply message (body, typ, headers) before it is published. Unless
 // SubscriberErrorEncoder replaces it, a Subscriber sets typ "error" and a body shaped like Node
@@ -63,11 +67,14 @@ func defaultErrorEncoder(_ context.Context, err error, reply *umf.Message) {
 	case errors.As(err, &de):
 		code = http.StatusBadRequest
 	}
-	var b errorBody
-	b.StatusCode, b.StatusMessage = code, http.StatusText(code)
-	b.StatusDescription, b.Result.Reason = err.Error(), err.Error()
 	reply.Type = typeError
-	_ = reply.SetBody(b)
+	_ = reply.SetBody(newErrorBody(code, err.Error()))
+}
+
+func newErrorBody(code int, reason string) errorBody {
+	b := errorBody{StatusCode: code, StatusMessage: http.StatusText(code), StatusDescription: reason}
+	b.Result.Reason = reason
+	return b
 }
 
 // decodeError marks a failure of the DecodeRequestFunc: the caller's fault (400).

@@ -22,6 +22,10 @@ var (
 	ErrTooManyPending = errors.New("redispubsub: too many pending requests")
 	// ErrBadAddress wraps an unusable target or reply address.
 	ErrBadAddress = errors.New("redispubsub: bad address")
+	// ErrBusy is matched (errors.Is) by a *RemoteError with code 503: every handler slot of the
+	// instance was taken (ConnConcurrency), and its Conn refused the message at once, unserved. An
+	// endpoint whose error has StatusCode() 503 declares the same, so retrying elsewhere is safe.
+	ErrBusy = errors.New("redispubsub: busy")
 	// ErrNoInstances is returned when a message to a service address (svc:/route) finds no live
 	// instance of the service.
 	ErrNoInstances = errors.New("redispubsub: no instances")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
@@ -116,4 +117,107 @@ func ExampleConn_Broadcast() {
 	// Output:
 	// "hello" <nil>
 	// <nil> 1
+}
+
+// With the fleet's secret (hydrakit.WithSigning) every message is signed as Node's
+// signMessage('sha256', secret) signs it; with hydrakit.WithRequiredSignatures a Conn drops every
+// message and reply without a valid one, and counts it in Stats().Forged.
+func Example_signing() {
+	mr, err := miniredis.Run()
+	if err != nil {
+		panic(err)
+	}
+	defer mr.Close()
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	fleet, err := hydrakit.NewClient(rdb, hydrakit.WithSigning("fleet secret"), hydrakit.WithRequiredSignatures())
+	if err != nil {
+		panic(err)
+	}
+	defer fleet.Close()
+	outsider, err := hydrakit.NewClient(rdb) // no secret
+	if err != nil {
+		panic(err)
+	}
+	defer outsider.Close()
+
+	server, err := redispubsub.NewConn(fleet, "calc", "0123456789abcdef0123456789abcdef")
+	if err != nil {
+		panic(err)
+	}
+	defer server.Close()
+	server.Handle("/ping", func(ctx context.Context, c *redispubsub.Conn, m *umf.Message) {
+		_ = c.Reply(ctx, m, &umf.Message{Body: []byte(`"pong"`)})
+	})
+	member, err := redispubsub.NewConn(fleet, "caller", "fedcba9876543210fedcba9876543210")
+	if err != nil {
+		panic(err)
+	}
+	defer member.Close()
+	reply, err := member.Request(context.Background(), &umf.Message{To: "0123456789abcdef0123456789abcdef@calc:/ping"})
+	fmt.Println(string(reply.Body), reply.Signature != "", err)
+
+	stranger, err := redispubsub.NewConn(outsider, "caller", "00000000000000000000000000000002")
+	if err != nil {
+		panic(err)
+	}
+	defer stranger.Close()
+	err = stranger.Send(context.Background(), &umf.Message{To: "0123456789abcdef0123456789abcdef@calc:/ping", From: stranger.Address()})
+	fmt.Println(err)
+	for server.Stats().Forged == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println(server.Stats().Forged, server.Stats().Handled)
+
+	// Output:
+	// "pong" true <nil>
+	// <nil>
+	// 1 1
+}
+
+// A Conn whose handler slots are all taken (ConnConcurrency) refuses a request at once with a 503
+// error reply: the caller gets ErrBusy right away, not its timeout, and can try another instance
+// (package balancer does).
+func ExampleErrBusy() {
+	mr, err := miniredis.Run()
+	if err != nil {
+		panic(err)
+	}
+	defer mr.Close()
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	client, err := hydrakit.NewClient(rdb)
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+
+	server, err := redispubsub.NewConn(client, "calc", "0123456789abcdef0123456789abcdef", redispubsub.ConnConcurrency(1))
+	if err != nil {
+		panic(err)
+	}
+	defer server.Close()
+	busy, release := make(chan struct{}), make(chan struct{})
+	server.Handle("/slow", func(context.Context, *redispubsub.Conn, *umf.Message) {
+		close(busy)
+		<-release
+	})
+	caller, err := redispubsub.NewConn(client, "caller", "fedcba9876543210fedcba9876543210")
+	if err != nil {
+		panic(err)
+	}
+	defer caller.Close()
+	pub, err := redispubsub.NewPublisher(caller, "0123456789abcdef0123456789abcdef@calc:/slow",
+		redispubsub.EncodeJSONRequest, func(context.Context, *umf.Message) (interface{}, error) { return nil, nil })
+	if err != nil {
+		panic(err)
+	}
+	go func() { _, _ = pub.Endpoint()(context.Background(), nil) }() // takes the only slot
+	<-busy
+	_, err = pub.Endpoint()(context.Background(), nil)
+	fmt.Println(errors.Is(err, redispubsub.ErrBusy), err)
+	close(release)
+
+	// Output:
+	// true redispubsub: remote error 503: busy: every handler slot is taken, try another instance or later
 }

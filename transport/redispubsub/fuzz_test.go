@@ -28,10 +28,11 @@ func FuzzDispatch(f *testing.F) {
 			routes:      map[string]Handler{"/sum": func(context.Context, *Conn, *umf.Message) {}},
 			pending:     map[string]*call{},
 			pub:         newBatcher(nil, false, time.Second, 1),
+			now:         time.Now,
 		}
 		cl := &call{ch: make(chan result, 1)}
 		c.pending["m-1"] = cl
-		h, msg := c.dispatch(payload)
+		h, msg := c.dispatch(payload, true)
 		if h != nil {
 			if msg == nil || msg.To == "" || msg.RMID != "" {
 				t.Fatalf("handler for %q with message %+v", payload, msg)
@@ -39,7 +40,7 @@ func FuzzDispatch(f *testing.F) {
 			<-c.concurrency
 		}
 		s := c.Stats()
-		if n := s.Malformed + s.Replies + s.Orphans + s.Unhandled + s.Handled; n != 1 {
+		if n := s.Malformed + s.Replies + s.Orphans + s.Foreign + s.Unhandled + s.Handled; n != 1 {
 			t.Fatalf("%q counted %d times: %+v", payload, n, s)
 		}
 	})

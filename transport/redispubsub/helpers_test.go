@@ -99,6 +99,12 @@ func withInstances(ids ...string) ConnOption {
 	}
 }
 
+// withLookup makes the Conn read the instances of the services that replies are addressed to with
+// read.
+func withLookup(read func(ctx context.Context, service string) ([]string, error)) ConnOption {
+	return func(c *connConfig) { c.lookup = read }
+}
+
 // eventually polls cond until it holds or 10 s pass.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()

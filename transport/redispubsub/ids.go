@@ -42,9 +42,8 @@ type stamp struct {
 
 var lastStamp atomic.Pointer[stamp]
 
-// timestamp returns umf.FormatTime(time.Now()), formatting at most once per millisecond.
-func timestamp() string {
-	now := time.Now()
+// timestamp returns umf.FormatTime(now), formatting at most once per millisecond.
+func timestamp(now time.Time) string {
 	ms := now.UnixMilli()
 	if p := lastStamp.Load(); p != nil && p.ms == ms {
 		return p.s

@@ -25,7 +25,7 @@ func TestNewMIDIsUUIDv4(t *testing.T) {
 
 func TestTimestampMatchesFormatTime(t *testing.T) {
 	before := time.Now().Truncate(time.Millisecond)
-	ts := timestamp()
+	ts := timestamp(time.Now())
 	after := time.Now()
 	parsed, err := time.Parse("2006-01-02T15:04:05.000Z", ts)
 	if err != nil {

@@ -69,7 +69,7 @@ func (c *Conn) monitor() {
 			last = now
 			reads := c.reads.Load()
 			ctx, cancel := context.WithTimeout(c.ctx, c.probe)
-			n, err := c.pub.publish(ctx, c.channels[1], []byte(probePayload))
+			n, _, err := c.pub.publish(ctx, c.channels[1], []byte(probePayload))
 			cancel()
 			if err != nil && !failing {
 				c.logger.Log("msg", "probe failed; failover and silence go unnoticed until it works", "err", err)

@@ -15,20 +15,23 @@ import (
 // Publisher is the client side of a remote endpoint reached over pub/sub: one target address, its
 // encoder and decoder.
 type Publisher struct {
-	conn    *Conn
-	to      string
-	channel string // "" when to names only a service: chosen per request
-	enc     EncodeRequestFunc
-	dec     DecodeResponseFunc
-	before  []RequestFunc
-	after   []ResponseFunc
-	timeout time.Duration
-	err     error // an invalid option, see NewPublisher
+	conn     *Conn
+	to       string
+	channel  string // "" when to names only a service: chosen per request
+	service  string // whom replies must come from: service,
+	instance string // ... and instance unless it is ""
+	enc      EncodeRequestFunc
+	dec      DecodeResponseFunc
+	before   []RequestFunc
+	after    []ResponseFunc
+	timeout  time.Duration
+	err      error // an invalid option, see NewPublisher
 }
 
 // NewPublisher returns a Publisher that sends requests to the UMF address to through conn and waits
 // for the reply. to is <iid>@<svc>:<route> for one instance, or <svc>:<route> to let the Conn's
-// discovery pick a live instance of the service per request, as Node's sendMessage does.
+// discovery pick a live instance of the service per request, as Node's sendMessage does. Only a reply
+// from that instance (from an instance of that service) is taken; see Conn.
 //
 // Arguments and options are validated here: errors wrap ErrConfig, an unusable address ErrBadAddress
 // too, and an invalid service or instance name in it keyspace.ErrInvalidName.
@@ -49,6 +52,7 @@ func NewPublisher(conn *Conn, to string, enc EncodeRequestFunc, dec DecodeRespon
 		return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
 	}
 	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: defaultTimeout}
+	p.instance, p.service = splitAddress(to)
 	if a.Instance != "" {
 		if err := keyspace.ValidateInstance(a.Instance); err != nil {
 			return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
@@ -139,7 +143,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 				return nil, err
 			}
 		}
-		reply, err := p.conn.request(ctx, channel, msg)
+		reply, err := p.conn.request(ctx, channel, msg, p.service, p.instance)
 		if err != nil {
 			return nil, err
 		}

@@ -2,14 +2,15 @@ package redispubsub
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -55,13 +56,13 @@ func (c *Conn) passReader() {
 	}
 }
 
-// serve runs a handler; a panic is logged and counted, not allowed to take the process down with
-// the message that caused it.
+// serve runs a handler; a panic is logged (at the rate of dropped messages: input may cause it) and
+// counted, not allowed to take the process down with the message that caused it.
 func (c *Conn) serve(h Handler, msg *umf.Message) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.stats.panics.Add(1)
-			c.logger.Log("msg", "handler panicked", "mid", msg.MID, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.logDropped("msg", "handler panicked", "mid", msg.MID, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	h(c.ctx, c, msg)
@@ -97,7 +98,7 @@ func (c *Conn) read() (h Handler, msg *umf.Message) {
 			if m.Payload == probePayload {
 				continue
 			}
-			if h, msg := c.dispatch(m.Payload); h != nil {
+			if h, msg := c.dispatch(m.Payload, m.Channel == c.channels[1]); h != nil {
 				return h, msg
 			}
 		case *goredis.Subscription:
@@ -131,8 +132,9 @@ func (c *Conn) isClosed() bool {
 }
 
 // dispatch delivers replies to their waiting request and returns the handler of other messages,
-// with a ConnConcurrency slot taken for it. It never blocks.
-func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
+// with a ConnConcurrency slot taken for it. It never blocks. direct tells a message sent to this
+// instance from a broadcast: only the former get error replies when they cannot be served.
+func (c *Conn) dispatch(payload string, direct bool) (Handler, *umf.Message) {
 	c.stats.received.Add(1)
 	if len(payload) > c.maxSize {
 		c.stats.malformed.Add(1)
@@ -147,16 +149,28 @@ func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 		*bp = data
 		buffers.Put(bp)
 	}
-	if err == nil && msg.To == "" {
-		err = errors.New("no to")
-	}
 	if err != nil {
 		c.stats.malformed.Add(1)
 		c.logDropped("msg", "dropped malformed message", "err", err)
 		return nil, nil
 	}
-	// A message with rmid is a reply. Never hand one to a handler: two echoing services would
-	// otherwise bounce a late reply between them forever.
+	if c.signing.Requires() {
+		if err := c.signing.Check(msg, c.now(), trust.ReplayWindow); err != nil {
+			c.stats.forged.Add(1)
+			c.logDropped("msg", "dropped message that failed the signature check", "mid", msg.MID, "err", err)
+			return nil, nil
+		}
+	}
+	if msg.To == "" {
+		c.stats.malformed.Add(1)
+		c.logDropped("msg", "dropped message without to", "mid", msg.MID)
+		if msg.RMID == "" {
+			c.refuse(msg, direct, http.StatusBadRequest, "redispubsub: message without to")
+		}
+		return nil, nil
+	}
+	// A message with rmid is a reply. Never hand one to a handler, nor answer it: two echoing
+	// services would otherwise bounce a late reply between them forever.
 	if msg.RMID != "" {
 		c.deliver(msg)
 		return nil, nil
@@ -168,23 +182,32 @@ func (c *Conn) dispatch(payload string) (Handler, *umf.Message) {
 	}
 	h := c.handler(msg)
 	if h == nil {
+		c.seen.forget(msg.MID) // not served: a resend may be, once a handler is there
 		c.stats.unhandled.Add(1)
 		c.logDropped("msg", "no handler", "mid", msg.MID, "to", msg.To, "typ", msg.Type)
+		if _, err := umf.ParseAddress(msg.To); err != nil {
+			c.refuse(msg, direct, http.StatusBadRequest, "redispubsub: unreadable to: "+err.Error())
+		} else {
+			c.refuse(msg, direct, http.StatusNotFound, "redispubsub: no handler for "+routeOf(msg.To))
+		}
 		return nil, nil
 	}
 	select {
 	case c.concurrency <- struct{}{}:
 	default:
-		c.stats.rejected.Add(1)
+		c.seen.forget(msg.MID) // not served: the sender may resend it after the 503
+		c.stats.busy.Add(1)
 		c.logDropped("msg", "handlers busy, message dropped", "mid", msg.MID)
+		c.refuse(msg, direct, busyStatus, busyReason)
 		return nil, nil
 	}
 	c.stats.handled.Add(1)
 	return h, msg
 }
 
-// logDropped logs a dropped message, at most once per second: a flood of bad input must not turn
-// into a flood of log lines (the counters in Stats count every one).
+// logDropped logs what input caused (a dropped message, a failed error reply, a panic), at most one
+// line a second for all of them together: a flood of bad input must not turn into a flood of log
+// lines (the counters in Stats count every one).
 func (c *Conn) logDropped(keyvals ...any) {
 	now := time.Now().UnixNano()
 	last := c.lastDropLog.Load()
@@ -194,9 +217,19 @@ func (c *Conn) logDropped(keyvals ...any) {
 	c.logger.Log(keyvals...)
 }
 
+// deliver completes the request msg replies to, if msg comes from whom the request was sent to.
+// A reply from anyone else leaves the request waiting for its own. A replayed reply finds its request
+// gone (the first copy ended it) and counts as an orphan: mids are never reused, so it cannot
+// complete another request.
 func (c *Conn) deliver(msg *umf.Message) {
 	c.pmu.Lock()
 	call := c.pending[msg.RMID]
+	if call != nil && !call.answeredBy(msg.From) {
+		c.pmu.Unlock()
+		c.stats.foreign.Add(1)
+		c.logDropped("msg", "dropped reply from another sender than the one asked", "rmid", msg.RMID, "frm", msg.From)
+		return
+	}
 	delete(c.pending, msg.RMID)
 	c.pmu.Unlock()
 	if call == nil {
@@ -205,6 +238,14 @@ func (c *Conn) deliver(msg *umf.Message) {
 	}
 	c.stats.replies.Add(1)
 	call.ch <- result{msg: msg}
+}
+
+// answeredBy reports whether a reply from frm may complete the call: Node's and hydrakit's replies
+// carry frm = the request's to, so the same service and, when the request named one, the same
+// instance.
+func (cl *call) answeredBy(frm string) bool {
+	instance, service := splitAddress(frm)
+	return service == cl.service && (cl.instance == "" || instance == cl.instance)
 }
 
 // recentMIDs is the set of the mids a Conn handled most recently, in two generations of at most
@@ -237,4 +278,12 @@ func (r *recentMIDs) add(mid string) (seen bool) {
 	}
 	r.cur[mid] = struct{}{}
 	return false
+}
+
+// forget removes mid, for a message that was refused unserved.
+func (r *recentMIDs) forget(mid string) {
+	r.mu.Lock()
+	delete(r.cur, mid)
+	delete(r.old, mid)
+	r.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,10 +18,12 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 const defaultTimeout = 10 * time.Second
 
 // Request sends msg to the instance its to names (or, for a service address svc:/route, to one live
-// instance of the service, found through discovery) and waits for the reply whose rmid is msg's mid,
-// until ctx ends or, when ctx has no deadline, at most 10 s. Missing frm, mid, ts and ver are filled
-// in; frm defaults to the Conn's Address so that the reply comes back here. A reply with typ "error"
-// is returned as it is, not as a *RemoteError (that is the Publisher's reading of it).
+// instance of the service, found through discovery) and waits for the reply whose rmid is msg's mid
+// and whose frm names that instance (for a service address: any instance of the service), until ctx
+// ends or, when ctx has no deadline, at most 10 s. Missing frm, mid, ts and ver are filled in; frm
+// defaults to the Conn's Address so that the reply comes back here. Leave mid to Request, or make it
+// unique: a reply is matched by it. A reply with typ "error" is returned as it is, not as a
+// *RemoteError (that is the Publisher's reading of it; a 503 refusal from a busy instance is one).
 func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -35,7 +38,23 @@ func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, err
 		msg.From = c.from
 	}
 	c.fill(msg)
-	return c.request(ctx, channel, msg)
+	instance, service := splitAddress(msg.To)
+	return c.request(ctx, channel, msg, service, instance)
+}
+
+// splitAddress returns the instance (with its -subID, if any) and the service of a UMF address,
+// without allocating; "" for what it lacks. Addresses were parsed before they got here, or, for a
+// reply's frm, are compared with ones that were.
+func splitAddress(addr string) (instance, service string) {
+	i := strings.IndexByte(addr, ':')
+	if i < 0 {
+		return "", ""
+	}
+	head := addr[:i]
+	if at := strings.IndexByte(head, '@'); at >= 0 {
+		return head[:at], head[at+1:]
+	}
+	return "", head
 }
 
 // fill sets a missing mid, ts and ver as Node's createMessage does.
@@ -44,19 +63,21 @@ func (c *Conn) fill(msg *umf.Message) {
 		msg.MID = newMID()
 	}
 	if msg.Timestamp == "" {
-		msg.Timestamp = timestamp()
+		msg.Timestamp = timestamp(c.now())
 	}
 	if msg.Version == "" {
 		msg.Version = umf.Version
 	}
 }
 
-// request publishes msg on channel and waits for its reply until ctx ends.
-func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message) (*umf.Message, error) {
+// request publishes msg on channel and waits until ctx ends for its reply from service (and from
+// instance, unless it is "").
+func (c *Conn) request(ctx context.Context, channel string, msg *umf.Message, service, instance string) (*umf.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	cl := c.calls.Get().(*call)
+	cl.service, cl.instance = service, instance
 	var err error
 	c.pmu.Lock()
 	switch {
@@ -105,8 +126,12 @@ func (c *Conn) forget(mid string, cl *call) {
 	c.calls.Put(cl)
 }
 
-// publish marshals msg and PUBLISHes it on channel; no receiver is ErrNoResponders.
+// publish signs msg (with signing keys), marshals it and PUBLISHes it on channel; no receiver is
+// ErrNoResponders.
 func (c *Conn) publish(ctx context.Context, channel string, msg *umf.Message) error {
+	if err := c.signing.Sign(msg); err != nil {
+		return fmt.Errorf("redispubsub: sign %s: %w", msg.MID, err)
+	}
 	bp := buffers.Get().(*[]byte)
 	b, err := msg.AppendMarshal((*bp)[:0])
 	if err != nil {
@@ -119,8 +144,8 @@ func (c *Conn) publish(ctx context.Context, channel string, msg *umf.Message) er
 // send PUBLISHes b, which lives in the pooled buffer bp, and returns bp to the pool. what and mid
 // name the message in errors.
 func (c *Conn) send(ctx context.Context, channel string, bp *[]byte, b []byte, what, mid string) error {
-	n, err := c.pub.publish(ctx, channel, b)
-	if cap(b) <= 64<<10 { // keep the pool from pinning huge buffers
+	n, released, err := c.pub.publish(ctx, channel, b)
+	if released && cap(b) <= 64<<10 { // keep the pool from pinning huge buffers
 		*bp = b
 		buffers.Put(bp)
 	}
@@ -141,7 +166,9 @@ type publishError struct{ error }
 func (e *publishError) Unwrap() error { return e.error }
 
 // Reply sends resp as the reply to orig following Node's sendReplyMessage rules (umf.Reply): to the
-// requester's frm, or its via when set, with rmid = orig's mid.
+// requester's frm, or its via when set, with rmid = orig's mid; signed with the client's signing
+// keys. A reply to a service address (svc:/, no instance) goes to one live instance of it, found in
+// the Conn's bounded lookup cache (MaxLookups, LookupTTL), never by following the service.
 func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
 	if isObjectOrArray(resp.Body) && len(orig.Body) > 0 {
 		// resp's body replaces orig's in any case: spare umf.Reply a look at a request body that
@@ -151,12 +178,25 @@ func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
 		orig = &o
 	}
 	bp := buffers.Get().(*[]byte)
-	to, b, err := umf.AppendReply((*bp)[:0], orig, resp)
+	var (
+		to  string
+		b   []byte
+		err error
+	)
+	if c.signing.Signs() {
+		r := umf.Reply(orig, resp)
+		if err = c.signing.Sign(r); err == nil {
+			to = r.To
+			b, err = r.AppendMarshal((*bp)[:0])
+		}
+	} else {
+		to, b, err = umf.AppendReply((*bp)[:0], orig, resp)
+	}
 	if err != nil {
 		buffers.Put(bp)
 		return fmt.Errorf("redispubsub: encode the reply to %s: %w", orig.MID, err)
 	}
-	channel, err := c.channelFor(ctx, to)
+	channel, err := c.replyChannel(ctx, to)
 	if err != nil {
 		buffers.Put(bp)
 		return err
@@ -179,9 +219,25 @@ func isObjectOrArray(raw []byte) bool {
 	return false
 }
 
-// channelFor returns the instance channel for a UMF address, choosing a random live instance when
-// the address names only a service (as Node's sendMessage does).
+// channelFor returns the instance channel for a UMF address the application names, choosing a
+// random live instance when the address names only a service (as Node's sendMessage does), through
+// discovery.
 func (c *Conn) channelFor(ctx context.Context, to string) (string, error) {
+	return c.channel(ctx, to, c.disc.instances)
+}
+
+// replyChannel is channelFor for an address a message named (its frm or via): a service address is
+// looked up in the bounded cache, or taken from discovery if the application follows it anyway.
+func (c *Conn) replyChannel(ctx context.Context, to string) (string, error) {
+	return c.channel(ctx, to, func(ctx context.Context, service string) ([]string, error) {
+		if ids, ok := c.disc.known(service); ok {
+			return ids, nil
+		}
+		return c.lookups.instances(ctx, service)
+	})
+}
+
+func (c *Conn) channel(ctx context.Context, to string, instances func(context.Context, string) ([]string, error)) (string, error) {
 	if ch, ok := c.channelCache.get(to); ok {
 		return ch, nil
 	}
@@ -194,7 +250,7 @@ func (c *Conn) channelFor(ctx context.Context, to string) (string, error) {
 		c.channelCache.put(to, ch)
 		return ch, nil
 	}
-	ids, err := c.disc.instances(ctx, a.Service)
+	ids, err := instances(ctx, a.Service)
 	if err != nil {
 		return "", fmt.Errorf("redispubsub: instances of %s: %w", a.Service, err)
 	}

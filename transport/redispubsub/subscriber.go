@@ -134,7 +134,7 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 		s.fail(ctx, c, msg, err)
 		return
 	}
-	reply := newReply()
+	reply := newReply(c.now())
 	for _, f := range s.after {
 		ctx = f(ctx, reply)
 	}
@@ -143,7 +143,7 @@ func (s *Subscriber) ServeMessage(ctx context.Context, c *Conn, msg *umf.Message
 	}
 	if err := s.enc(ctx, reply, response); err != nil {
 		s.errorHandler.Handle(ctx, err)
-		reply = newReply()
+		reply = newReply(c.now())
 		s.errorEncoder(ctx, err, reply)
 	}
 	if err := c.Reply(ctx, msg, reply); err != nil {
@@ -168,7 +168,7 @@ func (s *Subscriber) fail(ctx context.Context, c *Conn, msg *umf.Message, err er
 	if !wantsReply(msg) {
 		return
 	}
-	reply := newReply()
+	reply := newReply(c.now())
 	s.errorEncoder(ctx, err, reply)
 	if err := c.Reply(ctx, msg, reply); err != nil {
 		s.errorHandler.Handle(ctx, err)
@@ -182,6 +182,6 @@ const maxTimeout = 24 * time.Hour
 func wantsReply(msg *umf.Message) bool { return msg.From != "" || msg.Via != "" }
 
 // newReply is the response Node's sendReplyMessage overlays on the request: its own mid, ts, ver.
-func newReply() *umf.Message {
-	return &umf.Message{MID: newMID(), Timestamp: timestamp(), Version: umf.Version}
+func newReply(now time.Time) *umf.Message {
+	return &umf.Message{MID: newMID(), Timestamp: timestamp(now), Version: umf.Version}
 }

@@ -36,6 +36,7 @@ func TestNewConnValidates(t *testing.T) {
 		{"negative concurrency", client, "calc", id, []ConnOption{ConnConcurrency(-1)}, nil},
 		{"zero concurrency", client, "calc", id, []ConnOption{ConnConcurrency(0)}, nil},
 		{"zero message size", client, "calc", id, []ConnOption{ConnMaxMessageSize(0)}, nil},
+		{"negative error reply rate", client, "calc", id, []ConnOption{ConnErrorReplyRate(-1)}, nil},
 		{"nil option", client, "calc", id, []ConnOption{nil}, nil},
 		// Its subscriptions would sit on replicas, which no SPUBLISH count includes.
 		{"read-only cluster client", fleetOn(t, readOnly), "calc", id, nil, nil},

@@ -43,7 +43,8 @@ type Balancer struct {
 // New returns a Balancer for route on the instances of service, calling them through conn. A call
 // tries up to Attempts instances in round-robin order within Timeout; it moves on at once when an
 // instance is gone (redispubsub.ErrNoResponders) or its breaker is open, and after Timeout/Attempts
-// when an instance does not answer. An error reply (*redispubsub.RemoteError) ends the call at once.
+// when an instance does not answer. An error reply (*redispubsub.RemoteError) ends the call at once,
+// except a busy instance's 503 (redispubsub.ErrBusy), which is tried on the next instance.
 // Every failed call returns an *Error. Breakers count only the instances' own failures (see
 // Breaker), and every breaker closes again when conn has subscribed anew after a loss.
 //
@@ -135,8 +136,12 @@ func (b *Balancer) call(ctx context.Context, request interface{}) (interface{}, 
 
 // keepTrying decides whether the call goes on after its n-th failed attempt. Failures that cost no
 // time (the instance is gone, its breaker is open, discovery lists none) may repeat while discovery
-// still lists a dead instance, so they may use up to 4× the attempts.
+// still lists a dead instance, so they may use up to 4× the attempts. A busy instance (a 503 reply)
+// did not serve the request: another one may, within Attempts.
 func (b *Balancer) keepTrying(n int, err error) bool {
+	if errors.Is(err, redispubsub.ErrBusy) {
+		return n < b.attempts
+	}
 	var re *redispubsub.RemoteError
 	if errors.As(err, &re) {
 		return false

@@ -41,7 +41,7 @@ func (br *breaker) reset() {
 }
 
 // instanceAnswered is the default IsSuccessful: besides a success, an error reply (the instance ran
-// the endpoint), ErrNoResponders (the instance is not there: round robin moves on at once, and
+// the endpoint, or was busy and said so: alive), ErrNoResponders (the instance is not there: round robin moves on at once, and
 // discovery drops it within its presence TTL; an open breaker would only keep a returning instance
 // out) and a cancellation are no failure of the instance.
 func instanceAnswered(err error) bool {

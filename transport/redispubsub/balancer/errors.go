@@ -20,6 +20,8 @@ var (
 //   - the last attempt's error once the attempts ran out (redispubsub.ErrNoResponders,
 //     gobreaker.ErrOpenState, lb.ErrNoEndpoints when discovery lists no instance, a deadline, ...);
 //   - a *redispubsub.RemoteError at once: the remote endpoint ran and failed, so nothing is retried;
+//     but a 503 (errors.Is(err, redispubsub.ErrBusy): the instance was busy and served nothing) is
+//     retried on the next instance, and ends the call only when it was the last attempt's;
 //   - the context's error when Timeout ran out or the caller's context ended between attempts;
 //   - ErrClosed after Close.
 //

@@ -62,7 +62,8 @@ func Timeout(d time.Duration) Option {
 // refused and an encoder error. When IsSuccessful is nil,
 // error replies (*redispubsub.RemoteError: the instance ran the endpoint), ErrNoResponders (the
 // instance is not there: round robin moves on at once and discovery drops it; an open breaker would
-// only keep it out once it is back) and cancellations count as successes. Whatever IsSuccessful says,
+// only keep it out once it is back) and cancellations count as successes (a busy instance's 503 is
+// an error reply too: alive, not failing). Whatever IsSuccessful says,
 // the caller's own failures never reach it and count as successes (gobreaker v1 cannot leave a call
 // out): ErrConnectionLost and ErrClosed of its Conn, ErrTooManyPending, a PUBLISH that failed, and the
 // caller's context ending. While the Conn is not subscribed, calls fail with ErrConnectionLost

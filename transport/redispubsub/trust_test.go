@@ -1,0 +1,159 @@
+package redispubsub
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// signed are the client options of a fleet that signs with secret and requires signatures.
+func signed(secret string, previous ...string) []hydrakit.Option {
+	return []hydrakit.Option{hydrakit.WithSigning(secret, previous...), hydrakit.WithRequiredSignatures()}
+}
+
+// A client that can PUBLISH and PSUBSCRIBE answers every request first. With signatures required
+// none of its replies is accepted, and every genuine reply still completes its call.
+func TestForgedRepliesRejected(t *testing.T) {
+	rdb := redistest.Client(t)
+	service := redistest.Name("calc")
+	server, err := NewConn(fleetOn(t, rdb, signed("s3cret")...), service, keyspace.NewInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
+	caller, err := NewConn(fleetOn(t, rdb, signed("s3cret")...), "caller", keyspace.NewInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ps := rdb.PSubscribe(ctx, keyspace.Default.ServiceChannel("*"))
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var forged atomic.Uint64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		wrong := []byte("not-the-secret")
+		for m := range ps.Channel() {
+			req, err := umf.Unmarshal([]byte(m.Payload))
+			if err != nil || req.RMID != "" || req.From == "" {
+				continue
+			}
+			// Half unsigned, half signed with a secret of its own.
+			reply := umf.Reply(req, &umf.Message{Body: []byte(`{"V":-1}`)})
+			if forged.Load()%2 == 1 {
+				_ = umf.Sign(reply, wrong)
+			}
+			b, _ := reply.Marshal()
+			if err := rdb.Publish(ctx, keyspace.Default.InstanceChannel("caller", idOf(caller)), b).Err(); err == nil {
+				forged.Add(1)
+			}
+		}
+	}()
+
+	e := publisherEndpoint(t, caller, addr(service, idOf(server), "/sum"), EncodeJSONRequest, decodeSumResponse)
+	const calls = 200
+	for i := range calls {
+		resp, err := e(ctxTimeout(t, 5*time.Second), sumRequest{A: i, B: 1})
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if want, have := i+1, resp.(sumResponse).V; want != have {
+			t.Fatalf("call %d: want %d, have %d (a forged reply was accepted)", i, want, have)
+		}
+	}
+	eventually(t, "every forged reply counted", func() bool {
+		return forged.Load() >= calls && caller.Stats().Forged == forged.Load()
+	})
+	cancel()
+	_ = ps.Close()
+	wg.Wait()
+	if s := caller.Stats(); s.Replies != calls {
+		t.Errorf("want %d replies accepted, have %+v", calls, s)
+	}
+}
+
+// A reply completes a request only when its frm names the instance the request was sent to (for a
+// service address, an instance of that service). Anyone else's reply, even with the right rmid and
+// arriving first, is dropped as Foreign and the request goes on waiting for its own.
+func TestRepliesOnlyFromWhomYouAsked(t *testing.T) {
+	rdb := redistest.Client(t)
+	service := redistest.Name("calc")
+	server := newConn(t, rdb, service)
+	impostor := newConn(t, rdb, service) // another instance of the same service
+	stranger := newConn(t, rdb, "other")
+	caller := newConn(t, rdb, "caller", withInstances(idOf(server)))
+
+	// The server's handler lets the sender of the test's choice answer first, waits until the caller
+	// dropped that reply, then answers itself.
+	var answerFirst atomic.Pointer[Conn]
+	var frm atomic.Pointer[string]
+	server.Handle("/sum", func(ctx context.Context, c *Conn, msg *umf.Message) {
+		other := answerFirst.Load()
+		before := caller.Stats().Foreign
+		o := *msg
+		o.To = *frm.Load()
+		if err := other.Reply(ctx, &o, &umf.Message{Body: []byte(`{"V":-1}`)}); err != nil {
+			t.Error(err)
+		}
+		// Not eventually: its Fatal must not run on a handler's goroutine.
+		for deadline := time.Now().Add(10 * time.Second); caller.Stats().Foreign != before+1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Error("the other sender's reply was not dropped as Foreign")
+				return
+			}
+		}
+		serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse)(ctx, c, msg)
+	})
+	for _, tc := range []struct {
+		name, to string
+		other    *Conn
+		frm      string
+	}{
+		{"another instance of the service, to an instance address", addr(service, idOf(server), "/sum"), impostor, addr(service, idOf(impostor), "/sum")},
+		{"another service, to an instance address", addr(service, idOf(server), "/sum"), stranger, addr("other", idOf(server), "/sum")},
+		{"another service, to a service address", service + ":/sum", stranger, "other:/sum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answerFirst.Store(tc.other)
+			frm.Store(&tc.frm)
+			resp, err := publisherEndpoint(t, caller, tc.to, EncodeJSONRequest, decodeSumResponse)(ctxTimeout(t, 10*time.Second), sumRequest{A: 2, B: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, have := 5, resp.(sumResponse).V; want != have {
+				t.Fatalf("want %d, have %d (the other sender's reply was accepted)", want, have)
+			}
+		})
+	}
+
+	// For a service address any instance of the service may answer.
+	server.Handle("/any", func(ctx context.Context, _ *Conn, msg *umf.Message) {
+		o := *msg
+		o.To = addr(service, idOf(impostor), "/any")
+		if err := impostor.Reply(ctx, &o, &umf.Message{Body: []byte(`{"V":7}`)}); err != nil {
+			t.Error(err)
+		}
+	})
+	resp, err := publisherEndpoint(t, caller, service+":/any", EncodeJSONRequest, decodeSumResponse)(ctxTimeout(t, 10*time.Second), sumRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, have := 7, resp.(sumResponse).V; want != have {
+		t.Errorf("want %d, have %d", want, have)
+	}
+}
