@@ -55,7 +55,7 @@ func TestDistinctFrmServicesStayBounded(t *testing.T) {
 	baseGoroutines, baseConns := runtime.NumGoroutine(), clientsNamed(t, admin, "bounded-svc")
 
 	const flood = MaxLookups + 100 // past the cache's size, so that it evicts
-	channel := keyspace.Default.InstanceChannel("echo", idOf(server))
+	channel := keyspace.New().InstanceChannel("echo", idOf(server))
 	for i := range flood {
 		msg := fmt.Sprintf(`{"to":"%s@echo:/echo","frm":"nobody-%d:/","mid":"m-%d","bdy":%d}`, idOf(server), i, i, i)
 		if err := admin.Publish(context.Background(), channel, msg).Err(); err != nil {

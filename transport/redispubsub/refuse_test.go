@@ -81,7 +81,7 @@ func TestBusyRepliesServiceUnavailable(t *testing.T) {
 func listen(t *testing.T, rdb *goredis.Client) (string, <-chan *goredis.Message) {
 	t.Helper()
 	id := keyspace.NewInstanceID()
-	ps := rdb.Subscribe(context.Background(), keyspace.Default.InstanceChannel("probe", id))
+	ps := rdb.Subscribe(context.Background(), keyspace.New().InstanceChannel("probe", id))
 	t.Cleanup(func() { _ = ps.Close() })
 	if _, err := ps.Receive(ctxTimeout(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestUnservableMessagesAnswered(t *testing.T) {
 	server := newConn(t, rdb, service)
 	server.Handle("/known", func(context.Context, *Conn, *umf.Message) {})
 	from, replies := listen(t, rdb)
-	channel := keyspace.Default.InstanceChannel(service, idOf(server))
+	channel := keyspace.New().InstanceChannel(service, idOf(server))
 	for _, tc := range []struct {
 		to   string
 		code int
@@ -141,7 +141,7 @@ func TestUnservableMessagesAnswered(t *testing.T) {
 	// No reply to a broadcast or to a message without mid; the next direct one is answered, and
 	// its reply is the next one the requester gets.
 	for _, m := range []struct{ channel, mid string }{
-		{keyspace.Default.ServiceChannel(service), "broadcast"},
+		{keyspace.New().ServiceChannel(service), "broadcast"},
 		{channel, ""},
 		{channel, "last"},
 	} {
@@ -175,7 +175,7 @@ func TestErrorRepliesRateBound(t *testing.T) {
 	silent := newConn(t, rdb, service, ConnErrorReplyRate(0))
 	from, replies := listen(t, rdb)
 	const sent = rate + 50
-	channel := keyspace.Default.InstanceChannel(service, idOf(server))
+	channel := keyspace.New().InstanceChannel(service, idOf(server))
 	for i := range sent {
 		b, _ := (&umf.Message{To: service + ":/nobody", From: from, MID: fmt.Sprint(i)}).Marshal()
 		if err := rdb.Publish(context.Background(), channel, b).Err(); err != nil {
@@ -195,7 +195,7 @@ func TestErrorRepliesRateBound(t *testing.T) {
 	}
 
 	b, _ := (&umf.Message{To: service + ":/nobody", From: from, MID: "m"}).Marshal()
-	if err := rdb.Publish(context.Background(), keyspace.Default.InstanceChannel(service, idOf(silent)), b).Err(); err != nil {
+	if err := rdb.Publish(context.Background(), keyspace.New().InstanceChannel(service, idOf(silent)), b).Err(); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the refusal dropped", func() bool { return silent.Stats().ErrorRepliesDropped == 1 })

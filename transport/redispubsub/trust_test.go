@@ -37,7 +37,7 @@ func TestForgedRepliesRejected(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ps := rdb.PSubscribe(ctx, keyspace.Default.ServiceChannel("*"))
+	ps := rdb.PSubscribe(ctx, keyspace.New().ServiceChannel("*"))
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestForgedRepliesRejected(t *testing.T) {
 				_ = umf.Sign(reply, wrong)
 			}
 			b, _ := reply.Marshal()
-			if err := rdb.Publish(ctx, keyspace.Default.InstanceChannel("caller", idOf(caller)), b).Err(); err == nil {
+			if err := rdb.Publish(ctx, keyspace.New().InstanceChannel("caller", idOf(caller)), b).Err(); err == nil {
 				forged.Add(1)
 			}
 		}
