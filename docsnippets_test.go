@@ -70,16 +70,18 @@ func goBlocks(t *testing.T, path string) []goBlock {
 	}
 	var blocks []goBlock
 	var cur []string
+	var indent string // of the opening fence: a block inside a list item is indented with it
 	start, in := 0, false
 	for i, line := range strings.Split(string(raw), "\n") {
+		trimmed := strings.TrimLeft(line, " \t")
 		switch {
-		case !in && line == "```go":
-			in, start, cur = true, i+2, nil
-		case in && line == "```":
+		case !in && trimmed == "```go":
+			in, start, cur, indent = true, i+2, nil, line[:len(line)-len(trimmed)]
+		case in && trimmed == "```":
 			in = false
 			blocks = append(blocks, goBlock{line: start, text: strings.Join(cur, "\n")})
 		case in:
-			cur = append(cur, line)
+			cur = append(cur, strings.TrimPrefix(line, indent))
 		}
 	}
 	return blocks
@@ -225,6 +227,19 @@ func securitySnippet(rdb goredis.UniversalClient) error {
 
 // The snippet functions are compiled, never called.
 var _ = []any{configSnippets, changesSnippet, operationsSnippets, securitySnippet}
+
+func handlerWrapperSnippet(conn *redispubsub.Conn, sub *redispubsub.Subscriber, shutdown context.Context) {
+	// DOC:begin transport-handler-wrapper
+	conn.Handle("/x", func(ctx context.Context, c *redispubsub.Conn, m *umf.Message) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(shutdown, cancel)() // also end the handler when shutdown ends
+		sub.ServeMessage(ctx, c, m)
+	})
+	// DOC:end
+}
+
+var _ = handlerWrapperSnippet
 
 // The snippets of docs/discovery.md, docs/health.md, docs/queue.md and docs/transport.md.
 

@@ -3,6 +3,8 @@ package umf
 import (
 	"encoding/json"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -71,4 +73,66 @@ func flipHex(s string) string {
 		last = "1"
 	}
 	return s[:len(s)-1] + last
+}
+
+func TestSignerMatchesSign(t *testing.T) {
+	secret := []byte("s3cret")
+	signer := NewSigner(secret)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				m, err := New("svc:/x", "a@b:/", map[string]int{"i": i, "j": j})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				want := *m
+				if err := Sign(&want, secret); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := signer.Sign(m); err != nil || m.Signature != want.Signature {
+					t.Errorf("Signer.Sign: %q (%v), Sign: %q", m.Signature, err, want.Signature)
+					return
+				}
+				if err := signer.Verify(m); err != nil {
+					t.Error(err)
+				}
+				m.Signature = strings.ToUpper(m.Signature[:1]) + m.Signature[1:] + "0"
+				if err := signer.Verify(m); !errors.Is(err, ErrBadSignature) {
+					t.Errorf("a signature of the wrong length: want ErrBadSignature, have %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func BenchmarkSigner(b *testing.B) {
+	m, _ := New("svc:/x", "a@b:/", map[string]any{"user": "ada", "items": []int{1, 2, 3}})
+	secret := []byte("s3cret")
+	b.Run("Sign", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Sign(m, secret)
+		}
+	})
+	b.Run("Signer.Sign", func(b *testing.B) {
+		s := NewSigner(secret)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = s.Sign(m)
+		}
+	})
+	b.Run("Signer.Verify", func(b *testing.B) {
+		s := NewSigner(secret)
+		_ = s.Sign(m)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = s.Verify(m)
+		}
+	})
 }

@@ -22,7 +22,7 @@ const ReplayWindow = 2 * time.Minute
 // Keys signs with the first secret and accepts any of them. A nil *Keys signs nothing and accepts
 // everything, so components call it unconditionally.
 type Keys struct {
-	secrets [][]byte
+	signers []*umf.Signer
 	require bool
 }
 
@@ -30,11 +30,15 @@ type Keys struct {
 // refuses messages without a valid signature; without it, Check accepts every message, so that a
 // fleet can start signing before it starts requiring (docs/security.md, rollout).
 func New(secrets [][]byte, require bool) *Keys {
-	return &Keys{secrets: secrets, require: require}
+	k := &Keys{require: require}
+	for _, s := range secrets {
+		k.signers = append(k.signers, umf.NewSigner(s))
+	}
+	return k
 }
 
 // Signs reports whether outgoing messages are signed.
-func (k *Keys) Signs() bool { return k != nil && len(k.secrets) > 0 }
+func (k *Keys) Signs() bool { return k != nil && len(k.signers) > 0 }
 
 // Requires reports whether incoming messages must carry a valid signature.
 func (k *Keys) Requires() bool { return k != nil && k.require }
@@ -45,7 +49,7 @@ func (k *Keys) Sign(m *umf.Message) error {
 	if !k.Signs() {
 		return nil
 	}
-	return umf.Sign(m, k.secrets[0])
+	return k.signers[0].Sign(m)
 }
 
 // Check returns nil when signatures are not required, or when m carries a signature made with one of
@@ -59,8 +63,8 @@ func (k *Keys) Check(m *umf.Message, now time.Time, window time.Duration) error 
 		return fmt.Errorf("%w: unsigned", ErrRejected)
 	}
 	valid := false
-	for _, s := range k.secrets {
-		if umf.Verify(m, s) == nil {
+	for _, s := range k.signers {
+		if s.Verify(m) == nil {
 			valid = true
 			break
 		}

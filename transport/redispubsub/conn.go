@@ -41,6 +41,7 @@ type Conn struct {
 	hk       *hydrakit.Client
 	client   goredis.UniversalClient
 	from     string // iid@svc:/, the reply address of every request
+	service  string // svc, lower-cased as registered
 	keys     keyspace.Scheme
 	channels [2]string
 	sharded  bool // a Redis Cluster: SSUBSCRIBE and SPUBLISH on hash-tagged channels
@@ -172,7 +173,7 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	}
 	logger := log.With(st.Logger, "component", "redispubsub", "service", svc, "instance", instanceID)
 	c := &Conn{
-		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", keys: st.Keys, logger: logger,
+		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", service: svc, keys: st.Keys, logger: logger,
 		sharded: st.Cluster, signing: st.Signing, now: st.Now,
 		maxPending: cfg.maxPending, maxSize: cfg.maxSize, probe: cfg.probe, closeGrace: cfg.closeGrace,
 		concurrency: make(chan struct{}, cfg.concurrency),

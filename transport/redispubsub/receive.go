@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -175,6 +176,14 @@ func (c *Conn) dispatch(payload string, direct bool) (Handler, *umf.Message) {
 		c.deliver(msg)
 		return nil, nil
 	}
+	// A signature covers to, so a message signed for another service cannot be moved onto this
+	// one's channels and run here; without signatures anyone can write to, so the check would prove
+	// nothing, and Node does not make it.
+	if c.signing.Requires() && !addressedTo(msg.To, c.service) {
+		c.stats.forged.Add(1)
+		c.logDropped("msg", "dropped signed message addressed to another service", "mid", msg.MID, "to", msg.To)
+		return nil, nil
+	}
 	if c.seen.add(msg.MID) {
 		c.stats.duplicates.Add(1)
 		c.logDropped("msg", "dropped duplicate message", "mid", msg.MID)
@@ -203,6 +212,19 @@ func (c *Conn) dispatch(payload string, direct bool) (Handler, *umf.Message) {
 	}
 	c.stats.handled.Add(1)
 	return h, msg
+}
+
+// addressedTo reports whether a UMF address names service (as svc:… or inst@svc:…), without
+// allocating. Service names are registered lower-cased; the comparison ignores case.
+func addressedTo(to, service string) bool {
+	head, _, ok := strings.Cut(to, ":")
+	if !ok {
+		return false
+	}
+	if _, svc, found := strings.Cut(head, "@"); found {
+		head = svc
+	}
+	return strings.EqualFold(head, service)
 }
 
 // logDropped logs what input caused (a dropped message, a failed error reply, a panic), at most one

@@ -157,3 +157,44 @@ func TestRepliesOnlyFromWhomYouAsked(t *testing.T) {
 		t.Errorf("want %d, have %d", want, have)
 	}
 }
+
+// With signatures required, a message signed for another service and moved onto this one's channel
+// is dropped as Forged; the same message addressed to this service is handled.
+func TestSignedMessageForAnotherServiceDropped(t *testing.T) {
+	rdb := redistest.Client(t)
+	service := redistest.Name("calc")
+	server, err := NewConn(fleetOn(t, rdb, signed("s3cret")...), service, keyspace.NewInstanceID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	handled := make(chan string, 2)
+	server.Handle("/sum", func(_ context.Context, _ *Conn, msg *umf.Message) { handled <- msg.To })
+	channel := keyspace.New().InstanceChannel(service, idOf(server))
+	publish := func(to string) {
+		m, err := umf.New(to, "x@elsewhere:/", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := umf.Sign(m, []byte("s3cret")); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := m.Marshal()
+		if err := rdb.Publish(context.Background(), channel, b).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("billing:/sum")
+	publish(idOf(server) + "@" + service + ":/sum")
+	select {
+	case to := <-handled:
+		if to != idOf(server)+"@"+service+":/sum" {
+			t.Fatalf("handled a message addressed to %s", to)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the message addressed to the service was not handled")
+	}
+	if s := server.Stats(); s.Forged != 1 || s.Handled != 1 {
+		t.Errorf("want 1 forged and 1 handled, have %+v", s)
+	}
+}
