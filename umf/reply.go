@@ -36,6 +36,18 @@ func AppendReply(dst []byte, orig, resp *Message) (to string, out []byte, err er
 	return r.To, out, err
 }
 
+// AppendReply is the function AppendReply for a signed reply: the reply is signed with s before it
+// is appended, still without allocating a Message.
+func (s *Signer) AppendReply(dst []byte, orig, resp *Message) (to string, out []byte, err error) {
+	var r Message
+	buildReply(&r, orig, resp)
+	if err := s.Sign(&r); err != nil {
+		return "", dst, err
+	}
+	out, err = r.AppendMarshal(dst)
+	return r.To, out, err
+}
+
 // buildReply sets r to the reply, sharing orig's and resp's Headers and Body.
 func buildReply(r, orig, resp *Message) {
 	*r = Message{

@@ -136,3 +136,18 @@ func BenchmarkSigner(b *testing.B) {
 		}
 	})
 }
+
+func TestSignerAppendReplyIsSignedReply(t *testing.T) {
+	orig := &Message{To: "svc:/work", From: "i1@caller:/", MID: "m1", Timestamp: "2026-12-03T12:00:00.000Z", Body: []byte(`{"a":1}`)}
+	resp := &Message{MID: "r1", Body: []byte(`{"ok":true}`), Timestamp: "2026-12-03T12:00:01.000Z"}
+	signer := NewSigner([]byte("k"))
+	want := Reply(orig, resp)
+	if err := signer.Sign(want); err != nil {
+		t.Fatal(err)
+	}
+	wantBytes, _ := want.Marshal()
+	to, have, err := signer.AppendReply(nil, orig, resp)
+	if err != nil || to != want.To || string(have) != string(wantBytes) {
+		t.Fatalf("want %s to %s, have %s to %s (%v)", wantBytes, want.To, have, to, err)
+	}
+}

@@ -52,6 +52,15 @@ func (k *Keys) Sign(m *umf.Message) error {
 	return k.signers[0].Sign(m)
 }
 
+// AppendReply appends the wire form of the reply to orig (umf.AppendReply), signed with the current
+// secret when signing, and returns the address it goes to.
+func (k *Keys) AppendReply(dst []byte, orig, resp *umf.Message) (to string, out []byte, err error) {
+	if !k.Signs() {
+		return umf.AppendReply(dst, orig, resp)
+	}
+	return k.signers[0].AppendReply(dst, orig, resp)
+}
+
 // Check returns nil when signatures are not required, or when m carries a signature made with one of
 // the secrets. With window > 0 (pub/sub), m's ts must also be within window of now. Errors wrap
 // ErrRejected and say why, without echoing the message.

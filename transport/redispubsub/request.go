@@ -178,20 +178,7 @@ func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
 		orig = &o
 	}
 	bp := buffers.Get().(*[]byte)
-	var (
-		to  string
-		b   []byte
-		err error
-	)
-	if c.signing.Signs() {
-		r := umf.Reply(orig, resp)
-		if err = c.signing.Sign(r); err == nil {
-			to = r.To
-			b, err = r.AppendMarshal((*bp)[:0])
-		}
-	} else {
-		to, b, err = umf.AppendReply((*bp)[:0], orig, resp)
-	}
+	to, b, err := c.signing.AppendReply((*bp)[:0], orig, resp)
 	if err != nil {
 		buffers.Put(bp)
 		return fmt.Errorf("redispubsub: encode the reply to %s: %w", orig.MID, err)
