@@ -134,3 +134,27 @@ func nodeRunners(t *testing.T) map[string]bool {
 	}
 	return runs
 }
+
+// Every test docs/security.md and docs/operations.md name as proof exists where they say.
+func TestSecurityClaimsLinkTests(t *testing.T) {
+	for _, page := range []string{"../docs/security.md", "../docs/operations.md"} {
+		doc, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		links := matrixLink.FindAllStringSubmatch(string(doc), -1)
+		if page == "../docs/security.md" && len(links) < 8 {
+			t.Fatalf("%s: only %d test links found; the pattern or the document changed", page, len(links))
+		}
+		for _, l := range links {
+			src, err := os.ReadFile(filepath.Join("..", l[2]))
+			if err != nil {
+				t.Errorf("%s: %s: %v", page, l[2], err)
+				continue
+			}
+			if !strings.Contains(string(src), "func "+l[1]+"(") {
+				t.Errorf("%s: %s has no func %s", page, l[2], l[1])
+			}
+		}
+	}
+}
