@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hydrakit/hydrakit/internal/ratelog"
+
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -37,8 +39,8 @@ func TestRecorderFailureLogIsRateLimited(t *testing.T) {
 	}
 	defer func() { _ = r.Close() }()
 	var now atomic.Int64 // frozen until the test moves it: the second never ends
-	limiter := r.logger.(*limitedLogger)
-	limiter.now = func() time.Time { return time.Unix(0, now.Load()) }
+	limiter := r.logger.(*ratelog.Logger)
+	limiter.Now = func() time.Time { return time.Unix(0, now.Load()) }
 	const events = 30
 	for i := range events { // one failed write per event
 		_ = level.Error(r).Log("msg", fmt.Sprint("event ", i))

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hydrakit/hydrakit/internal/ratelog"
+
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
@@ -102,7 +104,7 @@ func NewRecorder(client *hydrakit.Client, service, instance string, options ...R
 	if r.err != nil {
 		return nil, r.err
 	}
-	r.logger = newLimitedLogger(log.With(st.Logger, "component", "health", "service", svc, "instance", instance))
+	r.logger = ratelog.New(log.With(st.Logger, "component", "health", "service", svc, "instance", instance), logBurst)
 	r.queue = make(chan Entry, r.buffer)
 	go r.run()
 	return r, nil

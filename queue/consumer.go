@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hydrakit/hydrakit/internal/ratelog"
+
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -141,7 +143,7 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 	logger := log.With(st.Logger, "component", "queue", "queue", name)
 	c := &Consumer{
 		rdb: st.Redis, service: name, handler: handler, keys: newKeys(st.Keys, name),
-		logger: logger, inputLog: newLimitedLogger(logger),
+		logger: logger, inputLog: ratelog.New(logger, logBurst),
 		now: st.Now, signing: st.Signing, id: hex.EncodeToString(id[:]),
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,

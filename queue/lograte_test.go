@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hydrakit/hydrakit/internal/ratelog"
+
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 )
@@ -51,8 +53,8 @@ func TestMessageLogLinesAreRateLimited(t *testing.T) {
 	con, err := newConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error { return nil }), fast()...)
 	must(t, err)
 	var now atomic.Int64 // frozen until the test moves it: the second never ends
-	limiter := con.inputLog.(*limitedLogger)
-	limiter.now = func() time.Time { return time.Unix(0, now.Load()) }
+	limiter := con.inputLog.(*ratelog.Logger)
+	limiter.Now = func() time.Time { return time.Unix(0, now.Load()) }
 	con.start()
 	eventually(t, 5*time.Second, "dead letters", func() bool { return con.Stats().Rejected == flood })
 	must(t, con.Close())
