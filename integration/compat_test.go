@@ -55,28 +55,7 @@ func startCompatService(t *testing.T, redisURL string, svc compatService) *nodeP
 	if svc.HTTP {
 		cmd.Env = append(cmd.Env, "COMPAT_HTTP=1")
 	}
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &nodePeer{
-		t: t, cmd: cmd, stdin: stdin,
-		pending: map[int]chan peerAnswer{},
-		events:  make(chan peerEvent, 1024),
-		done:    make(chan struct{}),
-	}
-	go p.read(stdout)
-	t.Cleanup(p.stop)
-	p.InstanceID = p.WaitEvent("ready", 20*time.Second).InstanceID
-	return p
+	return launchNodePeer(t, cmd)
 }
 
 // compatWait polls cond until it holds, failing the test after timeout: for states in Redis that no

@@ -70,6 +70,13 @@ func startNodePeer(t testing.TB, redisURL, service string, extraEnv ...string) *
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PEER_SERVICE="+service, "PEER_REDIS_URL="+redisURL)
 	cmd.Env = append(cmd.Env, extraEnv...)
+	return launchNodePeer(t, cmd)
+}
+
+// launchNodePeer starts cmd, a Node script speaking peer.js's line protocol, and waits until it says
+// it is ready. The process is stopped when the test ends.
+func launchNodePeer(t testing.TB, cmd *exec.Cmd) *nodePeer {
+	t.Helper()
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -90,8 +97,7 @@ func startNodePeer(t testing.TB, redisURL, service string, extraEnv ...string) *
 	}
 	go p.read(stdout)
 	t.Cleanup(p.stop)
-	ev := p.WaitEvent("ready", 20*time.Second)
-	p.InstanceID = ev.InstanceID
+	p.InstanceID = p.WaitEvent("ready", 20*time.Second).InstanceID
 	return p
 }
 

@@ -34,28 +34,7 @@ func startSigningPeer(t *testing.T, redisURL, service, secret string) *nodePeer 
 	cmd := exec.Command("node", "signing.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PEER_SERVICE="+service, "PEER_REDIS_URL="+redisURL, "SIGNING_SECRET="+secret)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &nodePeer{
-		t: t, cmd: cmd, stdin: stdin,
-		pending: map[int]chan peerAnswer{},
-		events:  make(chan peerEvent, 1024),
-		done:    make(chan struct{}),
-	}
-	go p.read(stdout)
-	t.Cleanup(p.stop)
-	p.InstanceID = p.WaitEvent("ready", 20*time.Second).InstanceID
-	return p
+	return launchNodePeer(t, cmd)
 }
 
 // waitSigning returns the next event of kind, decoded.
