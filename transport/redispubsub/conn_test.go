@@ -299,15 +299,13 @@ func TestRedisRestart(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the request never reached the server")
 	}
-	killed := time.Now()
 	srv.Kill(t)
 	select {
 	case err := <-res:
 		if !errors.Is(err, ErrConnectionLost) {
 			t.Errorf("want ErrConnectionLost, have %v", err)
 		}
-		t.Logf("in-flight request failed %v after the kill", time.Since(killed))
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("the in-flight request hangs after Redis died")
 	}
 	if _, err := sum(context.Background(), sumRequest{}); err == nil {

@@ -118,10 +118,10 @@ func withLookup(read func(ctx context.Context, service string) ([]string, error)
 	return func(c *connConfig) { c.lookup = read }
 }
 
-// eventually polls cond until it holds or 10 s pass.
+// eventually polls cond, for states that nothing announces, until it holds or 30 s pass.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

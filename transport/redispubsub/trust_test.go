@@ -111,7 +111,7 @@ func TestRepliesOnlyFromWhomYouAsked(t *testing.T) {
 			t.Error(err)
 		}
 		// Not eventually: its Fatal must not run on a handler's goroutine.
-		for deadline := time.Now().Add(10 * time.Second); caller.Stats().Foreign != before+1; time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); caller.Stats().Foreign != before+1; time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Error("the other sender's reply was not dropped as Foreign")
 				return
