@@ -36,3 +36,13 @@ func TestTimestampMatchesFormatTime(t *testing.T) {
 		t.Errorf("now: want %s, have %s", umf.FormatTime(now), timestamp(now))
 	}
 }
+
+func TestChannelCacheIsBounded(t *testing.T) {
+	var cc channelCache
+	for i := range maxCachedChannels + 10 {
+		cc.put(string(rune(i)), "ch")
+	}
+	if n := len(cc.m); n > maxCachedChannels {
+		t.Errorf("cache holds %d entries, more than %d", n, maxCachedChannels)
+	}
+}
