@@ -16,8 +16,9 @@ import (
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
-// With Redis dead, Log returns at once; entries lost meanwhile are counted, and once Redis is back the
-// next write says how many.
+// With Redis dead, entries lost meanwhile are counted, and once Redis is back the next write says how
+// many. (That Log never waits for Redis, TestRecorderOverflowAccounting shows with a writer held in
+// Redis for as long as the test likes.)
 func TestRecorderRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
@@ -30,16 +31,8 @@ func TestRecorderRedisDown(t *testing.T) {
 	defer func() { _ = r.Close() }()
 	srv.Kill(t)
 	const outage = 200
-	var slowest time.Duration
 	for i := range outage {
-		start := time.Now()
 		_ = level.Error(r).Log("msg", fmt.Sprint("down", i))
-		slowest = max(slowest, time.Since(start))
-	}
-	// A Log that waited for Redis would take the client's dial retries or the 1 s write timeout;
-	// allow scheduling noise only.
-	if slowest > 500*time.Millisecond {
-		t.Errorf("Log blocked for %v with Redis down", slowest)
 	}
 	waitFor(t, "a failed write", func() bool { return strings.Contains(own.String(), "flight recorder write failed") })
 	srv.Restart(t)
@@ -71,7 +64,8 @@ func TestRecorderRedisDown(t *testing.T) {
 	}
 }
 
-// Close with Redis unreachable gives up after one write timeout instead of hanging.
+// Close with Redis unreachable (a server that never answers) gives up after one write timeout instead
+// of hanging.
 func TestRecorderCloseRedisDown(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0") // accepts connections, never answers
 	if err != nil {
@@ -87,10 +81,15 @@ func TestRecorderCloseRedisDown(t *testing.T) {
 	for range 10 {
 		_ = level.Error(r).Log("msg", "x")
 	}
-	start := time.Now()
-	_ = r.Close() // nil when the writer took every entry before Close: nothing was left to flush
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Close took %v", d)
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = r.Close() // nil when the writer took every entry before Close: nothing was left to flush
+	}()
+	select {
+	case <-closed:
+	case <-time.After(failAfter):
+		t.Fatal("Close hangs with Redis unreachable")
 	}
 	if s := r.Stats(); s.Written != 0 || s.Dropped != 10 {
 		t.Errorf("stats %+v", s)

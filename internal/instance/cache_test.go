@@ -74,7 +74,7 @@ func TestDeregisterStopsDelivery(t *testing.T) {
 	go func() { c.Update(sd.Event{Instances: []string{"a:1"}}); close(finished) }()
 	select {
 	case <-finished:
-	case <-time.After(time.Second):
+	case <-time.After(failAfter):
 		t.Fatal("Update blocked on a deregistered channel")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -37,8 +36,9 @@ func runChild() {
 	select {}
 }
 
-// A crashed instance (SIGKILL: no Deregister) leaves every Instancer within TTL + 1 s.
-func TestSIGKILLRemovedWithinTTL(t *testing.T) {
+// A crashed instance (SIGKILL: no Deregister) leaves every Instancer once its presence expires. How
+// soon (within the TTL and a resync) is BenchmarkSIGKILLToEvent's business (bench/sd).
+func TestSIGKILLRemoved(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	svc := redistest.Name("killed")
@@ -61,12 +61,9 @@ func TestSIGKILLRemovedWithinTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := watchEvents(t, in)
-	waitInstances(t, ch, time.Second, "127.0.0.1:9")
+	waitInstances(t, ch, "127.0.0.1:9")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	// TTL + 1 s is the bound (presence expires within the TTL, the next resync sees it); the slack
-	// absorbs a loaded CI machine.
-	took := waitInstances(t, ch, DefaultTTL+time.Second+500*time.Millisecond)
-	t.Logf("removed %v after SIGKILL (TTL %v)", took, DefaultTTL)
+	waitInstances(t, ch)
 }

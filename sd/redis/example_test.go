@@ -47,7 +47,7 @@ func Example() {
 	select {
 	case ev := <-events:
 		fmt.Println("live:", ev.Instances)
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 		fmt.Println("no event")
 	}
 	// Output:

@@ -34,9 +34,9 @@ func TestInstancerInitialSetAndChanges(t *testing.T) {
 		t.Fatal("no event on Register")
 	}
 	b := register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "b2", IP: "::1", Port: 81})
-	waitInstances(t, ch, time.Second, "10.0.0.1:80", "[::1]:81")
+	waitInstances(t, ch, "10.0.0.1:80", "[::1]:81")
 	b.Deregister()
-	waitInstances(t, ch, time.Second, "10.0.0.1:80")
+	waitInstances(t, ch, "10.0.0.1:80")
 }
 
 func TestInstancerInstanceIDs(t *testing.T) {
@@ -46,7 +46,7 @@ func TestInstancerInstanceIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitInstances(t, watchEvents(t, in), time.Second, "a1")
+	waitInstances(t, watchEvents(t, in), "a1")
 
 	plain, err := NewInstancer(redistest.Fleet(t, c), "svc", nil)
 	if err != nil {
@@ -70,14 +70,14 @@ func TestInstancerFindsNodeRegisteredInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := watchEvents(t, in)
-	waitInstances(t, ch, time.Second, "10.0.0.9:5000")
+	waitInstances(t, ch, "10.0.0.9:5000")
 
 	m.Del("hydra:service:svc:n1:presence") // what expiry does
-	waitInstances(t, ch, time.Second)
+	waitInstances(t, ch)
 
 	m.HSet("hydra:service:nodes", "n2", `{"serviceName":"svc","instanceID":"n2","ip":"10.0.0.7","port":5001}`)
 	check(t, m.Set("hydra:service:svc:n2:presence", "n2"))
-	waitInstances(t, ch, time.Second, "10.0.0.7:5001")
+	waitInstances(t, ch, "10.0.0.7:5001")
 }
 
 func TestInstancersShareOneWatch(t *testing.T) {
@@ -98,7 +98,7 @@ func TestInstancersShareOneWatch(t *testing.T) {
 	if want, have := 2, a.w.refs; want != have {
 		t.Errorf("refs: want %d, have %d", want, have)
 	}
-	waitInstances(t, watchEvents(t, b), time.Second, "a1")
+	waitInstances(t, watchEvents(t, b), "a1")
 	a.Stop()
 	a.Stop() // twice is fine
 	if want, have := 1, b.w.refs; want != have {
@@ -167,9 +167,9 @@ func TestInstancerPushesErrorsAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := watchEvents(t, in)
-	waitInstances(t, ch, time.Second, "h:1")
+	waitInstances(t, ch, "h:1")
 	srv.Kill(t)
-	deadline := time.After(3 * time.Second)
+	deadline := time.After(failAfter)
 	for ev := (sd.Event{}); ev.Err == nil; {
 		select {
 		case ev = <-ch:
@@ -178,7 +178,7 @@ func TestInstancerPushesErrorsAndRecovers(t *testing.T) {
 		}
 	}
 	srv.Restart(t) // all keys lost: the Registrar writes them again
-	waitInstances(t, ch, 3*time.Second, "h:1")
+	waitInstances(t, ch, "h:1")
 }
 
 func TestListInstances(t *testing.T) {
@@ -253,7 +253,7 @@ func TestInstancerStartsWhileRedisDown(t *testing.T) {
 	}
 	srv.Restart(t)
 	register(t, redistest.Fleet(t, srv.Client(t)), Service{Name: "svc", ID: "a1", IP: "h", Port: 1})
-	waitInstances(t, ch, 3*time.Second, "h:1")
+	waitInstances(t, ch, "h:1")
 }
 
 func TestListInstancesFailures(t *testing.T) {

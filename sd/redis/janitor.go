@@ -21,19 +21,24 @@ type janitor struct {
 	grace  time.Duration
 	now    func() time.Time
 	logger log.Logger
+	ticks  <-chan time.Time // when to sweep; nil: every period
 }
 
 // period is how often a janitor tries to act, and how long the lock it takes lasts.
 func (j *janitor) period() time.Duration { return j.grace / 2 }
 
 func (j *janitor) run(ctx context.Context) {
-	t := time.NewTicker(j.period())
-	defer t.Stop()
+	ticks := j.ticks
+	if ticks == nil {
+		t := time.NewTicker(j.period())
+		defer t.Stop()
+		ticks = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 		removed, err := j.sweep(ctx)
 		switch {

@@ -64,20 +64,29 @@ func TestJanitorRemovesOnlyLongDeadEntries(t *testing.T) {
 	}
 }
 
-// The janitor runs inside a Registrar and reports a dead instance's removal.
+// The janitor runs inside a Registrar, on the Registrar's clock, and reports a dead instance's removal.
 func TestRegistrarRunsJanitor(t *testing.T) {
 	m, c := redistest.Mini(t)
-	now := time.Now()
-	m.HSet("hydra:service:nodes", "dead", `{"serviceName":"svc","instanceID":"dead","updatedOn":"2020-01-01T00:00:00.000Z"}`)
-	late := redistest.Fleet(t, c, hydrakit.WithClock(func() time.Time { return now.Add(time.Hour) }))
-	register(t, late, Service{Name: "svc"}, RegistrarJanitorGrace(MinJanitorGrace))
-	// The first sweep comes after half the grace period; give it a little more.
-	deadline := time.Now().Add(MinJanitorGrace/2 + 2*time.Second)
-	for m.HGet("hydra:service:nodes", "dead") != "" {
-		if time.Now().After(deadline) {
-			t.Fatal("janitor did not remove the dead entry")
-		}
-		time.Sleep(50 * time.Millisecond)
+	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+	m.HSet("hydra:service:nodes", "dead", `{"serviceName":"svc","instanceID":"dead","updatedOn":"2026-11-25T17:00:00.000Z"}`)
+	logger, lines := logEvents()
+	r, err := NewRegistrar(redistest.Fleet(t, c, hydrakit.WithClock(func() time.Time { return now })), Service{Name: "svc"}, logger,
+		RegistrarJanitorGrace(MinJanitorGrace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks := make(chan time.Time)
+	r.janitorTicks = ticks // the period (grace/2, 5 s) is TestJanitorRemovesOnlyLongDeadEntries's business
+	r.Register()
+	t.Cleanup(r.Deregister)
+	select {
+	case ticks <- now:
+	case <-time.After(failAfter):
+		t.Fatal("no janitor runs")
+	}
+	waitLog(t, lines, "janitor removed dead nodes entries")
+	if m.HGet("hydra:service:nodes", "dead") != "" {
+		t.Error("the dead entry is still there")
 	}
 }
 

@@ -32,6 +32,8 @@ type Registrar struct {
 	grace    time.Duration
 	now      func() time.Time
 
+	janitorTicks <-chan time.Time // tests: when the janitor sweeps, instead of every grace/2
+
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -97,7 +99,7 @@ func (r *Registrar) Register() {
 	r.wg.Add(1)
 	go r.loop(ctx, err == nil)
 	if r.grace > 0 {
-		j := &janitor{client: r.client, keys: r.keys, owner: r.svc.ID, grace: r.grace, now: r.now, logger: r.logger}
+		j := &janitor{client: r.client, keys: r.keys, owner: r.svc.ID, grace: r.grace, now: r.now, logger: r.logger, ticks: r.janitorTicks}
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); j.run(ctx) }()
 	}

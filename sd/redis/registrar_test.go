@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,15 +91,18 @@ func TestRegistrarValidates(t *testing.T) {
 // service record included.
 func TestRegistrarReregistersAfterDataLoss(t *testing.T) {
 	m, c := redistest.Mini(t)
-	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "abc", IP: "h", Port: 1},
+	logger, lines := logEvents()
+	r, err := NewRegistrar(redistest.Fleet(t, c), Service{Name: "svc", ID: "abc", IP: "h", Port: 1}, logger,
 		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Register()
+	t.Cleanup(r.Deregister)
 	m.FlushAll()
-	deadline := time.Now().Add(2 * time.Second)
-	for !(m.Exists("hydra:service:svc:service") && m.Exists("hydra:service:svc:abc:presence")) {
-		if time.Now().After(deadline) {
-			t.Fatal("not re-registered")
-		}
-		time.Sleep(5 * time.Millisecond)
+	waitLog(t, lines, "re-registered")
+	if !m.Exists("hydra:service:svc:service") || !m.Exists("hydra:service:svc:abc:presence") {
+		t.Error("re-registered without the service record or presence")
 	}
 }
 
@@ -108,17 +111,21 @@ func TestRegistrarRetriesUntilRedisAnswers(t *testing.T) {
 	m, c := redistest.Mini(t)
 	addr := m.Addr()
 	m.Close()
-	register(t, redistest.Fleet(t, c), Service{Name: "svc", ID: "abc"},
+	logger, lines := logEvents()
+	r, err := NewRegistrar(redistest.Fleet(t, c), Service{Name: "svc", ID: "abc"}, logger,
 		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Register()
+	t.Cleanup(r.Deregister)
+	waitLog(t, lines, "register failed; retrying")
 	if err := m.StartAddr(addr); err != nil {
 		t.Skipf("cannot restart miniredis on %s: %v", addr, err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for !m.Exists("hydra:service:svc:service") {
-		if time.Now().After(deadline) {
-			t.Fatal("not registered after Redis came back")
-		}
-		time.Sleep(5 * time.Millisecond)
+	waitLog(t, lines, "re-registered")
+	if !m.Exists("hydra:service:svc:service") {
+		t.Error("re-registered without the service record")
 	}
 }
 
@@ -132,18 +139,7 @@ func must(s string, err error) string {
 // Each transition is logged once: registered, re-registered after data loss, deregistered.
 func TestRegistrarLogsTransitions(t *testing.T) {
 	m, c := redistest.Mini(t)
-	var mu sync.Mutex
-	var msgs []string
-	logger := log.LoggerFunc(func(kv ...any) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i] == "msg" {
-				msgs = append(msgs, fmt.Sprint(kv[i+1]))
-			}
-		}
-		return nil
-	})
+	logger, lines := logEvents()
 	r, err := NewRegistrar(redistest.Fleet(t, c), Service{Name: "svc", ID: "abc"}, logger,
 		RegistrarRefreshInterval(20*time.Millisecond), RegistrarTTL(100*time.Millisecond), RegistrarJanitorGrace(0))
 	if err != nil {
@@ -151,17 +147,24 @@ func TestRegistrarLogsTransitions(t *testing.T) {
 	}
 	r.Register()
 	m.FlushAll()
-	logged := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(msgs)
+	var msgs []string
+	for deadline := time.After(failAfter); len(msgs) == 0 || msgs[len(msgs)-1] != "re-registered"; {
+		select {
+		case l := <-lines:
+			msgs = append(msgs, strings.TrimSuffix(l, ": "))
+		case <-deadline:
+			t.Fatalf("no re-registered line; have %q", msgs)
+		}
 	}
-	for deadline := time.Now().Add(2 * time.Second); logged() < 2 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
+	r.Deregister() // every line is logged when it returns
+	for done := false; !done; {
+		select {
+		case l := <-lines:
+			msgs = append(msgs, strings.TrimSuffix(l, ": "))
+		default:
+			done = true
+		}
 	}
-	r.Deregister()
-	mu.Lock()
-	defer mu.Unlock()
 	if want, have := "[registered re-registered deregistered]", fmt.Sprint(msgs); want != have {
 		t.Errorf("want %s, have %s", want, have)
 	}

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"testing"
-	"time"
 
 	"github.com/go-kit/kit/sd"
 
@@ -37,11 +36,11 @@ func TestSlowSubscriberHoldsUpNoOtherInstancer(t *testing.T) {
 		slow.Stop()
 		close(stuck)
 	})
-	waitInstances(t, ch, 5*time.Second)
+	waitInstances(t, ch)
 	a := register(t, client, Service{Name: "svc", ID: "a", IP: "10.0.0.1", Port: 1})
-	waitInstances(t, ch, 5*time.Second, "10.0.0.1:1")
+	waitInstances(t, ch, "10.0.0.1:1")
 	register(t, client, Service{Name: "svc", ID: "b", IP: "10.0.0.2", Port: 2})
-	waitInstances(t, ch, 5*time.Second, "10.0.0.1:1", "10.0.0.2:2")
+	waitInstances(t, ch, "10.0.0.1:1", "10.0.0.2:2")
 	a.Deregister()
-	waitInstances(t, ch, 5*time.Second, "10.0.0.2:2")
+	waitInstances(t, ch, "10.0.0.2:2")
 }

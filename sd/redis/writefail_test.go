@@ -36,7 +36,7 @@ func logEvents() (log.Logger, <-chan string) {
 // waitLog returns the first logged line starting with msg, failing the test after failAfter.
 func waitLog(t *testing.T, lines <-chan string, msg string) string {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(failAfter)
 	for {
 		select {
 		case l := <-lines:

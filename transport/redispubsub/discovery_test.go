@@ -57,7 +57,7 @@ func (f *fakeInstancers) option() ConnOption {
 // service, made on first use and stopped by Close. The reply to a service-addressed frm is not: it
 // goes through the bounded lookup cache, and makes no Instancer.
 func TestServiceAddressesGoThroughDiscovery(t *testing.T) {
-	client := redistest.Client(t)
+	client := pubsubRedis(t)
 	server := newConn(t, client, "calc")
 	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 	requester := newConn(t, client, "caller")
@@ -120,7 +120,7 @@ func TestServiceAddressesGoThroughDiscovery(t *testing.T) {
 // Without a test double the Conn follows the service with sd/redis: an instance registered there is
 // reached by service address, and one that deregisters is no longer chosen.
 func TestServiceAddressesWithSDRedis(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	client := fleetOn(t, rdb)
 	service := redistest.Name("calc")
 	id := keyspace.NewInstanceID()
@@ -332,7 +332,7 @@ func TestLookupsWaiterReadsWhenTheReaderGivesUp(t *testing.T) {
 // A reply to a service address finds a registered instance of the service with a plain read (and
 // none of a service nobody registered).
 func TestReplyToAServiceAddressReadsItsInstances(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	client := fleetOn(t, rdb)
 	asker := redistest.Name("asker")
 	id := keyspace.NewInstanceID()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +52,18 @@ func newConn(t testing.TB, rdb goredis.UniversalClient, service string, options 
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// pubsubRedis is a Redis for the tests of the Conn's own logic, which any server that speaks pub/sub
+// serves: a real one, or, under -short (make test-short), miniredis. The tests of what depends on a
+// real server (restarts, CLIENT KILL, subscription confirmations, clusters) take redistest's.
+func pubsubRedis(t testing.TB) *goredis.Client {
+	t.Helper()
+	if testing.Short() {
+		_, rdb := redistest.Mini(t)
+		return rdb
+	}
+	return redistest.Client(t)
 }
 
 // fleetOn is a fleet client over rdb, closed at the end of the test.
@@ -105,15 +118,39 @@ func withLookup(read func(ctx context.Context, service string) ([]string, error)
 	return func(c *connConfig) { c.lookup = read }
 }
 
-// eventually polls cond until it holds or 10 s pass.
+// eventually polls cond, for states that nothing announces, until it holds or 30 s pass.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// receive waits for a value on ch, failing the test if none comes within 10 s.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// waitGroup waits for wg, failing the test if that takes a minute: something is stuck.
+func waitGroup(t testing.TB, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

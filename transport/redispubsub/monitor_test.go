@@ -190,12 +190,14 @@ func TestClusterSlotMoveResubscribes(t *testing.T) {
 }
 
 // The monitor's probes travel on the Conn's own channel and are read, but never counted or dispatched.
+// (Reconnects are not checked: a reader held up for 3/4 of this short probe interval, as on a loaded
+// machine, is rightly taken for a silent subscription.)
 func TestProbesAreNotMessages(t *testing.T) {
-	client := redistest.Client(t)
+	client := pubsubRedis(t)
 	server := newConn(t, client, "calc", withProbeInterval(20*time.Millisecond))
 	server.HandleDefault(func(context.Context, *Conn, *umf.Message) { t.Error("a probe reached a handler") })
 	eventually(t, "probes read", func() bool { return server.reads.Load() >= 5 })
-	if s := server.Stats(); s.Received != 0 || s.Malformed != 0 || s.Reconnects != 0 {
+	if s := server.Stats(); s.Received != 0 || s.Malformed != 0 {
 		t.Errorf("probes counted: %+v", s)
 	}
 }

@@ -6,14 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 // A handler that calls a service through its own Conn gets its reply: reading goes on while
 // handlers run.
 func TestHandlerCanRequestThroughItsOwnConn(t *testing.T) {
-	client := redistest.Client(t)
+	client := pubsubRedis(t)
 	conn := newConn(t, client, "chain")
 	conn.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 	inner := publisherEndpoint(t, conn, addr("chain", idOf(conn), "/sum"), EncodeJSONRequest, decodeSumResponse)
@@ -40,7 +39,7 @@ func TestHandlerCanRequestThroughItsOwnConn(t *testing.T) {
 
 // A handler that blocks does not hold up the messages behind it.
 func TestBlockedHandlerDoesNotHoldUpReading(t *testing.T) {
-	client := redistest.Client(t)
+	client := pubsubRedis(t)
 	server := newConn(t, client, "calc")
 	server.Handle("/sum", serve(t, sumEndpoint, decodeSumRequest, EncodeJSONResponse))
 	release := make(chan struct{})
@@ -66,34 +65,51 @@ func TestBlockedHandlerDoesNotHoldUpReading(t *testing.T) {
 	}
 }
 
-// Requests with different timeouts, sent in another order, each end with DeadlineExceeded, the
-// shortest first, and leave nothing pending.
-func TestRequestDeadlinesExpireInOrder(t *testing.T) {
-	client := redistest.Client(t)
+// A request ends with its own deadline, whatever the requests around it wait for: the short one ends
+// with DeadlineExceeded while two sent before it, with deadlines a minute away, go on waiting, and
+// each of those ends when its own context does. Nothing is left pending.
+func TestRequestDeadlinesAreEachTheirOwn(t *testing.T) {
+	client := pubsubRedis(t)
 	server := newConn(t, client, "silent")
 	server.HandleDefault(Handler(func(context.Context, *Conn, *umf.Message) {})) // never replies
 	caller := newConn(t, client, "caller")
 	to := addr("silent", idOf(server), "/")
 
-	timeouts := []time.Duration{600 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
-	done := make(chan time.Duration, len(timeouts))
-	for _, d := range timeouts {
-		e := publisherEndpoint(t, caller, to, EncodeJSONRequest, decodeSumResponse, PublisherTimeout(d))
-		go func() {
-			if _, err := e(context.Background(), sumRequest{}); !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("timeout %v: want DeadlineExceeded, have %v", d, err)
-			}
-			done <- d
-		}()
+	long := publisherEndpoint(t, caller, to, EncodeJSONRequest, decodeSumResponse, PublisherTimeout(time.Minute))
+	var cancels []context.CancelFunc
+	var ends []chan error
+	for range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		end := make(chan error, 1)
+		go func() { _, err := long(ctx, sumRequest{}); end <- err }()
+		cancels, ends = append(cancels, cancel), append(ends, end)
 	}
-	for _, want := range []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 600 * time.Millisecond} {
+	eventually(t, "both long requests pending", func() bool { return caller.Stats().Pending == 2 })
+	short := publisherEndpoint(t, caller, to, EncodeJSONRequest, decodeSumResponse, PublisherTimeout(50*time.Millisecond))
+	if _, err := short(context.Background(), sumRequest{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the short request: want DeadlineExceeded, have %v", err)
+	}
+	for i, end := range ends {
 		select {
-		case have := <-done:
-			if want != have {
-				t.Errorf("want the %v request to end next, have %v", want, have)
+		case err := <-end:
+			t.Fatalf("long request %d ended with the short one's deadline: %v", i, err)
+		default:
+		}
+	}
+	if want, have := 2, caller.Stats().Pending; want != have {
+		t.Errorf("pending after the short one: want %d, have %d", want, have)
+	}
+	for i := range ends {
+		cancels[i]()
+		if err := receive(t, ends[i], "the cancelled request to end"); !errors.Is(err, context.Canceled) {
+			t.Errorf("long request %d: want Canceled, have %v", i, err)
+		}
+		for j := i + 1; j < len(ends); j++ {
+			select {
+			case err := <-ends[j]:
+				t.Fatalf("long request %d ended with %d's cancel: %v", j, i, err)
+			default:
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("a request outlived its deadline")
 		}
 	}
 	if want, have := 0, caller.Stats().Pending; want != have {
@@ -103,7 +119,7 @@ func TestRequestDeadlinesExpireInOrder(t *testing.T) {
 
 // Request without a deadline on ctx is bounded by DefaultTimeout; with one, by that deadline.
 func TestConnRequestHonoursContextDeadline(t *testing.T) {
-	client := redistest.Client(t)
+	client := pubsubRedis(t)
 	server := newConn(t, client, "silent")
 	server.HandleDefault(Handler(func(context.Context, *Conn, *umf.Message) {}))
 	caller := newConn(t, client, "caller")

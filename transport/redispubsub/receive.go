@@ -228,10 +228,10 @@ func addressedTo(to, service string) bool {
 }
 
 // logDropped logs what input caused (a dropped message, a failed error reply, a panic), at most one
-// line a second for all of them together: a flood of bad input must not turn into a flood of log
-// lines (the counters in Stats count every one).
+// line a second of the client's clock for all of them together: a flood of bad input must not turn
+// into a flood of log lines (the counters in Stats count every one).
 func (c *Conn) logDropped(keyvals ...any) {
-	now := time.Now().UnixNano()
+	now := c.now().UnixNano()
 	last := c.lastDropLog.Load()
 	if now-last < int64(time.Second) || !c.lastDropLog.CompareAndSwap(last, now) {
 		return

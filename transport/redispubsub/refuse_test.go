@@ -21,7 +21,7 @@ import (
 // A saturated instance answers at once with a 503 error reply: the caller fails with ErrBusy, not
 // with its deadline.
 func TestBusyRepliesServiceUnavailable(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	service := redistest.Name("busy")
 	server := newConn(t, rdb, service, ConnConcurrency(1))
 	release, started, returned := make(chan struct{}), make(chan struct{}), make(chan struct{})
@@ -108,7 +108,7 @@ func nextReply(t *testing.T, ch <-chan *goredis.Message) *umf.Message {
 // no to) is answered with a Hydra error reply (404 or 400) when it has a frm and a mid; a broadcast is
 // not (every instance would answer), nor a message without a mid.
 func TestUnservableMessagesAnswered(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	service := redistest.Name("svc")
 	server := newConn(t, rdb, service)
 	server.Handle("/known", func(context.Context, *Conn, *umf.Message) {})
@@ -162,7 +162,7 @@ func TestUnservableMessagesAnswered(t *testing.T) {
 // Error replies are rate-bound: with the clock standing still the bucket never refills, so at most
 // ConnErrorReplyRate go out and every other one is dropped and counted; with 0, none goes out.
 func TestErrorRepliesRateBound(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	frozen := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	service := redistest.Name("svc")
 	const rate = 20

@@ -21,7 +21,7 @@ func signed(secret string, previous ...string) []hydrakit.Option {
 // A client that can PUBLISH and PSUBSCRIBE answers every request first. With signatures required
 // none of its replies is accepted, and every genuine reply still completes its call.
 func TestForgedRepliesRejected(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	service := redistest.Name("calc")
 	server, err := NewConn(fleetOn(t, rdb, signed("s3cret")...), service, keyspace.NewInstanceID())
 	if err != nil {
@@ -91,7 +91,7 @@ func TestForgedRepliesRejected(t *testing.T) {
 // service address, an instance of that service). Anyone else's reply, even with the right rmid and
 // arriving first, is dropped as Foreign and the request goes on waiting for its own.
 func TestRepliesOnlyFromWhomYouAsked(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	service := redistest.Name("calc")
 	server := newConn(t, rdb, service)
 	impostor := newConn(t, rdb, service) // another instance of the same service
@@ -111,7 +111,7 @@ func TestRepliesOnlyFromWhomYouAsked(t *testing.T) {
 			t.Error(err)
 		}
 		// Not eventually: its Fatal must not run on a handler's goroutine.
-		for deadline := time.Now().Add(10 * time.Second); caller.Stats().Foreign != before+1; time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); caller.Stats().Foreign != before+1; time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Error("the other sender's reply was not dropped as Foreign")
 				return
@@ -161,7 +161,7 @@ func TestRepliesOnlyFromWhomYouAsked(t *testing.T) {
 // With signatures required, a message signed for another service and moved onto this one's channel
 // is dropped as Forged; the same message addressed to this service is handled.
 func TestSignedMessageForAnotherServiceDropped(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	service := redistest.Name("calc")
 	server, err := NewConn(fleetOn(t, rdb, signed("s3cret")...), service, keyspace.NewInstanceID())
 	if err != nil {

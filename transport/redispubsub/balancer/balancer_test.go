@@ -41,6 +41,18 @@ func decodeSumResponse(_ context.Context, msg *umf.Message) (interface{}, error)
 	return r, msg.DecodeBody(&r)
 }
 
+// pubsubRedis is a Redis for the tests of the balancer's own logic, which any server that speaks
+// pub/sub serves: a real one, or, under -short (make test-short), miniredis. The tests of outages take
+// redistest's real one.
+func pubsubRedis(t *testing.T) *goredis.Client {
+	t.Helper()
+	if testing.Short() {
+		_, rdb := redistest.Mini(t)
+		return rdb
+	}
+	return redistest.Client(t)
+}
+
 // newConn opens a Conn on a fleet client of its own, closed at the end of the test.
 func newConn(t *testing.T, rdb goredis.UniversalClient, service, id string) *redispubsub.Conn {
 	t.Helper()
@@ -78,6 +90,8 @@ func newBalancer(t *testing.T, conn *redispubsub.Conn, options ...Option) *Balan
 	return b
 }
 
+// Real Redis only: on miniredis the callers' PUBLISHes share pipelines so evenly that they take turns
+// in lockstep on the round robin, and a call can spend its attempts on the dead instances.
 func TestBalancerSurvivesAnInstanceGoingAway(t *testing.T) {
 	rdb := redistest.Client(t)
 	caller := newConn(t, rdb, "caller", keyspace.NewInstanceID())
@@ -116,7 +130,7 @@ func TestBalancerSurvivesAnInstanceGoingAway(t *testing.T) {
 }
 
 func TestBalancerDoesNotRetryRemoteErrors(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	caller := newConn(t, rdb, "caller", keyspace.NewInstanceID())
 	var calls atomic.Int32
 	var ids []string
@@ -145,7 +159,7 @@ func TestBalancerDoesNotRetryRemoteErrors(t *testing.T) {
 // What a failed call returns: an *Error whose Err is the last attempt's error, the context's, or
 // ErrClosed, each reachable with errors.Is.
 func TestBalancerErrors(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	caller := newConn(t, rdb, "caller", keyspace.NewInstanceID())
 
 	none := newBalancer(t, caller, withInstancer(sd.FixedInstancer{}), Attempts(2))
@@ -206,7 +220,7 @@ func TestBalancerErrors(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	caller := newConn(t, rdb, "caller", keyspace.NewInstanceID())
 	enc, dec := redispubsub.EncodeJSONRequest, redispubsub.DecodeResponseFunc(decodeSumResponse)
 	fixed := withInstancer(sd.FixedInstancer{})
@@ -266,7 +280,7 @@ func TestErrorMessage(t *testing.T) {
 // A call made at once after New finds the instances discovery already lists: go-kit's Endpointer
 // takes its first event on a goroutine of its own, and New waits for it.
 func TestFirstCallAfterNew(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	caller := newConn(t, rdb, "caller", keyspace.NewInstanceID())
 	_, id := serveSum(t, rdb, sumEndpoint)
 	for i := range 20 {

@@ -48,7 +48,7 @@ func saturated(t *testing.T, rdb goredis.UniversalClient, caller *redispubsub.Co
 // breaker does not count it (it is alive). With every instance busy the call fails with ErrBusy, not
 // its deadline.
 func TestBalancerRetriesBusyInstancesElsewhere(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	caller := newConn(t, rdb, "caller", keyspace.NewInstanceID())
 	busy := saturated(t, rdb, caller)
 	_, free := serveSum(t, rdb, sumEndpoint)
@@ -101,7 +101,7 @@ func TestBalancerRetriesBusyInstancesElsewhere(t *testing.T) {
 // answers no call: its unsigned replies are dropped, its attempts run out of time, and the calls are
 // retried on a genuine instance (whose breaker stays closed).
 func TestBalancerIgnoresARogueInstance(t *testing.T) {
-	rdb := redistest.Client(t)
+	rdb := pubsubRedis(t)
 	keys := []hydrakit.Option{hydrakit.WithSigning("fleet-secret"), hydrakit.WithRequiredSignatures()}
 	callerClient := redistest.Fleet(t, rdb, keys...)
 	caller, err := redispubsub.NewConn(callerClient, "caller", keyspace.NewInstanceID())
@@ -136,8 +136,9 @@ func TestBalancerIgnoresARogueInstance(t *testing.T) {
 		}
 		c.Handle("/sum", s.ServeMessage)
 	}
-	e := newBalancer(t, caller, withInstancer(sd.FixedInstancer{rogueID, genuineID}), Attempts(2), Timeout(time.Second)).Endpoint()
-	for i := range 20 {
+	// Each attempt has 1.5 s: the rogue's run out, the genuine instance answers well within its own.
+	e := newBalancer(t, caller, withInstancer(sd.FixedInstancer{rogueID, genuineID}), Attempts(2), Timeout(3*time.Second)).Endpoint()
+	for i := range 3 {
 		resp, err := e(context.Background(), sumRequest{A: i, B: 1})
 		if err != nil {
 			t.Fatalf("call %d: %v", i, err)
