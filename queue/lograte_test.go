@@ -54,7 +54,7 @@ func TestMessageLogLinesAreRateLimited(t *testing.T) {
 	limiter := con.inputLog.(*limitedLogger)
 	limiter.now = func() time.Time { return time.Unix(0, now.Load()) }
 	con.start()
-	eventually(t, 5*time.Second, "dead letters", func() bool { return con.Stats().Rejected == flood })
+	eventually(t, "dead letters", func() bool { return con.Stats().Rejected == flood })
 	must(t, con.Close())
 	equal(t, logBurst, log.count("message moved to incomplete"))
 	now.Add(int64(time.Second))
