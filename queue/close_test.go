@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
@@ -19,20 +18,25 @@ func TestCloseLeavesOnlyStuckHandlersRunning(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	started, release := make(chan struct{}, 6), make(chan struct{})
 	handled := make(chan struct{}, 6)
+	d, driven := drive(t, waitShutdown, waitGiveUp)
 	con, err := NewConsumer(c, svc, HandlerFunc(func(context.Context, *Delivery) error {
 		started <- struct{}{}
 		<-release
 		handled <- struct{}{}
 		return nil
-	}), fast(ConsumerWorkers(1), ConsumerPrefetch(4), ConsumerShutdownTimeout(20*time.Millisecond))...)
+	}), fast(ConsumerWorkers(1), ConsumerPrefetch(4), driven)...)
 	must(t, err)
-	<-started
-	isErr(t, con.Close(), ErrShutdownTimeout)
+	receive(t, started, "the handler")
+	closed := closing(con)
+	d.fire(waitShutdown)
+	d.fire(waitGiveUp)
+	isErr(t, receive(t, closed, "Close"), ErrShutdownTimeout)
 	goleak.VerifyNone(t, before, goleak.IgnoreAnyFunction("github.com/hydrakit/hydrakit/queue.(*Consumer).handle"))
 	s := stats(t, c, svc)
 	equal(t, [3]int64{6, 0, 0}, [3]int64{s.Received, s.InProgress, s.Leased}) // every message handed back
 
 	close(release)
+	receive(t, con.workersDone, "the stuck worker to exit")
 	goleak.VerifyNone(t, before)
 	equal(t, 1, len(handled)) // the queued jobs were not handled after Close
 }

@@ -70,7 +70,8 @@ type Consumer struct {
 	backoff                        func(attempt int) time.Duration
 	// Timing that is constant outside tests (options.go); recoverEvery 0 means lease/5, at most 5 s.
 	blockTimeout, recoverEvery, schedulerEvery time.Duration
-	maxCounted                                 int // maxCounted outside tests
+	maxCounted                                 int   // maxCounted outside tests
+	hand                                       *hand // waits a test took over (pace.go); nil outside tests
 
 	closeOnce sync.Once
 	closeErr  error
@@ -226,9 +227,9 @@ func (c *Consumer) shutdown() error {
 	c.fetchWG.Wait()
 
 	var err error
-	if !within(c.workersDone, time.Until(deadline)) {
+	if !c.within(waitShutdown, c.workersDone, time.Until(deadline)) {
 		c.cancels[1]() // handlers see their context end; their messages are released, not retried
-		if !within(c.workersDone, c.shutdownTimeout/2+time.Second) {
+		if !c.within(waitGiveUp, c.workersDone, c.shutdownTimeout/2+time.Second) {
 			err = ErrShutdownTimeout
 			close(c.given)
 		}
@@ -237,7 +238,7 @@ func (c *Consumer) shutdown() error {
 	if err == nil {
 		close(c.outcomes)
 		// The settler gets the rest of the shutdown time (at least a second) to reach Redis.
-		if !within(c.settleDone, max(time.Until(deadline), time.Second)) {
+		if !c.within(waitSettle, c.settleDone, max(time.Until(deadline), time.Second)) {
 			c.cancels[2]()
 		}
 	}
@@ -248,16 +249,4 @@ func (c *Consumer) shutdown() error {
 	}
 	c.bgWG.Wait()
 	return err
-}
-
-// within reports whether done is closed within d.
-func within(done <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
 }

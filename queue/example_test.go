@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
@@ -147,23 +146,21 @@ func ExampleConsumer_Stats() {
 
 	signed, _ := umf.New("resize:/", "uploader:/", map[string]string{"file": "a.png"})
 	forged, _ := umf.New("resize:/", "intruder:/", map[string]string{"file": "evil.png"})
-	producer, _ := queue.NewProducer(client)
-	_ = producer.Enqueue(ctx, signed)
 	intruder, _ := queue.NewProducer(unsigning)
 	_ = intruder.Enqueue(ctx, forged)
+	producer, _ := queue.NewProducer(client)
+	_ = producer.Enqueue(ctx, signed)
 
 	done := make(chan string, 2)
+	// One worker takes the messages in order: once the signed one is handled, the forged one is refused.
 	consumer, _ := queue.NewConsumer(client, "resize", queue.HandlerFunc(func(_ context.Context, d *queue.Delivery) error {
 		done <- d.Message.From
 		return nil
-	}))
+	}), queue.ConsumerWorkers(1))
 	fmt.Println("handled a message from", <-done)
-	inspector, _ := queue.NewInspector(client)
-	for stats, _ := inspector.Stats(ctx, "resize"); stats.Incomplete == 0; stats, _ = inspector.Stats(ctx, "resize") {
-		time.Sleep(10 * time.Millisecond) // the rejected message is settled in the background
-	}
-	_ = consumer.Close()
+	_ = consumer.Close() // settles what the worker did
 	fmt.Println("rejected:", consumer.Stats().Rejected)
+	inspector, _ := queue.NewInspector(client)
 	items, _ := inspector.Incomplete(ctx, "resize", 0, 1)
 	fmt.Println("dead letter from", items[0].Message.From+":", items[0].Reason)
 	// Output:

@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"sync"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -39,13 +38,14 @@ func (h *heldSet) all() []*Delivery {
 // heartbeatLoop renews the leases of held messages every lease/5, so that a live consumer keeps its
 // work however long a handler runs. An idle consumer sends nothing.
 func (c *Consumer) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(c.lease / 5)
-	defer t.Stop()
+	tick, stop := c.ticker(waitHeartbeat, c.lease/5)
+	defer stop()
 	for {
+		c.waiting(ctx, waitHeartbeat)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 			if err := c.renew(ctx); err != nil && ctx.Err() == nil {
 				c.logger.Log("msg", "lease renewal failed", "err", err)
 			}

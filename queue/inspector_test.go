@@ -52,7 +52,7 @@ func TestInspectorIncompleteRequeueDeletePurge(t *testing.T) {
 	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
 		return errors.New("nope")
 	}), fast(ConsumerMaxAttempts(2))...)
-	eventually(t, 5*time.Second, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
+	eventually(t, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
 	must(t, con.Close())
 	k := newKeys(c.Keyspace(), svc)
 	must(t, c.Redis().RPush(ctx, k.incomplete, "garbage").Err())

@@ -8,14 +8,17 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
 // A consumer that dies holding leased work (simulated: fetched, never settled, never renewed)
 // loses it to the recoverer once the lease expires, and its late result is refused without touching
-// the copy another consumer now holds, even when the bytes are identical.
+// the copy another consumer now holds, even when the bytes are identical. The lease expires on the
+// test's clock, not on the machine's.
 func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
-	c := realFleet(t)
+	clk := newClock()
+	c := realFleet(t, hydrakit.WithClock(clk.now))
 	svc := service()
 	k := newKeys(c.Keyspace(), svc)
 	m := newMessage(t, svc, "same bytes twice")
@@ -29,19 +32,19 @@ func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
 	equal(t, 1, len(ds))
 
 	handled := make(chan *Delivery, 2)
+	d, driven := drive(t, waitRecover)
 	startConsumer(t, c, svc, HandlerFunc(func(ctx context.Context, d *Delivery) error {
 		handled <- d
 		<-ctx.Done() // hold the message until Close, so the late completion races a live lease
 		return ctx.Err()
-	}), fast(ConsumerWorkers(2), ConsumerShutdownTimeout(50*time.Millisecond))...)
+	}), fast(ConsumerWorkers(2), ConsumerShutdownTimeout(50*time.Millisecond), driven)...)
 
-	for range 2 { // the untouched copy at once, the dead consumer's copy after its lease expired
-		select {
-		case <-handled:
-		case <-time.After(5 * time.Second):
-			t.Fatal("message not redelivered after its lease expired")
-		}
-	}
+	receive(t, handled, "the untouched copy")
+	d.pass(waitRecover)
+	equal(t, int64(0), c.Redis().LLen(context.Background(), k.received).Val()) // the dead consumer's lease holds
+	clk.add(100 * time.Millisecond)
+	d.pass(waitRecover)
+	receive(t, handled, "the dead consumer's copy, after its lease expired")
 	equal(t, int64(2), c.Redis().LLen(context.Background(), k.inProgress).Val())
 
 	must(t, dead.settle(context.Background(), []outcome{{op: opComplete, d: ds[0]}}))
@@ -50,19 +53,40 @@ func TestLeaseExpiryRecoversAndRefusesLateResult(t *testing.T) {
 }
 
 // A handler that runs for many lease periods keeps its message: the heartbeat renews the lease
-// while the recoverer is running all along.
+// while the recoverer is running all along. The test moves the clock half a lease at a time and runs
+// a heartbeat and a recoverer pass after each step; no scheduler stall can make a lease expire.
 func TestHeartbeatKeepsLongRunningWork(t *testing.T) {
-	c := realFleet(t)
+	clk := newClock()
+	c := realFleet(t, hydrakit.WithClock(clk.now))
 	svc := service()
+	k := newKeys(c.Keyspace(), svc)
+	ctx := context.Background()
 	enqueueN(t, c, svc, 1)
+	const lease = 200 * time.Millisecond
 	var calls atomic.Int32
-	startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
+	running, release := make(chan *Delivery, 2), make(chan struct{})
+	d, driven := drive(t, waitRecover, waitHeartbeat)
+	startConsumer(t, c, svc, HandlerFunc(func(ctx context.Context, d *Delivery) error {
 		calls.Add(1)
-		time.Sleep(1500 * time.Millisecond) // 7.5 leases
-		return nil
-	}), fast(ConsumerLease(200*time.Millisecond), timing(time.Second, 20*time.Millisecond, 20*time.Millisecond))...)
-	eventually(t, 5*time.Second, "completion", func() bool { return calls.Load() == 1 && drained(t, c, svc) })
-	time.Sleep(100 * time.Millisecond)
+		running <- d
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}), fast(ConsumerLease(lease), driven)...)
+	token := receive(t, running, "the handler").token
+	for range 15 { // 7.5 leases
+		clk.add(lease / 2)
+		d.pass(waitHeartbeat)
+		equal(t, float64(clk.now().Add(lease).UnixMilli()), c.Redis().ZScore(ctx, k.leases, token).Val())
+		d.pass(waitRecover)
+		equal(t, []string{token}, c.Redis().ZRange(ctx, k.leases, 0, -1).Val())
+		equal(t, int64(0), c.Redis().LLen(ctx, k.received).Val())
+	}
+	close(release)
+	eventually(t, "completion", func() bool { return drained(t, c, svc) })
 	equal(t, int32(1), calls.Load())
 }
 
@@ -71,17 +95,19 @@ func TestCloseFinishesRunningWork(t *testing.T) {
 	c := realFleet(t)
 	svc := service()
 	enqueueN(t, c, svc, 4)
-	started := make(chan struct{}, 4)
+	started, release := make(chan struct{}, 4), make(chan struct{})
 	var done atomic.Int32
+	_, driven := drive(t, waitShutdown, waitSettle) // neither runs out
 	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
 		started <- struct{}{}
-		time.Sleep(300 * time.Millisecond)
+		<-release
 		done.Add(1)
 		return nil
-	}), fast(ConsumerShutdownTimeout(5*time.Second))...)
+	}), fast(driven)...)
 	for range 4 {
-		<-started
+		receive(t, started, "four handlers running")
 	}
+	go func() { <-con.draining; close(release) }() // the handlers finish once Close has begun
 	must(t, con.Close())
 	equal(t, int32(4), done.Load())
 	equal(t, true, drained(t, c, svc))
@@ -94,14 +120,17 @@ func TestCloseReturnsUnfinishedWork(t *testing.T) {
 	svc := service()
 	enqueueN(t, c, svc, 10)
 	started := make(chan struct{}, 10)
+	d, driven := drive(t, waitShutdown, waitGiveUp, waitSettle)
 	con := startConsumer(t, c, svc, HandlerFunc(func(ctx context.Context, _ *Delivery) error {
 		started <- struct{}{}
 		<-ctx.Done()
 		return ctx.Err()
-	}), fast(ConsumerWorkers(2), ConsumerPrefetch(4), ConsumerShutdownTimeout(100*time.Millisecond))...)
-	<-started
-	<-started
-	must(t, con.Close())
+	}), fast(ConsumerWorkers(2), ConsumerPrefetch(4), driven)...)
+	receive(t, started, "a handler running")
+	receive(t, started, "two handlers running")
+	closed := closing(con)
+	d.fire(waitShutdown) // the handlers' time is up; they return once cancelled, and Close waits for them
+	must(t, receive(t, closed, "Close"))
 	s := stats(t, c, svc)
 	equal(t, Stats{Received: 10}, Stats{Received: s.Received, InProgress: s.InProgress, Leased: s.Leased,
 		Delayed: s.Delayed, Incomplete: s.Incomplete})
@@ -112,7 +141,7 @@ func TestCloseReturnsUnfinishedWork(t *testing.T) {
 		return nil
 	}), fast()...)
 	for range 10 {
-		equal(t, 1, <-attempts)
+		equal(t, 1, receive(t, attempts, "the released messages"))
 	}
 }
 
@@ -122,18 +151,22 @@ func TestCloseGivesUpOnStuckHandler(t *testing.T) {
 	svc := service()
 	enqueueN(t, c, svc, 1)
 	started, release := make(chan struct{}), make(chan struct{})
+	d, driven := drive(t, waitShutdown, waitGiveUp)
 	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
 		close(started)
 		<-release
 		return nil
-	}), fast(ConsumerShutdownTimeout(100*time.Millisecond))...)
-	<-started
-	isErr(t, con.Close(), ErrShutdownTimeout)
+	}), fast(driven)...)
+	receive(t, started, "the handler")
+	closed := closing(con)
+	d.fire(waitShutdown)
+	d.fire(waitGiveUp)
+	isErr(t, receive(t, closed, "Close"), ErrShutdownTimeout)
 	isErr(t, con.Close(), ErrShutdownTimeout) // later calls return the first call's result
 	s := stats(t, c, svc)
 	equal(t, [3]int64{1, 0, 0}, [3]int64{s.Received, s.InProgress, s.Leased})
 	close(release)
-	<-con.workersDone // the stuck worker exits; its late result goes nowhere
+	receive(t, con.workersDone, "the stuck worker to exit") // its late result goes nowhere
 }
 
 // go-redis resends a script whose reply was lost; a resent fetch must answer the same messages

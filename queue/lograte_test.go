@@ -56,7 +56,7 @@ func TestMessageLogLinesAreRateLimited(t *testing.T) {
 	limiter := con.inputLog.(*ratelog.Logger)
 	limiter.Now = func() time.Time { return time.Unix(0, now.Load()) }
 	con.start()
-	eventually(t, 5*time.Second, "dead letters", func() bool { return con.Stats().Rejected == flood })
+	eventually(t, "dead letters", func() bool { return con.Stats().Rejected == flood })
 	must(t, con.Close())
 	equal(t, logBurst, log.count("message moved to incomplete"))
 	now.Add(int64(time.Second))

@@ -83,20 +83,121 @@ func startConsumer(t testing.TB, c *hydrakit.Client, service string, h Handler, 
 	t.Helper()
 	con, err := NewConsumer(c, service, h, options...)
 	must(t, err)
-	t.Cleanup(func() { _ = con.Close() })
+	t.Cleanup(func() {
+		if con.hand != nil {
+			for _, tick := range con.hand.tick {
+				if tick != nil {
+					close(tick) // time is up for every wait a test held: Close cannot hang on one
+				}
+			}
+		}
+		_ = con.Close()
+	})
 	return con
 }
 
-// eventually polls cond every 10 ms until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// patience bounds every wait of a test for something that must happen. It is far beyond what even a
+// saturated machine needs: it only turns a hang into a failure, and never decides a test's outcome.
+const patience = 30 * time.Second
+
+// eventually polls cond, for states that announce themselves nowhere (lists in Redis), until it holds
+// or patience runs out.
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	if !poll(cond) {
+		t.Fatalf("gave up after %v waiting for %s", patience, what)
+	}
+}
+
+// poll reports whether cond held within patience, checking every 10 ms.
+func poll(cond func() bool) bool {
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return true
+}
+
+// receive waits for a value on ch.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(patience):
+		t.Fatalf("gave up after %v waiting for %s", patience, what)
+		panic("unreachable")
+	}
+}
+
+// closing runs con.Close in the background, for a test that drives Close's waits.
+func closing(con *Consumer) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- con.Close() }()
+	return done
+}
+
+// driver holds the waits a test took over from a consumer (pace.go): their time passes only when
+// the test says so.
+type driver struct {
+	t      testing.TB
+	h      *hand
+	primed [numWaits]bool // the loop's first "waiting" has been taken
+}
+
+// drive takes the waits ws over; the option hands them to the consumer.
+func drive(t testing.TB, ws ...wait) (*driver, ConsumerOption) {
+	d := &driver{t: t, h: &hand{}}
+	for _, w := range ws {
+		d.h.tick[w], d.h.ready[w] = make(chan time.Time), make(chan struct{})
+	}
+	return d, func(c *Consumer) { c.hand = d.h }
+}
+
+// pass lets the loop waiting at w (waitRecover, waitHeartbeat, waitSchedule) run exactly one pass and
+// returns once that pass is over. The scheduler's first pass, which runs at start without waiting, is
+// over before the first pass begins.
+func (d *driver) pass(w wait) {
+	d.t.Helper()
+	if !d.primed[w] {
+		receive(d.t, d.h.ready[w], "the loop to wait")
+		d.primed[w] = true
+	}
+	d.fire(w)
+	receive(d.t, d.h.ready[w], "the loop's pass to end")
+}
+
+// fire ends the wait at w once: for Close's waits, their time is up.
+func (d *driver) fire(w wait) {
+	d.t.Helper()
+	select {
+	case d.h.tick[w] <- time.Time{}:
+	case <-time.After(patience):
+		d.t.Fatalf("gave up after %v waiting for the pool to wait at %d", patience, w)
+	}
+}
+
+// clock is a settable clock for hydrakit.WithClock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func stats(t testing.TB, c *hydrakit.Client, service string) Stats {

@@ -56,14 +56,15 @@ func (c *Consumer) recoverExpired(ctx context.Context) (int, error) {
 // recoverLoop looks for expired leases every recover interval and, when orphan adoption is on, for
 // unleased in-progress messages every tenth of the adoption age (at least every recover interval).
 func (c *Consumer) recoverLoop(ctx context.Context) {
-	t := time.NewTicker(c.recoverEvery)
-	defer t.Stop()
+	tick, stop := c.ticker(waitRecover, c.recoverEvery)
+	defer stop()
 	var lastOrphanScan time.Time
 	for {
+		c.waiting(ctx, waitRecover)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		}
 		if n, err := c.recoverExpired(ctx); err != nil {
 			if ctx.Err() == nil {
@@ -72,8 +73,8 @@ func (c *Consumer) recoverLoop(ctx context.Context) {
 		} else if n > 0 {
 			c.logger.Log("msg", "expired leases recovered", "count", n)
 		}
-		if c.orphanAfter > 0 && time.Since(lastOrphanScan) >= max(c.orphanAfter/10, c.recoverEvery) {
-			lastOrphanScan = time.Now()
+		if now := c.now(); c.orphanAfter > 0 && now.Sub(lastOrphanScan) >= max(c.orphanAfter/10, c.recoverEvery) {
+			lastOrphanScan = now
 			if n, err := c.adoptOrphans(ctx); err != nil {
 				if ctx.Err() == nil {
 					c.logger.Log("msg", "orphan scan failed", "err", err)

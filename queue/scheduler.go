@@ -81,7 +81,7 @@ func (c *Consumer) scheduleLoop(ctx context.Context) {
 				wait = max(min(wait, next.Sub(c.now())), time.Millisecond)
 			}
 		}
-		sleep(ctx, wait)
+		c.pause(ctx, waitSchedule, wait)
 		if ctx.Err() != nil {
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
@@ -40,7 +39,7 @@ func TestSignedQueue(t *testing.T) {
 		}
 		return nil
 	}), fast()...)
-	eventually(t, 5*time.Second, "handled and rejected", func() bool {
+	eventually(t, "handled and rejected", func() bool {
 		return got.len() == 2 && got.get(retried.MID) == 2 && stats(t, checker, svc).Incomplete == 2 &&
 			drained(t, checker, svc)
 	})
@@ -69,7 +68,7 @@ func TestRequeueWithRequiredSignatures(t *testing.T) {
 	con := startConsumer(t, c, svc, HandlerFunc(func(context.Context, *Delivery) error {
 		return Permanent(errors.New("not now"))
 	}), fast()...)
-	eventually(t, 5*time.Second, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
+	eventually(t, "dead letters", func() bool { return stats(t, c, svc).Incomplete == 2 })
 	must(t, con.Close())
 
 	in := inspector(t, c)
