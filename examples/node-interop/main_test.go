@@ -23,6 +23,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // missing and npm exists it installs them with `npm ci` (from the committed package-lock.json).
 func requireNode(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Node Hydra; skipped with -short")
+	}
 	unavailable := func(msg string) {
 		msg = "Node Hydra unavailable: " + msg + " (install node and npm, then `npm ci` in examples/node-interop/node)"
 		if os.Getenv("CI") == "true" {
