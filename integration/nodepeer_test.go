@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // nodePeer is a real Node Hydra service (integration/node/peer.js) that a test drives over
@@ -216,4 +218,18 @@ func (p *nodePeer) stop() {
 		<-p.done
 	}
 	_ = p.cmd.Wait()
+}
+
+// waitSubscribed waits until some client is subscribed to channel (PUBSUB NUMSUB): Node Hydra
+// registers before its subscriptions are confirmed, so a peer that says it is ready may not hear a
+// message sent at once.
+func waitSubscribed(t testing.TB, rdb *goredis.Client, channel string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for rdb.PubSubNumSub(t.Context(), channel).Val()[channel] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("nobody subscribed to %s", channel)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -55,6 +55,9 @@ func TestSigningNodeInterop(t *testing.T) {
 	const secret = "fleet-secret"
 	srv := redistest.Start(t)
 	node := startSigningPeer(t, srv.URL()+"/0", "node-signing", secret)
+	// Node says it is ready once registered, which can be before its instance channel's SUBSCRIBE is
+	// confirmed (Node announces first): wait for the subscription, or a request may reach no one.
+	waitSubscribed(t, srv.Client(t), keyspace.New().InstanceChannel("node-signing", node.InstanceID))
 	client := redistest.Fleet(t, srv.Client(t), hydrakit.WithSigning(secret), hydrakit.WithRequiredSignatures())
 
 	id := keyspace.NewInstanceID()

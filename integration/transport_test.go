@@ -123,6 +123,7 @@ func TestTransportGoPublisherNodeResponder(t *testing.T) {
 	conn, _ := transportService(t, client, "gocaller")
 	p := startNodePeer(t, srv.URL()+"/0", "node-echo")
 	p.MustCall("getInstanceID") // the peer is up
+	waitSubscribed(t, srv.Client(t), keyspace.New().InstanceChannel("node-echo", p.InstanceID))
 	if _, err := p.Op("replyMode", map[string]any{"mode": "echo"}); err != nil {
 		t.Fatal(err)
 	}
