@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/keyspace"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -44,6 +45,8 @@ func TestFidelityRoutesAfterRedisRestart(t *testing.T) {
 	}
 	defer routers.Stop()
 	waitFidelityInstance(t, routers, router.ID)
+	// and the router must hear it: Node registers before its SUBSCRIBE is confirmed.
+	waitSubscribed(t, rdb, keyspace.New().RouterChannel())
 
 	reg, err := sdredis.NewRegistrar(client, sdredis.Service{Name: "fid-routes", IP: "127.0.0.1", Port: 8080}, nil)
 	if err != nil {
