@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure `make test` has what it needs on a fresh machine: a real redis-server (REDIS_URL, or the
 # binary on PATH, installed from Debian's packages when we are root and apt-get is there) and the real
-# Node Hydra peer (npm ci in integration/node). Says what it does; fails with instructions otherwise.
+# Node Hydra peers (hydra, hydra-express: npm ci in integration/node) and chromium for the dashboard
+# test. Says what it does; fails with instructions otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,20 @@ if [ -z "${REDIS_URL:-}" ] && ! { command -v redis-server && command -v redis-cl
   fi
 fi
 
+# Chromium for the router dashboard's browser test (router/dashboard, driven by chromedp).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: installing Debian's chromium for the dashboard browser test"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif [ "${CI:-}" = true ]; then
+    echo "ensure-deps: CI needs chromium for the dashboard browser test" >&2
+    exit 1
+  else
+    echo "ensure-deps: no chromium; the dashboard browser test will be skipped"
+  fi
+fi
+
 if [ -d integration/node ]; then
   if ! command -v npm >/dev/null 2>&1; then
     if [ "${CI:-}" = true ]; then
@@ -29,7 +44,7 @@ if [ -d integration/node ]; then
       exit 1
     fi
     echo "ensure-deps: no npm; the Node Hydra interop tests will be skipped"
-  elif [ ! -d integration/node/node_modules/hydra ]; then
+  elif [ ! -d integration/node/node_modules/hydra ] || [ ! -d integration/node/node_modules/hydra-express ]; then
     echo "ensure-deps: installing the Node Hydra peer (npm ci in integration/node)"
     (cd integration/node && npm ci --no-audit --no-fund --loglevel=error)
   fi
