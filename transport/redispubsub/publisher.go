@@ -27,7 +27,7 @@ type Publisher struct {
 	after    []ResponseFunc
 	timeout  time.Duration
 	span     string // the name of its requests' spans
-	err      error // an invalid option, see NewPublisher
+	err      error  // an invalid option, see NewPublisher
 }
 
 // NewPublisher returns a Publisher that sends requests to the UMF address to through conn and waits
