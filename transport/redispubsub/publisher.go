@@ -156,6 +156,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 		if err != nil {
 			return nil, err
 		}
+		p.conn.linkReply(ctx, span, reply)
 		for _, f := range p.after {
 			ctx = f(ctx, reply)
 		}

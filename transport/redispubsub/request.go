@@ -47,7 +47,10 @@ func (c *Conn) Request(ctx context.Context, msg *umf.Message) (reply *umf.Messag
 	c.fill(msg)
 	c.tr.Inject(ctx, msg)
 	instance, service := splitAddress(msg.To)
-	return c.request(ctx, channel, msg, service, instance)
+	if reply, err = c.request(ctx, channel, msg, service, instance); err == nil {
+		c.linkReply(ctx, span, reply)
+	}
+	return reply, err
 }
 
 // splitAddress returns the instance (with its -subID, if any) and the service of a UMF address,

@@ -50,6 +50,18 @@ func endSend(span trace.Span, msg *umf.Message, err error) {
 	span.End()
 }
 
+// linkReply links a request's span to the span that answered it, whose context the reply's hdr
+// carries: the way back from the caller's trace to a server that began a trace of its own (one that
+// did not take the request's context, or a Node service that replies with the request's hdr).
+func (c *Conn) linkReply(ctx context.Context, span trace.Span, reply *umf.Message) {
+	if !span.IsRecording() || len(reply.Headers) == 0 {
+		return
+	}
+	if sc := trace.SpanContextFromContext(c.tr.Extract(context.Background(), reply)); sc.IsValid() && !sc.Equal(span.SpanContext()) {
+		span.AddLink(trace.Link{SpanContext: sc})
+	}
+}
+
 // requestName is the name of the span of a request to the address to.
 func requestName(to string) string { return "request " + umftrace.Destination(to) }
 
