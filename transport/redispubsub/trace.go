@@ -112,9 +112,11 @@ func failSpan(ctx context.Context, err error) {
 }
 
 // withTraceContext returns resp, or a copy of it with the trace context of ctx in hdr: what a reply
-// carries back (a Node requester ignores it).
+// carries back (a Node requester ignores it). Only a sampled context goes back: a reply starts nothing,
+// so its context serves only the requester's link to the span that answered, which an unsampled
+// requester does not record; an unsampled reply thus costs no copy.
 func (c *Conn) withTraceContext(ctx context.Context, resp *umf.Message) *umf.Message {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
+	if !trace.SpanContextFromContext(ctx).IsSampled() {
 		return resp
 	}
 	r := *resp
