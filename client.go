@@ -8,6 +8,9 @@ import (
 
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/internal/trust"
@@ -44,6 +47,7 @@ type config struct {
 	now     func() time.Time
 	secrets [][]byte
 	require bool
+	tracing fleet.Tracing
 	err     error
 }
 
@@ -104,6 +108,31 @@ func WithRequiredSignatures() Option {
 	return func(c *config) { c.require = true }
 }
 
+// WithTracerProvider sets where the spans of every component go (default: otel.GetTracerProvider()
+// when NewClient runs; the global provider forwards to one set later with otel.SetTracerProvider).
+// docs/tracing.md lists the spans; trace/noop.NewTracerProvider() turns them off.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) {
+		if tp == nil {
+			c.err = errors.Join(c.err, fmt.Errorf("%w: nil TracerProvider", ErrConfig))
+		}
+		c.tracing.Provider = tp
+	}
+}
+
+// WithPropagators sets how trace context travels in the hdr of every UMF message the components
+// send and receive (default: otel.GetTextMapPropagator() when NewClient runs, which propagates
+// nothing until one is set; use propagation.NewCompositeTextMapPropagator(propagation.TraceContext{},
+// propagation.Baggage{}) for W3C traceparent, tracestate and baggage).
+func WithPropagators(p propagation.TextMapPropagator) Option {
+	return func(c *config) {
+		if p == nil {
+			c.err = errors.Join(c.err, fmt.Errorf("%w: nil TextMapPropagator", ErrConfig))
+		}
+		c.tracing.Propagator = p
+	}
+}
+
 // NewClient returns a Client over rdb: a *goredis.Client (single Redis or Sentinel), a
 // *goredis.ClusterClient, or any UniversalClient. rdb stays the caller's: Close does not close it.
 // Every option is validated here; errors wrap ErrConfig.
@@ -122,6 +151,12 @@ func NewClient(rdb goredis.UniversalClient, options ...Option) (*Client, error) 
 	if c.err != nil {
 		return nil, c.err
 	}
+	if c.tracing.Provider == nil {
+		c.tracing.Provider = otel.GetTracerProvider()
+	}
+	if c.tracing.Propagator == nil {
+		c.tracing.Propagator = otel.GetTextMapPropagator()
+	}
 	var signing *trust.Keys
 	if len(c.secrets) > 0 {
 		signing = trust.New(c.secrets, c.require)
@@ -136,6 +171,7 @@ func NewClient(rdb goredis.UniversalClient, options ...Option) (*Client, error) 
 	}
 	return &Client{state: &fleet.State{
 		Redis: rdb, Keys: c.keys, Logger: c.logger, Now: c.now, Cluster: cluster, Signing: signing,
+		Tracing: c.tracing,
 	}}, nil
 }
 

@@ -34,7 +34,8 @@ type Delivery struct {
 	// Redis) while holding it. Counts are per message and last a week after its last change.
 	Recoveries int
 
-	token string // lease token
+	token   string    // lease token
+	fetched time.Time // when it was fetched, for its fetch span
 }
 
 // Handler processes deliveries. A nil error completes the message; an error wrapped by Permanent
@@ -60,8 +61,9 @@ type Consumer struct {
 	inputLog log.Logger
 	now      func() time.Time
 	signing  *trust.Keys // checks every message when signatures are required
-	id       string      // lease token prefix, unique per Consumer
-	err      error       // from the options
+	trace    consumerTrace
+	id       string // lease token prefix, unique per Consumer
+	err      error  // from the options
 
 	workers, prefetch, maxAttempts int
 	maxRecoveries                  int
@@ -145,7 +147,7 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 	c := &Consumer{
 		rdb: st.Redis, service: name, handler: handler, keys: newKeys(st.Keys, name),
 		logger: logger, inputLog: ratelog.New(logger, logBurst),
-		now: st.Now, signing: st.Signing, id: hex.EncodeToString(id[:]),
+		now: st.Now, signing: st.Signing, id: hex.EncodeToString(id[:]), trace: newConsumerTrace(st, name),
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,
 		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval, maxCounted: maxCounted,

@@ -83,7 +83,7 @@ func (c *Consumer) newFetchPrefix() string {
 // fetch leases up to n messages under tokens starting with prefix; repeat says that a fetch under
 // prefix already failed, and may have leased messages whose reply was lost.
 func (c *Consumer) fetch(ctx context.Context, n int, prefix string, repeat bool) ([]*Delivery, error) {
-	now := c.now()
+	now, fetched := c.now(), time.Now()
 	flag := 0
 	if repeat {
 		flag = 1
@@ -102,7 +102,7 @@ func (c *Consumer) fetch(ctx context.Context, n int, prefix string, repeat bool)
 		attempts, _ := strconv.Atoi(failed)
 		recoveries, _ := strconv.Atoi(recovered)
 		d := &Delivery{Service: c.service, Raw: []byte(raw), Attempt: attempts + 1, Recoveries: recoveries,
-			token: prefix + strconv.FormatInt(number, 10)}
+			token: prefix + strconv.FormatInt(number, 10), fetched: fetched}
 		if m, err := umf.Unmarshal(d.Raw); err == nil {
 			d.Message = m
 		}

@@ -68,6 +68,9 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 		return err
 	}
 	for i, ok := range applied {
+		if i < len(batch) {
+			endSettle(batch[i], ok == 1)
+		}
 		if ok == 0 && i < len(batch) {
 			mid := ""
 			if m := batch[i].d.Message; m != nil {

@@ -99,6 +99,9 @@ func TestRequeueWithRequiredSignatures(t *testing.T) {
 
 // signedBytes is what p enqueues for m.
 func (p *Producer) signedBytes(m *umf.Message) ([]byte, error) {
-	_, raw, err := p.encode(m)
+	_, raw, span, err := p.encode(context.Background(), m)
+	if span != nil {
+		span.End()
+	}
 	return raw, err
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -21,8 +23,9 @@ const (
 type outcome struct {
 	op     op
 	d      *Delivery
-	target string // opRetry: delayed member; opDead: the incomplete item
-	due    int64  // opRetry: unix ms
+	target string     // opRetry: delayed member; opDead: the incomplete item
+	due    int64      // opRetry: unix ms
+	span   trace.Span // its settling, when it follows a handler
 }
 
 // workLoop handles jobs until the fetcher closes the channel. Once Close has begun, jobs not yet
@@ -66,13 +69,17 @@ func (c *Consumer) work(ctx context.Context, d *Delivery) outcome {
 		c.inputLog.Log("msg", "message moved to incomplete", "mid", midOf(d), "err", err)
 		return outcome{op: opDead, d: d, target: string(deadLetter(d, err.Error()))}
 	}
+	ctx, span := c.startProcess(ctx, d)
 	err := c.handle(ctx, d)
 	select {
 	case <-c.given:
+		span.End()
 		return outcome{} // dropped by workLoop, unlogged
 	default:
 	}
-	return c.decide(ctx, d, err)
+	o := c.decide(ctx, d, err)
+	c.endProcess(ctx, span, &o, err)
+	return o
 }
 
 func (c *Consumer) handle(ctx context.Context, d *Delivery) (err error) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
@@ -24,11 +26,19 @@ type State struct {
 	Now     func() time.Time
 	Cluster bool
 	Signing *trust.Keys // nil: nothing is signed or checked
+	// Tracing is where spans go and how their context travels in hdr; never nil.
+	Tracing Tracing
 
 	mu      sync.Mutex
 	closed  bool
 	shared  map[any]any
 	closers []func() error
+}
+
+// Tracing is the client's OpenTelemetry setting (hydrakit.WithTracerProvider, WithPropagators).
+type Tracing struct {
+	Provider   trace.TracerProvider
+	Propagator propagation.TextMapPropagator
 }
 
 // Of returns the State of a *hydrakit.Client, or nil for a nil client. Package hydrakit sets it in its

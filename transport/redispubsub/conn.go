@@ -51,6 +51,7 @@ type Conn struct {
 	lookups  *lookups // service addresses named by the network (replies), and past MaxFollowed
 	signing  *trust.Keys
 	now      func() time.Time
+	tr       connTrace
 
 	refusals    chan refusal // error replies waiting for the refuser
 	replyTokens tokens       // ConnErrorReplyRate
@@ -174,7 +175,7 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	logger := log.With(st.Logger, "component", "redispubsub", "service", svc, "instance", instanceID)
 	c := &Conn{
 		hk: client, client: st.Redis, from: instanceID + "@" + svc + ":/", service: svc, keys: st.Keys, logger: logger,
-		sharded: st.Cluster, signing: st.Signing, now: st.Now,
+		sharded: st.Cluster, signing: st.Signing, now: st.Now, tr: newConnTrace(st, svc),
 		maxPending: cfg.maxPending, maxSize: cfg.maxSize, probe: cfg.probe, closeGrace: cfg.closeGrace,
 		concurrency: make(chan struct{}, cfg.concurrency),
 		routes:      map[string]Handler{},

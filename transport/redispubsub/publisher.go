@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
@@ -25,7 +26,8 @@ type Publisher struct {
 	before   []RequestFunc
 	after    []ResponseFunc
 	timeout  time.Duration
-	err      error // an invalid option, see NewPublisher
+	span     string // the name of its requests' spans
+	err      error  // an invalid option, see NewPublisher
 }
 
 // NewPublisher returns a Publisher that sends requests to the UMF address to through conn and waits
@@ -51,7 +53,7 @@ func NewPublisher(conn *Conn, to string, enc EncodeRequestFunc, dec DecodeRespon
 	if _, err := keyspace.ValidateService(a.Service); err != nil {
 		return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
 	}
-	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: defaultTimeout}
+	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: defaultTimeout, span: requestName(to)}
 	p.instance, p.service = splitAddress(to)
 	if a.Instance != "" {
 		if err := keyspace.ValidateInstance(a.Instance); err != nil {
@@ -122,17 +124,24 @@ func PublisherTimeout(d time.Duration) PublisherOption {
 // listens on the target's channel; ErrNoInstances when a service address finds no live instance;
 // ErrConnectionLost, ErrTooManyPending, ErrClosed; a *RemoteError for an error reply; or the
 // encoder's or decoder's error as it is.
+//
+// Each call is a span of kind client, "request <svc>:<route>", a child of the span in the caller's
+// context; the encoder, the PublisherBefore and PublisherAfter funcs and the decoder see it in their
+// context, and its trace context goes in hdr (docs/tracing.md).
 func (p *Publisher) Endpoint() endpoint.Endpoint {
-	return func(ctx context.Context, request interface{}) (interface{}, error) {
+	return func(ctx context.Context, request interface{}) (response interface{}, err error) {
 		ctx, cancel := context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 		deadline, _ := ctx.Deadline()
 		tmo := time.Until(deadline)
 		msg := &umf.Message{To: p.to, From: p.conn.from, Timeout: float64(tmo.Milliseconds()) / 1000}
+		ctx, span := p.conn.startSend(ctx, p.span, "request", trace.SpanKindClient, msg)
+		defer func() { endSend(span, msg, err) }()
 		p.conn.fill(msg)
 		if err := p.enc(ctx, msg, request); err != nil {
 			return nil, err
 		}
+		p.conn.tr.Inject(ctx, msg)
 		for _, f := range p.before {
 			ctx = f(ctx, msg)
 		}
@@ -147,6 +156,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 		if err != nil {
 			return nil, err
 		}
+		p.conn.linkReply(ctx, span, reply)
 		for _, f := range p.after {
 			ctx = f(ctx, reply)
 		}

@@ -66,7 +66,9 @@ func (c *Conn) serve(h Handler, msg *umf.Message) {
 			c.logDropped("msg", "handler panicked", "mid", msg.MID, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	h(c.ctx, c, msg)
+	ctx, span := c.startProcess(msg)
+	defer endProcess(span)
+	h(ctx, c, msg)
 }
 
 // read receives until a message needs a handler, or the Conn closes (nil). Whatever ends a receive

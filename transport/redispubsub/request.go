@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -24,7 +26,12 @@ const defaultTimeout = 10 * time.Second
 // defaults to the Conn's Address so that the reply comes back here. Leave mid to Request, or make it
 // unique: a reply is matched by it. A reply with typ "error" is returned as it is, not as a
 // *RemoteError (that is the Publisher's reading of it; a 503 refusal from a busy instance is one).
-func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, error) {
+//
+// The request is a span of kind client, "request <svc>:<route>", whose trace context goes in msg's
+// hdr (docs/tracing.md).
+func (c *Conn) Request(ctx context.Context, msg *umf.Message) (reply *umf.Message, err error) {
+	ctx, span := c.startSend(ctx, requestName(msg.To), "request", trace.SpanKindClient, msg)
+	defer func() { endSend(span, msg, err) }()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
@@ -38,8 +45,12 @@ func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, err
 		msg.From = c.from
 	}
 	c.fill(msg)
+	c.tr.Inject(ctx, msg)
 	instance, service := splitAddress(msg.To)
-	return c.request(ctx, channel, msg, service, instance)
+	if reply, err = c.request(ctx, channel, msg, service, instance); err == nil {
+		c.linkReply(ctx, span, reply)
+	}
+	return reply, err
 }
 
 // splitAddress returns the instance (with its -subID, if any) and the service of a UMF address,
@@ -169,7 +180,10 @@ func (e *publishError) Unwrap() error { return e.error }
 // requester's frm, or its via when set, with rmid = orig's mid; signed with the client's signing
 // keys. A reply to a service address (svc:/, no instance) goes to one live instance of it, found in
 // the Conn's bounded lookup cache (MaxLookups, LookupTTL), never by following the service.
+//
+// The trace context of ctx goes in the reply's hdr (resp is left as it is).
 func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
+	resp = c.withTraceContext(ctx, resp)
 	if isObjectOrArray(resp.Body) && len(orig.Body) > 0 {
 		// resp's body replaces orig's in any case: spare umf.Reply a look at a request body that
 		// may be large.

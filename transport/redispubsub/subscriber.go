@@ -164,6 +164,7 @@ func (s *Subscriber) endpoint(ctx context.Context, c *Conn, msg *umf.Message, re
 }
 
 func (s *Subscriber) fail(ctx context.Context, c *Conn, msg *umf.Message, err error) {
+	failSpan(ctx, err)
 	s.errorHandler.Handle(ctx, err)
 	if !wantsReply(msg) {
 		return

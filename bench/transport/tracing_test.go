@@ -1,0 +1,53 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/redistest"
+)
+
+// untraced holds the untraced round trip's req/s per in-flight count, for the ratio.
+var untraced = map[int]float64{}
+
+// BenchmarkTracing measures what tracing costs a round trip, beside the same round trip untraced
+// (the client's defaults: the otel globals, unset), in the same run: an SDK TracerProvider sampling
+// 1 % of the traces (ParentBased(TraceIDRatioBased(0.01))) into a batch processor and an exporter
+// that discards, and W3C trace context and baggage in every request's and reply's hdr. x-untraced is
+// traced req/s over untraced req/s; paired alternates blocks of the two (x-untraced-paired), the
+// ratio to trust on a shared machine.
+func BenchmarkTracing(b *testing.B) {
+	client := redistest.Client(b)
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))),
+		sdktrace.WithBatcher(discard{}))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tracing := []hydrakit.Option{hydrakit.WithTracerProvider(tp), hydrakit.WithPropagators(
+		propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))}
+	for _, n := range []int{1, 32} {
+		b.Run(fmt.Sprintf("inflight=%d/untraced", n), func(b *testing.B) {
+			untraced[n] = run(b, n, hydrakitBetween(b, client, "bench-calc", "bench-caller"))
+		})
+		b.Run(fmt.Sprintf("inflight=%d/traced-1pct", n), func(b *testing.B) {
+			rps := run(b, n, hydrakitBetween(b, client, "bench-calc", "bench-caller", tracing...))
+			if base, ok := untraced[n]; ok {
+				b.ReportMetric(rps/base, "x-untraced")
+			}
+		})
+		b.Run(fmt.Sprintf("inflight=%d/paired", n), func(b *testing.B) {
+			pairedAs(b, n, hydrakitBetween(b, client, "bench-calc", "bench-caller"),
+				hydrakitBetween(b, client, "bench-calc", "bench-caller", tracing...), "x-untraced-paired")
+		})
+	}
+}
+
+// discard is a span exporter that drops what it is given.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }

@@ -1,0 +1,116 @@
+package umftrace
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/umf"
+)
+
+// System is the messaging.system of every span: the protocol (Hydra's UMF messages), not the store
+// under it, so that Redis command spans (go-redis's redisotel, db.system.name "redis") stay apart.
+const System = "hydra"
+
+// SystemAttr is messaging.system = "hydra".
+var SystemAttr = semconv.MessagingSystemKey.String(System)
+
+// Carrier is a propagation.TextMapCarrier over a UMF message's hdr: a key is a hdr field with a
+// string value.
+type Carrier struct{ Msg *umf.Message }
+
+var _ propagation.TextMapCarrier = Carrier{} // API check
+
+// Get returns the string hdr field key, or "".
+func (c Carrier) Get(key string) string {
+	if len(c.Msg.Headers) == 0 {
+		return ""
+	}
+	v, _ := c.Msg.Header(key)
+	return v
+}
+
+// Set sets the hdr field key. A hdr that is not a JSON object is left as it is: the message goes
+// without trace context rather than not at all.
+func (c Carrier) Set(key, value string) { _ = c.Msg.SetHeader(key, value) }
+
+// Keys lists the hdr fields.
+func (c Carrier) Keys() []string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(c.Msg.Headers, &fields) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Tracer makes the spans of one hydrakit package with a client's tracing setting.
+type Tracer struct {
+	trace.Tracer
+	prop   propagation.TextMapPropagator
+	inject bool // the propagator writes something
+}
+
+// New returns the Tracer of the package scope (its import path) for the client state st.
+func New(st *fleet.State, scope string) *Tracer {
+	return &Tracer{
+		Tracer: st.Tracing.Provider.Tracer(scope),
+		prop:   st.Tracing.Propagator,
+		inject: len(st.Tracing.Propagator.Fields()) > 0,
+	}
+}
+
+// Inject writes the trace context of ctx into msg's hdr, before msg is signed (a signature covers
+// hdr). Without a valid span context in ctx, or with a propagator that writes nothing, msg is left
+// as it is.
+func (t *Tracer) Inject(ctx context.Context, msg *umf.Message) {
+	if !t.inject || !trace.SpanContextFromContext(ctx).IsValid() {
+		return
+	}
+	t.prop.Inject(ctx, Carrier{msg})
+}
+
+// Extract returns ctx with the trace context (and baggage) msg's hdr carries; ctx itself when hdr
+// carries none.
+func (t *Tracer) Extract(ctx context.Context, msg *umf.Message) context.Context {
+	if len(msg.Headers) == 0 {
+		return ctx
+	}
+	return t.prop.Extract(ctx, Carrier{msg})
+}
+
+// Fail marks span failed with err: status Error and error.type, the Go type of err (bounded by the
+// program, unlike its text, which goes into the status description).
+func Fail(span trace.Span, err error, kind string) {
+	if err == nil || !span.IsRecording() {
+		return
+	}
+	span.SetStatus(codes.Error, err.Error())
+	span.SetAttributes(semconv.ErrorTypeKey.String(kind))
+}
+
+// Destination is the low-cardinality form of a UMF address: svc:/route, without the instance (and
+// its sub-ID), which a mid or an instance ID would make unbounded.
+func Destination(to string) string {
+	head, route, ok := strings.Cut(to, ":")
+	if !ok {
+		return to
+	}
+	if _, svc, found := strings.Cut(head, "@"); found {
+		head = svc
+	}
+	return head + ":" + route
+}
+
+// Attr is a hydrakit-specific attribute key: hydra.<name>.
+func Attr(name string) attribute.Key { return attribute.Key("hydra." + name) }
