@@ -62,7 +62,7 @@ func (a *app) restCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in, err := pick(instances, to.Instance)
+			in, err := pick(instances, to.Service, to.Instance)
 			if err != nil {
 				return err
 			}
@@ -82,7 +82,7 @@ func (a *app) restCmd() *cobra.Command {
 }
 
 // pick chooses the named instance, or one at random as Node does; only instances with an address.
-func pick(instances []sdredis.Instance, id string) (sdredis.Instance, error) {
+func pick(instances []sdredis.Instance, service, id string) (sdredis.Instance, error) {
 	var ok []sdredis.Instance
 	for _, in := range instances {
 		if in.Addr() != "" && (id == "" || in.ID == id) {
@@ -91,9 +91,9 @@ func pick(instances []sdredis.Instance, id string) (sdredis.Instance, error) {
 	}
 	if len(ok) == 0 {
 		if id != "" {
-			return sdredis.Instance{}, notFoundf("no live instance %s with an HTTP address", id)
+			return sdredis.Instance{}, notFoundf("no live instance %s of %s with an HTTP address", id, service)
 		}
-		return sdredis.Instance{}, notFoundf("no live instance with an HTTP address")
+		return sdredis.Instance{}, notFoundf("no live instance of %s with an HTTP address", service)
 	}
 	return ok[rand.IntN(len(ok))], nil
 }
