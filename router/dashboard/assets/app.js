@@ -49,7 +49,9 @@
 
   function row(dl, label, value, cls) {
     dl.appendChild(el('dt', '', label));
-    dl.appendChild(el('dd', cls || '', value));
+    var dd = el('dd', cls || '', value);
+    dd.title = value; // the whole value, where the tile cuts it
+    dl.appendChild(dd);
   }
 
   function drawTile(t, inst, at) {
@@ -69,7 +71,7 @@
     var dl = el('dl');
     row(dl, 'Instance', inst.id, 'mono');
     row(dl, 'Host', inst.host || '—');
-    row(dl, 'Address', inst.ip ? inst.ip + ':' + inst.port : '—', 'mono');
+    row(dl, 'Address', !inst.ip ? '—' : inst.port ? inst.ip + ':' + inst.port : inst.ip + ' (no HTTP port)', 'mono');
     row(dl, 'Version', inst.version || '—');
     var h = inst.health;
     if (inst.live) {
