@@ -52,6 +52,7 @@ type Dashboard struct {
 	// Owned by the snapshot loop.
 	followers map[string]*follower
 	view      view
+	lastPoll  time.Time
 }
 
 // New returns a Dashboard reading the fleet through client, and starts following it. Close stops it.
@@ -115,8 +116,10 @@ func (d *Dashboard) run(ctx context.Context) {
 		case <-tick.C:
 			d.poll(ctx)
 		case <-d.kick:
-			if d.unknownLive() {
-				d.poll(ctx) // a new instance: read its nodes entry and health now
+			// A new instance: read its nodes entry and health now, but not more often than presence
+			// is checked, whatever its entry holds.
+			if time.Since(d.lastPoll) >= d.cfg.resync && d.unknownLive() {
+				d.poll(ctx)
 				continue
 			}
 			d.publish()
@@ -126,6 +129,7 @@ func (d *Dashboard) run(ctx context.Context) {
 
 // poll reads the fleet's records, follows the services it names, and publishes a snapshot.
 func (d *Dashboard) poll(ctx context.Context) {
+	d.lastPoll = time.Now()
 	ctx, cancel := context.WithTimeout(ctx, max(d.cfg.interval, time.Second))
 	defer cancel()
 	err := d.read(ctx)

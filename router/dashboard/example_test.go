@@ -18,7 +18,9 @@ import (
 func Example() {
 	m, _ := miniredis.Run()
 	defer m.Close()
-	client, _ := hydrakit.NewClient(goredis.NewClient(&goredis.Options{Addr: m.Addr()}))
+	rdb := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
+	defer rdb.Close()
+	client, _ := hydrakit.NewClient(rdb)
 	defer client.Close()
 
 	mux := http.NewServeMux()
