@@ -167,7 +167,8 @@ func (c *client) send(f frame) bool {
 	if c.gone {
 		return false
 	}
-	if c.qbytes+len(f.data) <= c.g.cfg.sendQueueBytes {
+	// One frame larger than the byte bound still goes to an idle socket.
+	if c.qbytes+len(f.data) <= c.g.cfg.sendQueueBytes || c.qbytes == 0 {
 		select {
 		case c.out <- f:
 			c.qbytes += len(f.data)

@@ -267,7 +267,10 @@ func (g *Gateway) routerFrame(c *client, msg *umf.Message, to umf.Address) bool 
 		}
 		_ = json.Unmarshal(msg.Body, &b)
 		r := &umf.Message{To: msg.From, MID: umf.NewMID(), RMID: msg.MID, Timestamp: umf.FormatTime(g.now()), Version: umf.Version}
-		_ = r.SetBody(map[string]string{"routerID": g.locate(b.ClientID), "clientID": b.ClientID})
+		_ = r.SetBody(struct {
+			RouterID string `json:"routerID"`
+			ClientID string `json:"clientID"`
+		}{g.locate(b.ClientID), b.ClientID})
 		c.sendMessage(r, false)
 		return true
 	}
