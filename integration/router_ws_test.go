@@ -13,9 +13,9 @@ import (
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/router/wsgate"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
-	"github.com/hydrakit/hydrakit/router/wsgate"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
