@@ -228,7 +228,11 @@ func TestTooManyClients(t *testing.T) {
 		t.Fatalf("want 503, have %v %v", resp, err)
 	}
 	_ = first.ws.Close(websocket.StatusNormalClosure, "")
-	poll(t, "the first client to leave", func() bool { return len(r.g.Clients()) == 0 })
+	poll(t, "the first client's slot to be free", func() bool {
+		r.g.mu.Lock()
+		defer r.g.mu.Unlock()
+		return r.g.slots == 0
+	})
 	connect(t, r.url(""))
 	if want, have := uint64(1), r.g.Stats().RefusedClients; want != have {
 		t.Errorf("RefusedClients: want %d, have %d", want, have)
