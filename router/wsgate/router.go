@@ -148,6 +148,9 @@ func (g *Gateway) directoryMessage(typ, router, id string, dir json.RawMessage) 
 	case "wsdir.rem":
 		g.dir.rem(router)
 	case "wsdir.sha":
+		if g.closed {
+			return
+		}
 		mine := make(map[string]int, len(g.clients))
 		for cid := range g.clients {
 			mine[cid] = 1
