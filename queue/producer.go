@@ -14,6 +14,7 @@ import (
 	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -24,6 +25,7 @@ type Producer struct {
 	keys    keyspace.Scheme
 	now     func() time.Time
 	signing *trust.Keys
+	mx      *metrics.Queue
 }
 
 // NewProducer returns a Producer on client. With the client's signing on (hydrakit.WithSigning)
@@ -34,7 +36,7 @@ func NewProducer(client *hydrakit.Client) (*Producer, error) {
 	if st == nil {
 		return nil, configError("nil client")
 	}
-	return &Producer{rdb: st.Redis, keys: st.Keys, now: st.Now, signing: st.Signing}, nil
+	return &Producer{rdb: st.Redis, keys: st.Keys, now: st.Now, signing: st.Signing, mx: &st.Metrics.Queue}, nil
 }
 
 // Enqueue appends messages to the received lists of the services in their to addresses, in one
@@ -65,6 +67,9 @@ func (p *Producer) Enqueue(ctx context.Context, messages ...*umf.Message) error 
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
+	for _, service := range order {
+		p.mx.Enqueued.With("queue", service).Add(float64(len(byService[service])))
+	}
 	return nil
 }
 
@@ -85,6 +90,7 @@ func (p *Producer) EnqueueAt(ctx context.Context, m *umf.Message, at time.Time) 
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
+	p.mx.Enqueued.With("queue", service).Add(1)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 )
 
 // ErrClosed is returned by Shared after Close.
@@ -23,7 +24,8 @@ type State struct {
 	Logger  log.Logger
 	Now     func() time.Time
 	Cluster bool
-	Signing *trust.Keys // nil: nothing is signed or checked
+	Signing *trust.Keys  // nil: nothing is signed or checked
+	Metrics *metrics.Set // never nil: metrics.Discard() unless hydrakit.WithMetrics
 
 	mu      sync.Mutex
 	closed  bool

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	kitmetrics "github.com/go-kit/kit/metrics"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/wait"
@@ -35,6 +36,7 @@ type batcher struct {
 	batch []*pubReq // reused by the flusher; flushers never overlap
 
 	published, roundTrips atomic.Uint64
+	batchSize             kitmetrics.Histogram // messages per round trip
 }
 
 type pubReq struct {
@@ -63,6 +65,7 @@ func (b *batcher) publish(ctx context.Context, channel string, payload []byte) (
 		b.mu.Unlock()
 		b.published.Add(1)
 		b.roundTrips.Add(1)
+		b.batchSize.Observe(1)
 		if b.sharded {
 			n, err = b.client.SPublish(ctx, channel, payload).Result()
 		} else {
@@ -155,6 +158,7 @@ func (b *batcher) drain() {
 func (b *batcher) exec(batch []*pubReq) {
 	b.published.Add(uint64(len(batch)))
 	b.roundTrips.Add(1)
+	b.batchSize.Observe(float64(len(batch)))
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	if len(batch) == 1 {

@@ -25,6 +25,7 @@ type Publisher struct {
 	before   []RequestFunc
 	after    []ResponseFunc
 	timeout  time.Duration
+	mx       *requestMetrics
 	err      error // an invalid option, see NewPublisher
 }
 
@@ -53,6 +54,7 @@ func NewPublisher(conn *Conn, to string, enc EncodeRequestFunc, dec DecodeRespon
 	}
 	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: defaultTimeout}
 	p.instance, p.service = splitAddress(to)
+	p.mx = conn.mx.request(p.service)
 	if a.Instance != "" {
 		if err := keyspace.ValidateInstance(a.Instance); err != nil {
 			return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
@@ -123,7 +125,9 @@ func PublisherTimeout(d time.Duration) PublisherOption {
 // ErrConnectionLost, ErrTooManyPending, ErrClosed; a *RemoteError for an error reply; or the
 // encoder's or decoder's error as it is.
 func (p *Publisher) Endpoint() endpoint.Endpoint {
-	return func(ctx context.Context, request interface{}) (interface{}, error) {
+	return func(ctx context.Context, request interface{}) (response interface{}, err error) {
+		var reply *umf.Message
+		defer p.mx.end(p.mx.begin(), &reply, &err)
 		ctx, cancel := context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 		deadline, _ := ctx.Deadline()
@@ -143,7 +147,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 				return nil, err
 			}
 		}
-		reply, err := p.conn.request(ctx, channel, msg, p.service, p.instance)
+		reply, err = p.conn.request(ctx, channel, msg, p.service, p.instance)
 		if err != nil {
 			return nil, err
 		}

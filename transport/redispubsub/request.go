@@ -24,7 +24,10 @@ const defaultTimeout = 10 * time.Second
 // defaults to the Conn's Address so that the reply comes back here. Leave mid to Request, or make it
 // unique: a reply is matched by it. A reply with typ "error" is returned as it is, not as a
 // *RemoteError (that is the Publisher's reading of it; a 503 refusal from a busy instance is one).
-func (c *Conn) Request(ctx context.Context, msg *umf.Message) (*umf.Message, error) {
+func (c *Conn) Request(ctx context.Context, msg *umf.Message) (reply *umf.Message, err error) {
+	_, service := splitAddress(msg.To)
+	m := c.mx.request(service)
+	defer m.end(m.begin(), &reply, &err)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
