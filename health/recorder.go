@@ -56,8 +56,8 @@ type Recorder struct {
 	closeErr  error
 	closed    atomic.Bool
 	unsaid    atomic.Uint64 // drops not yet reported in the log
-	dropped   counter // also metrics.Recorder.Dropped
-	written   counter // also metrics.Recorder.Entries
+	dropped   counter       // also metrics.Recorder.Dropped
+	written   counter       // also metrics.Recorder.Entries
 }
 
 var (

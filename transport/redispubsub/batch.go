@@ -8,6 +8,7 @@ import (
 	"time"
 
 	kitmetrics "github.com/go-kit/kit/metrics"
+	"github.com/go-kit/kit/metrics/discard"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/wait"
@@ -49,7 +50,7 @@ type pubReq struct {
 }
 
 func newBatcher(client goredis.UniversalClient, sharded bool, timeout time.Duration, max int) *batcher {
-	b := &batcher{client: client, sharded: sharded, timeout: timeout, max: max}
+	b := &batcher{client: client, sharded: sharded, timeout: timeout, max: max, batchSize: discard.NewHistogram()}
 	b.pool.New = func() any { return &pubReq{done: make(chan struct{}, 1)} }
 	return b
 }

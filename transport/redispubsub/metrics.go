@@ -24,7 +24,9 @@ type counter struct {
 }
 
 func (c *counter) Add(n uint64) uint64 {
-	c.m.Add(float64(n))
+	if c.m != nil { // nil in a component made without a client, as tests do
+		c.m.Add(float64(n))
+	}
 	return c.Uint64.Add(n)
 }
 
@@ -41,7 +43,9 @@ type connMetrics struct {
 func (c *Conn) bindMetrics(set *metrics.Transport) {
 	c.mx = &connMetrics{set: set, requests: map[string]*requestMetrics{}}
 	svc := []string{"service", c.service}
-	dropped := func(reason string) kitmetrics.Counter { return set.Dropped.With("service", c.service, "reason", reason) }
+	dropped := func(reason string) kitmetrics.Counter {
+		return set.Dropped.With("service", c.service, "reason", reason)
+	}
 	s := &c.stats
 	for _, b := range []struct {
 		c *counter
@@ -54,19 +58,14 @@ func (c *Conn) bindMetrics(set *metrics.Transport) {
 	} {
 		b.c.m = b.m
 	}
-	for _, u := range []*counter{&s.received, &s.replies, &s.errorReplies, &s.errorRepliesDropped} {
-		u.m = discardCounter{}
-	}
 	c.pub.batchSize = set.PublishBatch.With(svc...)
 }
 
-type discardCounter struct{}
-
-func (discardCounter) With(...string) kitmetrics.Counter { return discardCounter{} }
-func (discardCounter) Add(float64)                       {}
-
 // request returns the metrics of requests to service.
 func (m *connMetrics) request(service string) *requestMetrics {
+	if m == nil { // a Conn made without NewConn, as tests do
+		m = &connMetrics{set: &metrics.Discard().Transport, requests: map[string]*requestMetrics{}}
+	}
 	m.mu.RLock()
 	r := m.requests[service]
 	m.mu.RUnlock()
