@@ -49,3 +49,12 @@ func ServeMetrics(addr string, h http.Handler) (url string, stop func(), err err
 		<-done
 	}, nil
 }
+
+// WithMetricsRoute serves metrics on /metrics and everything else with h, so that a service's own
+// listener is scraped.
+func WithMetricsRoute(h, metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
+	mux.Handle("/", h)
+	return mux
+}
