@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,4 +76,27 @@ func Example() {
 	// hydrakit_queue_depth incomplete resize 0
 	// hydrakit_queue_depth received resize 1
 	// hydrakit_queue_enqueued_total resize 1
+}
+
+// The wiring of docs/observability.md serves hydrakit's metrics.
+func TestWiring(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	mux := http.NewServeMux()
+	client, err := wire(rdb, mux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	p, _ := queue.NewProducer(client)
+	m, _ := umf.New("resize:/", "web:/", 1)
+	if err := p.Enqueue(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `hydrakit_queue_enqueued_total{queue="resize"} 1`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("want %s in\n%s", want, rec.Body)
+	}
 }
