@@ -15,6 +15,7 @@ import (
 	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 )
 
 // ErrConfig is wrapped by every invalid argument or option of NewClient.
@@ -48,6 +49,7 @@ type config struct {
 	secrets [][]byte
 	require bool
 	tracing fleet.Tracing
+	metrics *metrics.Set
 	err     error
 }
 
@@ -133,6 +135,19 @@ func WithPropagators(p propagation.TextMapPropagator) Option {
 	}
 }
 
+// WithMetrics makes every component made from the client report to set (default: metrics.Discard()):
+// see package metrics, metrics/prom for Prometheus, and docs/observability.md for the list. A nil
+// metric in set discards its values; a nil set is refused.
+func WithMetrics(set *metrics.Set) Option {
+	return func(c *config) {
+		if set == nil {
+			c.err = errors.Join(c.err, fmt.Errorf("%w: nil metrics set", ErrConfig))
+			return
+		}
+		c.metrics = set.Complete()
+	}
+}
+
 // NewClient returns a Client over rdb: a *goredis.Client (single Redis or Sentinel), a
 // *goredis.ClusterClient, or any UniversalClient. rdb stays the caller's: Close does not close it.
 // Every option is validated here; errors wrap ErrConfig.
@@ -141,7 +156,7 @@ func NewClient(rdb goredis.UniversalClient, options ...Option) (*Client, error) 
 		return nil, fmt.Errorf("%w: nil go-redis client", ErrConfig)
 	}
 	_, cluster := rdb.(*goredis.ClusterClient)
-	c := config{logger: log.NewNopLogger(), now: time.Now}
+	c := config{logger: log.NewNopLogger(), now: time.Now, metrics: metrics.Discard()}
 	for _, o := range options {
 		o(&c)
 	}
@@ -171,7 +186,7 @@ func NewClient(rdb goredis.UniversalClient, options ...Option) (*Client, error) 
 	}
 	return &Client{state: &fleet.State{
 		Redis: rdb, Keys: c.keys, Logger: c.logger, Now: c.now, Cluster: cluster, Signing: signing,
-		Tracing: c.tracing,
+		Tracing: c.tracing, Metrics: c.metrics,
 	}}, nil
 }
 

@@ -56,8 +56,8 @@ type Recorder struct {
 	closeErr  error
 	closed    atomic.Bool
 	unsaid    atomic.Uint64 // drops not yet reported in the log
-	dropped   atomic.Uint64
-	written   atomic.Uint64
+	dropped   counter       // also metrics.Recorder.Dropped
+	written   counter       // also metrics.Recorder.Entries
 }
 
 var (
@@ -94,6 +94,8 @@ func NewRecorder(client *hydrakit.Client, service, instance string, options ...R
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	r.dropped.m = st.Metrics.Recorder.Dropped.With("service", svc)
+	r.written.m = st.Metrics.Recorder.Entries.With("service", svc)
 	for _, o := range options {
 		if o == nil {
 			r.fail(configError("nil RecorderOption"))

@@ -15,6 +15,7 @@ import (
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 )
 
 const (
@@ -40,6 +41,7 @@ type Reporter struct {
 	hostName  string
 	err       error // invalid options, joined
 	closeWait time.Duration
+	mx        *metrics.Health
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -74,6 +76,7 @@ func NewReporter(client *hydrakit.Client, service, instance string, options ...R
 		interval:  defaultInterval,
 		now:       st.Now,
 		closeWait: closeTimeout,
+		mx:        &st.Metrics.Health,
 		done:      make(chan struct{}),
 	}
 	for _, o := range options {
@@ -148,6 +151,7 @@ func (r *Reporter) snapshot(ctx context.Context) Snapshot {
 		s.Status, s.Checks = report.Status, report.Checks
 	}
 	s.UpdatedOn = formatTime(r.now())
+	r.observe(s)
 	return s
 }
 

@@ -93,6 +93,7 @@ type Consumer struct {
 	fetchWG, bgWG           sync.WaitGroup
 
 	rejected, badDelayed atomic.Uint64
+	mx                   consumerMetrics
 }
 
 // ConsumerStats counts what a Consumer refused since it started.
@@ -151,6 +152,7 @@ func newConsumer(client *hydrakit.Client, service string, handler Handler, optio
 		workers: 8, prefetch: -1, maxAttempts: 5,
 		lease: 25 * time.Second, shutdownTimeout: 10 * time.Second, backoff: defaultBackoff,
 		blockTimeout: blockTimeout, schedulerEvery: schedulerInterval, maxCounted: maxCounted,
+		mx: newConsumerMetrics(&st.Metrics.Queue, name),
 	}
 	for _, o := range options {
 		if o == nil {

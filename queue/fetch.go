@@ -157,6 +157,7 @@ func (c *Consumer) fetchLoop(ctx context.Context) {
 			continue
 		}
 		failed, failures = "", 0
+		c.mx.fetched.Add(float64(len(ds)))
 		for _, d := range ds {
 			c.jobs <- d // never blocks: jobs holds as many as there are slots
 		}

@@ -61,6 +61,7 @@ func (c *Consumer) renew(ctx context.Context) error {
 		return nil
 	}
 	deadline := float64(c.now().Add(c.lease).UnixMilli())
+	n := len(held)
 	_, err := c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for len(held) > 0 {
 			n := min(len(held), maxSettle)
@@ -73,5 +74,8 @@ func (c *Consumer) renew(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err == nil {
+		c.mx.extended.Add(float64(n))
+	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -22,6 +23,7 @@ type Inspector struct {
 	scheme  keyspace.Scheme
 	now     func() time.Time
 	signing *trust.Keys
+	metrics *metrics.Queue
 }
 
 // NewInspector returns an Inspector on client; ages are measured with the client's clock. A nil
@@ -31,7 +33,7 @@ func NewInspector(client *hydrakit.Client) (*Inspector, error) {
 	if st == nil {
 		return nil, configError("nil client")
 	}
-	return &Inspector{rdb: st.Redis, scheme: st.Keys, now: st.Now, signing: st.Signing}, nil
+	return &Inspector{rdb: st.Redis, scheme: st.Keys, now: st.Now, signing: st.Signing, metrics: &st.Metrics.Queue}, nil
 }
 
 // Stats is a snapshot of one service's queue.

@@ -16,6 +16,7 @@ import (
 	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/internal/umftrace"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -27,6 +28,7 @@ type Producer struct {
 	now     func() time.Time
 	signing *trust.Keys
 	trace   *umftrace.Tracer
+	mx      *metrics.Queue
 }
 
 // NewProducer returns a Producer on client. With the client's signing on (hydrakit.WithSigning)
@@ -37,7 +39,10 @@ func NewProducer(client *hydrakit.Client) (*Producer, error) {
 	if st == nil {
 		return nil, configError("nil client")
 	}
-	return &Producer{rdb: st.Redis, keys: st.Keys, now: st.Now, signing: st.Signing, trace: umftrace.New(st, scope)}, nil
+	return &Producer{
+		rdb: st.Redis, keys: st.Keys, now: st.Now, signing: st.Signing,
+		trace: umftrace.New(st, scope), mx: &st.Metrics.Queue,
+	}, nil
 }
 
 // Enqueue appends messages to the received lists of the services in their to addresses, in one
@@ -72,6 +77,9 @@ func (p *Producer) Enqueue(ctx context.Context, messages ...*umf.Message) (err e
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
+	for _, service := range order {
+		p.mx.Enqueued.With("queue", service).Add(float64(len(byService[service])))
+	}
 	return nil
 }
 
@@ -93,6 +101,7 @@ func (p *Producer) EnqueueAt(ctx context.Context, m *umf.Message, at time.Time) 
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
+	p.mx.Enqueued.With("queue", service).Add(1)
 	return nil
 }
 

@@ -66,7 +66,9 @@ func (c *Consumer) recoverLoop(ctx context.Context) {
 			return
 		case <-tick:
 		}
-		if n, err := c.recoverExpired(ctx); err != nil {
+		n, err := c.recoverExpired(ctx)
+		c.mx.recovered.Add(float64(n))
+		if err != nil {
 			if ctx.Err() == nil {
 				c.logger.Log("msg", "recovery failed", "err", err)
 			}
@@ -75,7 +77,9 @@ func (c *Consumer) recoverLoop(ctx context.Context) {
 		}
 		if now := c.now(); c.orphanAfter > 0 && now.Sub(lastOrphanScan) >= max(c.orphanAfter/10, c.recoverEvery) {
 			lastOrphanScan = now
-			if n, err := c.adoptOrphans(ctx); err != nil {
+			n, err := c.adoptOrphans(ctx)
+			c.mx.recovered.Add(float64(n))
+			if err != nil {
 				if ctx.Err() == nil {
 					c.logger.Log("msg", "orphan scan failed", "err", err)
 				}

@@ -67,6 +67,7 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 	if err != nil {
 		return err
 	}
+	c.mx.settled(batch, applied)
 	for i, ok := range applied {
 		if i < len(batch) {
 			endSettle(batch[i], ok == 1)

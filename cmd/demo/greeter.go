@@ -47,7 +47,7 @@ func makeGreetEndpoint(instance string) endpoint.Endpoint {
 // runGreeter is one greeter instance, run as a child process so the demo can SIGKILL it. It prints
 // "ready <instance ID> <host:port>" once it is registered and serving. Its own events go to logger
 // through the flight recorder; hydrakit's components log to the client's logger.
-func runGreeter(ctx context.Context, client *hydrakit.Client, name string, stdout io.Writer, logger log.Logger) error {
+func runGreeter(ctx context.Context, client *hydrakit.Client, name string, metrics http.Handler, stdout io.Writer, logger log.Logger) error {
 	id := keyspace.NewInstanceID()
 	// The flight recorder keeps info and above, so the demo has entries to show.
 	recorder, err := health.NewRecorder(client, name, id, health.RecorderNext(logger),
@@ -92,6 +92,7 @@ func runGreeter(ctx context.Context, client *hydrakit.Client, name string, stdou
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /greet", httptransport.NewServer(greet, decodeGreetHTTP, httptransport.EncodeJSONResponse))
+	mux.Handle("GET /metrics", metrics) // Prometheus, docs/observability.md
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ln) }()

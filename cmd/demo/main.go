@@ -1,7 +1,8 @@
 // Command demo is the tour `make demo` runs: three instances of a go-kit service register on Redis, a
 // client balances HTTP and pub/sub calls across them, one instance is killed and the client fails over,
 // a broadcast reaches every instance, queued jobs survive a worker killed mid-job, and the health
-// snapshots, flight-recorder entries and Redis keys (in Node Hydra's scheme) are shown.
+// snapshots, flight-recorder entries and Redis keys (in Node Hydra's scheme) are shown. Each greeter
+// serves Prometheus metrics on GET /metrics of its HTTP listener; the tour prints where to scrape.
 //
 //	go run ./cmd/demo                          # on an embedded Redis
 //	REDIS_URL=redis://127.0.0.1:6379/0 go run ./cmd/demo
@@ -64,7 +65,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("a child needs -redis")
 	}
 	embeddedRedis := redis.URL == ""
-	client, url, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger))
+	metricsOption, metrics, err := embedded.Metrics()
+	if err != nil {
+		return err
+	}
+	client, url, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger), metricsOption)
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
@@ -76,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	switch *role {
 	case "greeter":
-		return runGreeter(ctx, client, *name, stdout, logger)
+		return runGreeter(ctx, client, *name, metrics, stdout, logger)
 	case "worker":
 		return runWorker(ctx, client, *name, stdout)
 	case "":

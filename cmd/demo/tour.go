@@ -115,7 +115,7 @@ func (t *tour) register(ctx context.Context) error {
 			return err
 		}
 		t.greeters = append(t.greeters, g)
-		t.say("  greeter %s registered, serving HTTP on %s (pid %d)", short(g.fields[0]), g.fields[1], g.cmd.Process.Pid)
+		t.say("  greeter %s registered, serving HTTP on %s (pid %d); scrape http://%s/metrics", short(g.fields[0]), g.fields[1], g.cmd.Process.Pid, g.fields[1])
 	}
 
 	// The client: go-kit's own stack (Instancer → Endpointer → RoundRobin → Retry, a breaker per

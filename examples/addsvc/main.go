@@ -2,7 +2,8 @@
 // endpoints: an instance serves POST /sum and /concat on its HTTP listener and the routes /sum and
 // /concat on its redispubsub Conn, and registers with sd/redis under one instance ID. Clients find it
 // through sd/redis either way (host:port for HTTP, instance IDs for pub/sub), as Node Hydra services
-// and hydra-router do.
+// and hydra-router do. The HTTP listener serves Prometheus metrics on GET /metrics too
+// (docs/observability.md).
 //
 //	go run ./examples/addsvc -redis redis://127.0.0.1:6379/0 -listen 127.0.0.1:8081   # an instance
 //	go run ./examples/addsvc -selftest          # an instance and a client on an embedded Redis
@@ -56,7 +57,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
-	client, _, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger))
+	metricsOption, metrics, err := embedded.Metrics()
+	if err != nil {
+		return err
+	}
+	client, _, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger), metricsOption)
 	if err != nil {
 		return err
 	}
@@ -65,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *selftest {
 		*listen = "127.0.0.1:0"
 	}
-	inst, err := startInstance(client, *listen, logger)
+	inst, err := startInstance(client, *listen, metrics, logger)
 	if err != nil {
 		return err
 	}
@@ -85,7 +90,7 @@ type instance struct {
 	done      chan struct{}
 }
 
-func startInstance(client *hydrakit.Client, listen string, logger log.Logger) (*instance, error) {
+func startInstance(client *hydrakit.Client, listen string, metrics http.Handler, logger log.Logger) (*instance, error) {
 	endpoints := makeEndpoints(addService{})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -109,7 +114,7 @@ func startInstance(client *hydrakit.Client, listen string, logger log.Logger) (*
 		return nil, err
 	}
 	inst := &instance{conn: conn, registrar: registrar, done: make(chan struct{})}
-	inst.server = &http.Server{Handler: httpHandler(endpoints), ReadHeaderTimeout: 5 * time.Second}
+	inst.server = &http.Server{Handler: embedded.WithMetricsRoute(httpHandler(endpoints), metrics), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(inst.done)
 		if err := inst.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

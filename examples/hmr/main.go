@@ -9,7 +9,8 @@
 // -redis-ca, -redis-cert and -redis-key for TLS. -secret (or HYDRAKIT_SECRET) signs every message
 // it sends, as Node's signMessage('sha256', secret) does; several comma-separated secrets are a key
 // rotation (the first signs, all are accepted). -require-signatures drops every message without a
-// valid signature. Once registered it prints "ready <instance ID>" on stdout.
+// valid signature. -metrics ADDR serves Prometheus metrics on http://ADDR/metrics (docs/observability.md)
+// and prints "metrics <URL>" on stdout. Once registered it prints "ready <instance ID>" on stdout.
 package main
 
 import (
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	secret := fs.String("secret", os.Getenv("HYDRAKIT_SECRET"),
 		"signing secrets, comma-separated: the first signs, every one is accepted (default $HYDRAKIT_SECRET)")
 	require := fs.Bool("require-signatures", false, "drop messages and replies without a valid signature (needs -secret)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,6 +69,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *require {
 		options = append(options, hydrakit.WithRequiredSignatures())
+	}
+	if *metricsAddr != "" {
+		option, handler, err := embedded.Metrics()
+		if err != nil {
+			return err
+		}
+		url, stopMetrics, err := embedded.ServeMetrics(*metricsAddr, handler)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		options = append(options, option)
+		fmt.Fprintln(stdout, "metrics", url)
 	}
 	client, _, closeRedis, err := redis.Connect(options...)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Command stringsvc is go-kit's stringsvc3 on sd/redis: string service instances register with a
 // Registrar, and a client finds them with an Instancer, load-balances with round robin and retries,
-// with a circuit breaker per instance.
+// with a circuit breaker per instance. Every instance serves Prometheus metrics on GET /metrics of
+// its listener (docs/observability.md).
 //
 //	go run ./examples/stringsvc -redis redis://127.0.0.1:6379/0 -listen 127.0.0.1:8080   # an instance
 //	go run ./examples/stringsvc -redis redis://127.0.0.1:6379/0 -call 10                # a client
@@ -52,7 +53,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
 
-	client, _, closeRedis, err := redis.Connect()
+	metricsOption, metrics, err := embedded.Metrics()
+	if err != nil {
+		return err
+	}
+	client, _, closeRedis, err := redis.Connect(metricsOption)
 	if err != nil {
 		return err
 	}
@@ -60,11 +65,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	switch {
 	case *selftest > 0:
-		return runSelftest(ctx, client, *selftest, stdout, logger)
+		return runSelftest(ctx, client, metrics, *selftest, stdout, logger)
 	case *calls > 0:
 		return runClient(ctx, client, *calls, stdout, logger)
 	}
-	inst, err := startInstance(client, *listen, logger)
+	inst, err := startInstance(client, *listen, metrics, logger)
 	if err != nil {
 		return err
 	}
@@ -81,7 +86,8 @@ type instance struct {
 	done      chan struct{}
 }
 
-func startInstance(client *hydrakit.Client, listen string, logger log.Logger) (*instance, error) {
+// startInstance serves the string service on listen, and metrics on its /metrics.
+func startInstance(client *hydrakit.Client, listen string, metrics http.Handler, logger log.Logger) (*instance, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
@@ -97,7 +103,7 @@ func startInstance(client *hydrakit.Client, listen string, logger log.Logger) (*
 		return nil, err
 	}
 	inst := &instance{addr: net.JoinHostPort(ip, strconv.Itoa(addr.Port)), registrar: registrar, done: make(chan struct{})}
-	inst.server = &http.Server{Handler: newHandler(stringService{}, inst.addr), ReadHeaderTimeout: 5 * time.Second}
+	inst.server = &http.Server{Handler: embedded.WithMetricsRoute(newHandler(stringService{}, inst.addr), metrics), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(inst.done)
 		if err := inst.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func TestSelftest(t *testing.T) {
 func TestClientCallsRegisteredInstance(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
-	inst, err := startInstance(redistest.Fleet(t, client), "127.0.0.1:0", log.NewNopLogger())
+	inst, err := startInstance(redistest.Fleet(t, client), "127.0.0.1:0", http.NotFoundHandler(), log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -15,13 +16,13 @@ import (
 
 // runSelftest starts two instances and a client, makes n calls and checks that both instances
 // answered; then deregisters one and checks that the next calls all reach the other.
-func runSelftest(ctx context.Context, client *hydrakit.Client, n int, stdout io.Writer, logger log.Logger) error {
-	a, err := startInstance(client, "127.0.0.1:0", log.With(logger, "who", "a"))
+func runSelftest(ctx context.Context, client *hydrakit.Client, metrics http.Handler, n int, stdout io.Writer, logger log.Logger) error {
+	a, err := startInstance(client, "127.0.0.1:0", metrics, log.With(logger, "who", "a"))
 	if err != nil {
 		return err
 	}
 	defer a.stop()
-	b, err := startInstance(client, "127.0.0.1:0", log.With(logger, "who", "b"))
+	b, err := startInstance(client, "127.0.0.1:0", metrics, log.With(logger, "who", "b"))
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,9 @@
 // (hydra-cli, or queue.Inspector). With -secret (or HYDRAKIT_SECRET) every message it enqueues is
 // signed as Node's signMessage('sha256', secret) signs; a comma-separated list rotates: the first
 // signs, all are accepted. With -require-signatures too, the consumer moves messages without a valid
-// signature to the incomplete list unhandled. SIGINT or SIGTERM stops it gracefully.
+// signature to the incomplete list unhandled. -metrics ADDR serves Prometheus metrics on
+// http://ADDR/metrics (docs/observability.md), the queue's depths read at each scrape, and logs the
+// URL. SIGINT or SIGTERM stops it gracefully.
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -52,6 +55,7 @@ type config struct {
 	lease, work                 time.Duration
 	secret                      string
 	requireSignatures           bool
+	metrics                     string
 }
 
 func parse(args []string) (config, error) {
@@ -69,6 +73,7 @@ func parse(args []string) (config, error) {
 		"signing secrets, comma-separated: the first signs, all are accepted (default $HYDRAKIT_SECRET)")
 	fs.BoolVar(&c.requireSignatures, "require-signatures", false,
 		"move queued messages without a valid signature to the incomplete list (needs -secret)")
+	fs.StringVar(&c.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -101,13 +106,41 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stdout)), "ts", log.DefaultTimestampUTC)
-	client, _, closeRedis, err := c.redis.Connect(c.clientOptions(logger)...)
+	options := c.clientOptions(logger)
+	var metricsHandler http.Handler
+	if c.metrics != "" && c.produce == 0 {
+		option, h, err := embedded.Metrics()
+		if err != nil {
+			return err
+		}
+		options, metricsHandler = append(options, option), h
+	}
+	client, _, closeRedis, err := c.redis.Connect(options...)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
 	if c.produce > 0 {
 		return produce(ctx, client, c, logger)
+	}
+	if metricsHandler != nil {
+		inspector, err := queue.NewInspector(client)
+		if err != nil {
+			return err
+		}
+		// Depths are read from Redis when scraped: one round trip per scrape.
+		scrape := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := inspector.Observe(r.Context(), c.name); err != nil {
+				logger.Log("msg", "queue stats for metrics failed", "err", err)
+			}
+			metricsHandler.ServeHTTP(w, r)
+		})
+		url, stopMetrics, err := embedded.ServeMetrics(c.metrics, scrape)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		logger.Log("msg", "serving metrics", "url", url)
 	}
 
 	registrar, err := sdredis.NewRegistrar(client, sdredis.Service{Name: c.name, Type: "worker"}, logger)

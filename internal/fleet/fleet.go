@@ -12,6 +12,7 @@ import (
 
 	"github.com/hydrakit/hydrakit/internal/trust"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 )
 
 // ErrClosed is returned by Shared after Close.
@@ -28,6 +29,7 @@ type State struct {
 	Signing *trust.Keys // nil: nothing is signed or checked
 	// Tracing is where spans go and how their context travels in hdr; never nil.
 	Tracing Tracing
+	Metrics *metrics.Set // never nil: metrics.Discard() unless hydrakit.WithMetrics
 
 	mu      sync.Mutex
 	closed  bool

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/keyspace"
+	"github.com/hydrakit/hydrakit/metrics"
 )
 
 // watchKey identifies a shared watch of one client: one per service and timing.
@@ -26,6 +27,7 @@ type registry struct {
 	client goredis.UniversalClient
 	keys   keyspace.Scheme
 	logger log.Logger
+	mx     *metrics.Discovery
 
 	mu sync.Mutex
 	m  map[watchKey]*watch
@@ -37,7 +39,7 @@ func registryOf(state *fleet.State) (*registry, error) {
 	v, err := state.Shared(registryKey{}, func() (any, func() error) {
 		r := &registry{
 			client: state.Redis, keys: state.Keys, m: map[watchKey]*watch{},
-			logger: log.With(state.Logger, "component", "sd/redis"),
+			logger: log.With(state.Logger, "component", "sd/redis"), mx: &state.Metrics.Discovery,
 		}
 		return r, r.close
 	})
@@ -76,6 +78,7 @@ type watch struct {
 	reg    *registry
 	f      *finder
 	logger log.Logger
+	mx     watchMetrics
 	refs   int // guarded by reg.mu
 
 	mu        sync.Mutex
@@ -99,8 +102,8 @@ func (r *registry) acquire(key watchKey, owner *Instancer, l listener) *watch {
 		w = &watch{
 			key: key, reg: r, logger: log.With(r.logger, "service", key.service),
 			f:         &finder{client: r.client, keys: r.keys, service: key.service},
-			listeners: map[*Instancer]listener{},
-			ready:     make(chan struct{}), done: make(chan struct{}),
+			listeners: map[*Instancer]listener{}, mx: newWatchMetrics(r.mx, key.service),
+			ready: make(chan struct{}), done: make(chan struct{}),
 		}
 		r.m[key] = w
 		w.refs++
@@ -160,6 +163,7 @@ func (w *watch) start() {
 	}
 	rcancel()
 	w.live, w.err = w.read(ctx, readFull, nil)
+	w.mx.observe(w.live, w.err)
 	go w.loop(ctx, w.live, w.err != nil)
 }
 
@@ -167,7 +171,9 @@ func (w *watch) timeout() time.Duration { return max(w.key.resync, time.Second) 
 
 func (w *watch) loop(ctx context.Context, live []Instance, failed bool) {
 	defer close(w.done)
-	events := w.pubsub.Channel()
+	// With the subscriptions: go-redis resubscribes after a lost connection, and the confirmation
+	// tells that announcements may have been missed meanwhile.
+	events := w.pubsub.ChannelWithSubscriptions()
 	next := time.NewTimer(w.key.resync)
 	defer next.Stop()
 	lastFull := time.Now()
@@ -177,8 +183,11 @@ func (w *watch) loop(ctx context.Context, live []Instance, failed bool) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-events:
+		case ev := <-events:
 			kind = readIndex
+			if _, ok := ev.(*goredis.Subscription); ok {
+				w.mx.reconnect.Add(1)
+			}
 		case <-next.C:
 		}
 		if failed || time.Since(lastFull) >= w.fullEvery() {
@@ -218,6 +227,7 @@ func (w *watch) publish(live []Instance, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.live, w.err = live, err
+	w.mx.observe(live, err)
 	for _, l := range w.listeners {
 		l(live, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	kitmetrics "github.com/go-kit/kit/metrics"
+	"github.com/go-kit/kit/metrics/discard"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/internal/wait"
@@ -35,6 +37,7 @@ type batcher struct {
 	batch []*pubReq // reused by the flusher; flushers never overlap
 
 	published, roundTrips atomic.Uint64
+	batchSize             kitmetrics.Histogram // messages per round trip
 }
 
 type pubReq struct {
@@ -47,7 +50,7 @@ type pubReq struct {
 }
 
 func newBatcher(client goredis.UniversalClient, sharded bool, timeout time.Duration, max int) *batcher {
-	b := &batcher{client: client, sharded: sharded, timeout: timeout, max: max}
+	b := &batcher{client: client, sharded: sharded, timeout: timeout, max: max, batchSize: discard.NewHistogram()}
 	b.pool.New = func() any { return &pubReq{done: make(chan struct{}, 1)} }
 	return b
 }
@@ -63,6 +66,7 @@ func (b *batcher) publish(ctx context.Context, channel string, payload []byte) (
 		b.mu.Unlock()
 		b.published.Add(1)
 		b.roundTrips.Add(1)
+		b.batchSize.Observe(1)
 		if b.sharded {
 			n, err = b.client.SPublish(ctx, channel, payload).Result()
 		} else {
@@ -155,6 +159,7 @@ func (b *batcher) drain() {
 func (b *batcher) exec(batch []*pubReq) {
 	b.published.Add(uint64(len(batch)))
 	b.roundTrips.Add(1)
+	b.batchSize.Observe(float64(len(batch)))
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	if len(batch) == 1 {

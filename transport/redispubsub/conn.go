@@ -93,6 +93,7 @@ type Conn struct {
 	closeOnce sync.Once
 	closeErr  error
 	stats     counters
+	mx        *connMetrics
 
 	workers sync.WaitGroup // every reading or handling goroutine, see worker
 	turn    chan struct{}  // passes the reader role to a parked worker
@@ -213,6 +214,7 @@ func NewConn(client *hydrakit.Client, service, instanceID string, options ...Con
 	c.calls.New = func() any { return &call{ch: make(chan result, 1)} }
 	c.pub = newBatcher(c.client, c.sharded, cfg.pubTimeout, cfg.maxBatch)
 	c.channels = [2]string{c.keys.ServiceChannel(svc), c.keys.InstanceChannel(svc, instanceID)}
+	c.bindMetrics(&st.Metrics.Transport)
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.subTimeout)
 	defer cancel()

@@ -27,7 +27,8 @@ type Publisher struct {
 	after    []ResponseFunc
 	timeout  time.Duration
 	span     string // the name of its requests' spans
-	err      error  // an invalid option, see NewPublisher
+	mx       *requestMetrics
+	err      error // an invalid option, see NewPublisher
 }
 
 // NewPublisher returns a Publisher that sends requests to the UMF address to through conn and waits
@@ -55,6 +56,7 @@ func NewPublisher(conn *Conn, to string, enc EncodeRequestFunc, dec DecodeRespon
 	}
 	p := &Publisher{conn: conn, to: to, enc: enc, dec: dec, timeout: defaultTimeout, span: requestName(to)}
 	p.instance, p.service = splitAddress(to)
+	p.mx = conn.mx.request(p.service)
 	if a.Instance != "" {
 		if err := keyspace.ValidateInstance(a.Instance); err != nil {
 			return nil, fmt.Errorf("%w: %w: %w", ErrConfig, ErrBadAddress, err)
@@ -130,6 +132,8 @@ func PublisherTimeout(d time.Duration) PublisherOption {
 // context, and its trace context goes in hdr (docs/tracing.md).
 func (p *Publisher) Endpoint() endpoint.Endpoint {
 	return func(ctx context.Context, request interface{}) (response interface{}, err error) {
+		var reply *umf.Message
+		defer p.mx.end(p.mx.begin(), &reply, &err)
 		ctx, cancel := context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 		deadline, _ := ctx.Deadline()
@@ -152,7 +156,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 				return nil, err
 			}
 		}
-		reply, err := p.conn.request(ctx, channel, msg, p.service, p.instance)
+		reply, err = p.conn.request(ctx, channel, msg, p.service, p.instance)
 		if err != nil {
 			return nil, err
 		}

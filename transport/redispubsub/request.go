@@ -30,6 +30,9 @@ const defaultTimeout = 10 * time.Second
 // The request is a span of kind client, "request <svc>:<route>", whose trace context goes in msg's
 // hdr (docs/tracing.md).
 func (c *Conn) Request(ctx context.Context, msg *umf.Message) (reply *umf.Message, err error) {
+	_, service := splitAddress(msg.To)
+	m := c.mx.request(service)
+	defer m.end(m.begin(), &reply, &err)
 	ctx, span := c.startSend(ctx, requestName(msg.To), "request", trace.SpanKindClient, msg)
 	defer func() { endSend(span, msg, err) }()
 	if _, ok := ctx.Deadline(); !ok {

@@ -1,7 +1,5 @@
 package redispubsub
 
-import "sync/atomic"
-
 // Stats is a snapshot of a Conn's counters. What it dropped tells how to size ConnConcurrency (Busy)
 // and ConnMaxMessageSize (Malformed), and what a hostile or misconfigured peer sent (Forged, Foreign).
 // Every counter only grows, except Pending.
@@ -32,9 +30,10 @@ type Stats struct {
 	Pending                           int // requests waiting for a reply now
 }
 
+// counters are the Conn's Stats; most report to the client's metrics too (bindMetrics).
 type counters struct {
 	received, handled, replies, malformed, unhandled, orphans, busy, forged, foreign, reconnects, panics,
-	duplicates, errorReplies, errorRepliesDropped atomic.Uint64
+	duplicates, errorReplies, errorRepliesDropped counter
 }
 
 // Stats returns the counters.

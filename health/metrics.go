@@ -1,0 +1,41 @@
+package health
+
+import (
+	"sync/atomic"
+
+	kitmetrics "github.com/go-kit/kit/metrics"
+)
+
+// counter is a Stats counter that also reports to a metric of the client's metrics.Set.
+type counter struct {
+	atomic.Uint64
+	m kitmetrics.Counter
+}
+
+func (c *counter) Add(n uint64) uint64 {
+	if c.m != nil { // nil in a component made without a client, as tests do
+		c.m.Add(float64(n))
+	}
+	return c.Uint64.Add(n)
+}
+
+// statuses are the values of the status label of metrics.Health.Status.
+var statuses = []Status{StatusOK, StatusDegraded, StatusFailing}
+
+// observe reports a snapshot's checks and status.
+func (r *Reporter) observe(s Snapshot) {
+	for _, c := range s.Checks {
+		up := 0.0
+		if c.Status == StatusOK {
+			up = 1
+		}
+		r.mx.CheckUp.With("service", r.service, "check", c.Name).Set(up)
+	}
+	for _, st := range statuses {
+		v := 0.0
+		if s.Status == st {
+			v = 1
+		}
+		r.mx.Status.With("service", r.service, "status", string(st)).Set(v)
+	}
+}
