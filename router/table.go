@@ -1,0 +1,225 @@
+package router
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hydrakit/hydrakit/keyspace"
+)
+
+// route is a pattern of a service, ranked in the table.
+type route struct {
+	*pattern
+	service string
+	rank    int // position in table.sorted
+}
+
+// table is an immutable route table; a refresh builds a new one and swaps it in.
+type table struct {
+	services []string            // sorted; list/routes order
+	routes   map[string][]string // service → raw patterns, as read
+	compiled map[string][]*route // service → its routes in registration order
+	sorted   []*route            // every route, most specific first
+	// byFirst indexes sorted by the route's first path segment when it is a literal; wild holds
+	// the routes whose first segment is not. Both keep sorted's order.
+	byFirst map[string][]*route
+	wild    []*route
+}
+
+// buildTable compiles routes (service → raw patterns); patterns that do not compile are returned
+// as errors and left out.
+func buildTable(routes map[string][]string) (*table, []error) {
+	t := &table{routes: routes, compiled: map[string][]*route{}, byFirst: map[string][]*route{}}
+	var errs []error
+	for svc, patterns := range routes {
+		t.services = append(t.services, svc)
+		for _, raw := range patterns {
+			p, err := compilePattern(raw)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", svc, err))
+				continue
+			}
+			rt := &route{pattern: p, service: svc}
+			t.compiled[svc] = append(t.compiled[svc], rt)
+			t.sorted = append(t.sorted, rt)
+		}
+	}
+	slices.Sort(t.services)
+	slices.SortStableFunc(t.sorted, func(a, b *route) int {
+		if more, differ := moreSpecific(a.kinds, b.kinds); differ {
+			if more {
+				return -1
+			}
+			return 1
+		}
+		// Same shape: the longer literal text, then service and pattern, for a stable order.
+		return cmp.Or(cmp.Compare(len(b.text), len(a.text)), cmp.Compare(a.service, b.service),
+			cmp.Compare(a.raw, b.raw))
+	})
+	for i, rt := range t.sorted {
+		rt.rank = i
+		if first, ok := firstLiteral(rt.pattern); ok {
+			t.byFirst[first] = append(t.byFirst[first], rt)
+		} else {
+			t.wild = append(t.wild, rt)
+		}
+	}
+	return t, errs
+}
+
+// firstLiteral returns the first segment after the leading "/" of a pattern whose segment is
+// wholly literal (so that a path can only match when its own first segment equals it).
+func firstLiteral(p *pattern) (string, bool) {
+	if !strings.HasPrefix(p.text, "/") || len(p.kinds) < 2 || p.kinds[1] != kindLiteral {
+		return "", false
+	}
+	rest := p.text[1:]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.ContainsAny(rest, "*()") {
+		return "", false
+	}
+	return rest, true
+}
+
+func firstSegment(path string) string {
+	rest := strings.TrimPrefix(path, "/")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// match returns, most specific first, the routes matching method and path, calling yield for each
+// until it returns false. It walks the routes indexed under the path's first segment and those
+// with a non-literal first segment, merged in rank order.
+func (t *table) match(method, path string, yield func(*route) bool) {
+	a, b := t.byFirst[firstSegment(path)], t.wild
+	for len(a) > 0 || len(b) > 0 {
+		var rt *route
+		if len(b) == 0 || len(a) > 0 && a[0].rank < b[0].rank {
+			rt, a = a[0], a[1:]
+		} else {
+			rt, b = b[0], b[1:]
+		}
+		if rt.matchMethod(method) && rt.matchPath(path) && !yield(rt) {
+			return
+		}
+	}
+}
+
+// known reports whether service has routes in the table (the passthrough and Referer fallbacks
+// route only to those).
+func (t *table) known(service string) bool {
+	_, ok := t.routes[service]
+	return ok && service != keyspace.RouterService
+}
+
+// serviceOfNode returns the serviceName of a nodes-hash entry.
+func serviceOfNode(raw string) string {
+	var n struct {
+		ServiceName string `json:"serviceName"`
+	}
+	if json.Unmarshal([]byte(raw), &n) != nil {
+		return ""
+	}
+	return n.ServiceName
+}
+
+// loadRoutes reads the route sets of services (at most MaxServices, MaxRoutes each) in one
+// pipeline. A service without routes is left out.
+func (r *Router) loadRoutes(ctx context.Context, services []string) (map[string][]string, error) {
+	slices.Sort(services)
+	services = slices.Compact(services)
+	if len(services) > MaxServices {
+		r.logger.Log("level", "warn", "msg", "route table full: services left out", "services", len(services), "max", MaxServices)
+		services = services[:MaxServices]
+	}
+	out := make(map[string][]string, len(services))
+	if len(services) == 0 {
+		return out, nil
+	}
+	pipe := r.state.Redis.Pipeline()
+	cmds := make([]interface{ Val() []string }, len(services))
+	for i, svc := range services {
+		cmds[i] = pipe.SRandMemberN(ctx, r.state.Keys.Routes(svc), MaxRoutes+1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("router: read routes: %w", err)
+	}
+	for i, svc := range services {
+		routes := cmds[i].Val()
+		if len(routes) == 0 {
+			continue
+		}
+		if len(routes) > MaxRoutes {
+			r.logger.Log("level", "warn", "msg", "too many routes: some left out", "service", svc, "max", MaxRoutes)
+			routes = routes[:MaxRoutes]
+		}
+		slices.Sort(routes)
+		out[svc] = routes
+	}
+	return out, nil
+}
+
+// reload re-reads the routes of every service in the nodes hash (service "" ) or of one service,
+// and swaps in the new table. Routes that are gone from Redis are gone from the table.
+func (r *Router) reload(ctx context.Context, service string) error {
+	r.loadMu.Lock()
+	defer r.loadMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
+	next := map[string][]string{}
+	if service == "" {
+		nodes, err := r.state.Redis.HGetAll(ctx, r.state.Keys.Nodes()).Result()
+		if err != nil {
+			return fmt.Errorf("router: read nodes: %w", err)
+		}
+		services := []string{keyspace.RouterService}
+		for _, raw := range nodes {
+			if svc := serviceOfNode(raw); svc != "" {
+				services = append(services, svc)
+			}
+		}
+		loaded, err := r.loadRoutes(ctx, services)
+		if err != nil {
+			return err
+		}
+		next = loaded
+	} else {
+		svc, err := keyspace.ValidateService(service)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		loaded, err := r.loadRoutes(ctx, []string{svc})
+		if err != nil {
+			return err
+		}
+		for s, routes := range r.table.Load().routes {
+			if !strings.Contains(s, "://") {
+				next[s] = routes
+			}
+		}
+		delete(next, svc)
+		if routes, ok := loaded[svc]; ok {
+			if _, had := next[svc]; !had && len(next) >= MaxServices {
+				return fmt.Errorf("router: route table full (%d services)", MaxServices)
+			}
+			next[svc] = routes
+		}
+	}
+	for base, routes := range r.cfg.external {
+		next[base] = routes
+	}
+	t, errs := buildTable(next)
+	for _, err := range errs {
+		r.logger.Log("level", "warn", "msg", "route left out", "err", err)
+	}
+	r.table.Store(t)
+	return nil
+}
