@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxPatternLen bounds a route pattern read from Redis; longer ones are skipped.
@@ -127,6 +128,9 @@ func splitMethod(raw string) (method, text string) {
 func compilePattern(raw string) (*pattern, error) {
 	if len(raw) > maxPatternLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", errPattern, maxPatternLen)
+	}
+	if !utf8.ValidString(raw) {
+		return nil, fmt.Errorf("%w: not UTF-8", errPattern)
 	}
 	p := &pattern{raw: raw}
 	p.method, p.text = splitMethod(raw)
@@ -310,3 +314,4 @@ func moreSpecific(a, b []byte) (more, differ bool) {
 	}
 	return false, false
 }
+

@@ -24,16 +24,20 @@ type table struct {
 	routes   map[string][]string // service → raw patterns, as read
 	compiled map[string][]*route // service → its routes in registration order
 	sorted   []*route            // every route, most specific first
-	// byFirst indexes sorted by the route's first path segment when it is a literal; wild holds
-	// the routes whose first segment is not. Both keep sorted's order.
-	byFirst map[string][]*route
-	wild    []*route
+	// trie indexes sorted by the leading literal segments of each pattern: a route sits at the
+	// node of its last leading literal segment, and can only match paths passing that node.
+	trie *trieNode
+}
+
+type trieNode struct {
+	children map[string]*trieNode
+	routes   []*route // in sorted's order
 }
 
 // buildTable compiles routes (service → raw patterns); patterns that do not compile are returned
 // as errors and left out.
 func buildTable(routes map[string][]string) (*table, []error) {
-	t := &table{routes: routes, compiled: map[string][]*route{}, byFirst: map[string][]*route{}}
+	t := &table{routes: routes, compiled: map[string][]*route{}}
 	var errs []error
 	for svc, patterns := range routes {
 		t.services = append(t.services, svc)
@@ -60,53 +64,66 @@ func buildTable(routes map[string][]string) (*table, []error) {
 		return cmp.Or(cmp.Compare(len(b.text), len(a.text)), cmp.Compare(a.service, b.service),
 			cmp.Compare(a.raw, b.raw))
 	})
+	t.trie = &trieNode{}
 	for i, rt := range t.sorted {
 		rt.rank = i
-		if first, ok := firstLiteral(rt.pattern); ok {
-			t.byFirst[first] = append(t.byFirst[first], rt)
-		} else {
-			t.wild = append(t.wild, rt)
+		n := t.trie
+		for j, seg := range strings.Split(rt.text, "/") {
+			if rt.kinds[j] != kindLiteral {
+				break
+			}
+			child, ok := n.children[seg]
+			if !ok {
+				if n.children == nil {
+					n.children = map[string]*trieNode{}
+				}
+				child = &trieNode{}
+				n.children[seg] = child
+			}
+			n = child
 		}
+		n.routes = append(n.routes, rt)
 	}
 	return t, errs
 }
 
-// firstLiteral returns the first segment after the leading "/" of a pattern whose segment is
-// wholly literal (so that a path can only match when its own first segment equals it).
-func firstLiteral(p *pattern) (string, bool) {
-	if !strings.HasPrefix(p.text, "/") || len(p.kinds) < 2 || p.kinds[1] != kindLiteral {
-		return "", false
-	}
-	rest := p.text[1:]
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		rest = rest[:i]
-	}
-	if strings.ContainsAny(rest, "*()") {
-		return "", false
-	}
-	return rest, true
-}
-
-func firstSegment(path string) string {
-	rest := strings.TrimPrefix(path, "/")
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return rest[:i]
-	}
-	return rest
-}
-
-// match returns, most specific first, the routes matching method and path, calling yield for each
-// until it returns false. It walks the routes indexed under the path's first segment and those
-// with a non-literal first segment, merged in rank order.
+// match calls yield with the routes matching method and path, most specific first, until it
+// returns false. It walks the trie along the path's segments and merges, in rank order, the routes
+// of the nodes it passes.
 func (t *table) match(method, path string, yield func(*route) bool) {
-	a, b := t.byFirst[firstSegment(path)], t.wild
-	for len(a) > 0 || len(b) > 0 {
-		var rt *route
-		if len(b) == 0 || len(a) > 0 && a[0].rank < b[0].rank {
-			rt, a = a[0], a[1:]
-		} else {
-			rt, b = b[0], b[1:]
+	var buf [16][]*route
+	lists := buf[:0]
+	n, rest := t.trie, path
+	for {
+		if len(n.routes) > 0 {
+			lists = append(lists, n.routes)
 		}
+		seg, more := rest, false
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			seg, rest, more = rest[:i], rest[i+1:], true
+		}
+		if n = n.children[seg]; n == nil {
+			break
+		}
+		if !more {
+			if len(n.routes) > 0 {
+				lists = append(lists, n.routes)
+			}
+			break
+		}
+	}
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0].rank < lists[best][0].rank) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		rt := lists[best][0]
+		lists[best] = lists[best][1:]
 		if rt.matchMethod(method) && rt.matchPath(path) && !yield(rt) {
 			return
 		}
@@ -222,4 +239,12 @@ func (r *Router) reload(ctx context.Context, service string) error {
 	}
 	r.table.Store(t)
 	return nil
+}
+
+func firstSegment(path string) string {
+	rest := strings.TrimPrefix(path, "/")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
 }
