@@ -314,4 +314,3 @@ func moreSpecific(a, b []byte) (more, differ bool) {
 	}
 	return false, false
 }
-

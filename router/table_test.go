@@ -28,12 +28,12 @@ func TestTableMostSpecificWins(t *testing.T) {
 		t.Fatal(errs)
 	}
 	for _, tc := range []struct{ method, path, want string }{
-		{"GET", "/v1/items/new", "new [get]/v1/items/new"},        // literal beats param
-		{"HEAD", "/v1/items/new", "new [get]/v1/items/new"},       // [get] takes HEAD
-		{"POST", "/v1/items/new", "poster [post]/v1/items/new"},   // method-aware
-		{"DELETE", "/v1/items/new", "splat /v1/*rest"},            // no [delete] route: the splat
-		{"GET", "/v1/items/42", "item [get]/v1/items/:id"},        // param beats splat
-		{"POST", "/v1/items/42", "item [post]/v1/items/:id"},      // same path, the method's route
+		{"GET", "/v1/items/new", "new [get]/v1/items/new"},      // literal beats param
+		{"HEAD", "/v1/items/new", "new [get]/v1/items/new"},     // [get] takes HEAD
+		{"POST", "/v1/items/new", "poster [post]/v1/items/new"}, // method-aware
+		{"DELETE", "/v1/items/new", "splat /v1/*rest"},          // no [delete] route: the splat
+		{"GET", "/v1/items/42", "item [get]/v1/items/:id"},      // param beats splat
+		{"POST", "/v1/items/42", "item [post]/v1/items/:id"},    // same path, the method's route
 		{"GET", "/v1/items/42/parts", "sub [get]/v1/items/:id/parts"},
 		{"GET", "/v1/things", "group [get]/v1/things(/:id)"},
 		{"GET", "/v1/things/7", "group [get]/v1/things(/:id)"},
