@@ -133,7 +133,9 @@ func TestRouting(t *testing.T) {
 	fx := newFixture(t)
 	fx.addService(t, "other", time.Now(), "[get]/v1/hx/items/special", "[get]/v1/shared", "[post]/v1/hx/hello")
 	fx.addService(t, "deadsvc", time.Now(), "[get]/v1/dead", "[get]/v1/shared/:x")
+	fx.addService(t, "bare", time.Now()) // a Go service that registered no routes
 	fx.fwd.setLive("other", true)
+	fx.fwd.setLive("bare", true)
 	if err := fx.r.reload(t.Context(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +152,7 @@ func TestRouting(t *testing.T) {
 		{"[post] does not take GET", "GET", "/v1/hx/echo", nil, 404, notFound},
 		{"passthrough strips the service", "GET", "/hxsvc/v1/hx/hello?q=1", nil, 200, "hxsvc GET /v1/hx/hello?q=1"},
 		{"passthrough any method", "DELETE", "/hxsvc/v1/x", nil, 200, "hxsvc DELETE /v1/x"},
+		{"passthrough to a service without routes", "POST", "/bare/greet", nil, 200, "bare POST /greet"},
 		{"hydra's own /svc/:rest route", "GET", "/hxsvc/page", nil, 200, "hxsvc GET /hxsvc/page"},
 		{"referer", "GET", "/assets/app.js", []string{"Referer", "http://h/hxsvc/page"}, 200, "hxsvc GET /assets/app.js"},
 		{"referer of a dead service", "GET", "/assets/app.js", []string{"Referer", "http://h/deadsvc/"}, 404, notFound},

@@ -22,6 +22,7 @@ type route struct {
 type table struct {
 	services []string            // sorted; list/routes order
 	routes   map[string][]string // service → raw patterns, as read
+	names    map[string]bool     // every service with a nodes entry or routes: passthrough targets
 	compiled map[string][]*route // service → its routes in registration order
 	sorted   []*route            // every route, most specific first
 	// trie indexes sorted by the leading literal segments of each pattern: a route sits at the
@@ -36,10 +37,14 @@ type trieNode struct {
 
 // buildTable compiles routes (service → raw patterns); patterns that do not compile are returned
 // as errors and left out.
-func buildTable(routes map[string][]string) (*table, []error) {
-	t := &table{routes: routes, compiled: map[string][]*route{}}
+func buildTable(routes map[string][]string, names ...string) (*table, []error) {
+	t := &table{routes: routes, compiled: map[string][]*route{}, names: map[string]bool{}}
+	for _, n := range names {
+		t.names[n] = true
+	}
 	var errs []error
 	for svc, patterns := range routes {
+		t.names[svc] = true
 		t.services = append(t.services, svc)
 		for _, raw := range patterns {
 			p, err := compilePattern(raw)
@@ -130,11 +135,10 @@ func (t *table) match(method, path string, yield func(*route) bool) {
 	}
 }
 
-// known reports whether service has routes in the table (the passthrough and Referer fallbacks
-// route only to those).
+// known reports whether service is one the passthrough and Referer fallbacks route to: a service
+// with routes, as in hydra-router, or with a nodes entry (a Go service that registered no routes).
 func (t *table) known(service string) bool {
-	_, ok := t.routes[service]
-	return ok && service != keyspace.RouterService
+	return t.names[service] && service != keyspace.RouterService && !strings.Contains(service, "://")
 }
 
 // serviceOfNode returns the serviceName of a nodes-hash entry.
@@ -192,6 +196,7 @@ func (r *Router) reload(ctx context.Context, service string) error {
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
 	next := map[string][]string{}
+	var names []string
 	if service == "" {
 		nodes, err := r.state.Redis.HGetAll(ctx, r.state.Keys.Nodes()).Result()
 		if err != nil {
@@ -203,6 +208,7 @@ func (r *Router) reload(ctx context.Context, service string) error {
 				services = append(services, svc)
 			}
 		}
+		names = slices.Clone(services)
 		loaded, err := r.loadRoutes(ctx, services)
 		if err != nil {
 			return err
@@ -217,10 +223,14 @@ func (r *Router) reload(ctx context.Context, service string) error {
 		if err != nil {
 			return err
 		}
-		for s, routes := range r.table.Load().routes {
+		prev := r.table.Load()
+		for s, routes := range prev.routes {
 			if !strings.Contains(s, "://") {
 				next[s] = routes
 			}
+		}
+		for s := range prev.names {
+			names = append(names, s)
 		}
 		delete(next, svc)
 		if routes, ok := loaded[svc]; ok {
@@ -233,7 +243,9 @@ func (r *Router) reload(ctx context.Context, service string) error {
 	for base, routes := range r.cfg.external {
 		next[base] = routes
 	}
-	t, errs := buildTable(next)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	t, errs := buildTable(next, names[:min(len(names), MaxServices)]...)
 	for _, err := range errs {
 		r.logger.Log("level", "warn", "msg", "route left out", "err", err)
 	}
