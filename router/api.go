@@ -382,6 +382,7 @@ func (r *Router) apiSend(ctx context.Context, w http.ResponseWriter, req *http.R
 		code := http.StatusInternalServerError
 		switch {
 		case errors.Is(err, redispubsub.ErrNoInstances), errors.Is(err, redispubsub.ErrNoResponders):
+			//lint:ignore ST1005 hydra-router's reason text, which its clients read
 			code, err = http.StatusServiceUnavailable, fmt.Errorf("Unavailable %s instances", addr.Service)
 		case errors.Is(err, redispubsub.ErrBadAddress), errors.Is(err, umf.ErrMalformed):
 			code = http.StatusBadRequest
