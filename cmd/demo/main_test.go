@@ -31,7 +31,7 @@ func runDemo(t *testing.T, args ...string) string {
 	if err := run(context.Background(), args, &out, &errs); err != nil {
 		t.Fatalf("demo failed: %v\n%s\n%s", err, out.String(), errs.String())
 	}
-	if !strings.Contains(out.String(), "All 7 steps worked.") {
+	if !strings.Contains(out.String(), "All 8 steps worked.") {
 		t.Fatalf("demo did not finish:\n%s", out.String())
 	}
 	return out.String()

@@ -66,6 +66,7 @@ func (t *tour) run(ctx context.Context) error {
 	}{
 		{"three instances of a go-kit service register", t.register},
 		{"a client balances HTTP and pub/sub calls across them", t.balance},
+		{"hydrakit-router routes HTTP to them", t.routerStep},
 		{"one instance is killed (SIGKILL) and the client fails over", t.failover},
 		{"a broadcast reaches every live instance", t.broadcast},
 		{"queued jobs survive a worker killed mid-job", t.jobs},
