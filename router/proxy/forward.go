@@ -86,6 +86,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Scheme, out.URL.Host = "http", c.service // the host is each attempt's instance
 	out.URL.Path, out.URL.RawPath, out.URL.RawQuery = c.target.Path, c.target.RawPath, c.target.RawQuery
 	out.Host = pr.In.Host
+	// The client's X-Forwarded-For is kept and this hop appended (hydra-router passes every client
+	// header on): a service trusts only the hops it knows.
+	out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 	pr.SetXForwarded()
 	out.Header.Set("X-Hydra-Tracer", c.tracer)
 }

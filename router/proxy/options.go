@@ -27,19 +27,21 @@ const (
 type ProxyOption func(*config)
 
 type config struct {
-	registerer   prometheus.Registerer
-	timeout      time.Duration
-	cors         http.Header
-	attempts     int
-	retryBuffer  int
-	maxEnvelope  int
-	maxServices  int
-	maxConns     int
-	breaker      func(instance string) gobreaker.Settings
-	errs         []string
+	registerer  prometheus.Registerer
+	timeout     time.Duration
+	cors        http.Header
+	attempts    int
+	retryBuffer int
+	maxEnvelope int
+	maxServices int
+	maxConns    int
+	breaker     func(instance string) gobreaker.Settings
+	errs        []string
 }
 
-func (c *config) refuse(format string, args ...any) { c.errs = append(c.errs, fmt.Sprintf(format, args...)) }
+func (c *config) refuse(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
 
 // ProxyRegisterer registers the Proxy's metrics on r instead of nowhere; several Proxies need
 // registerers of their own.
