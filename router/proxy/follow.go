@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -35,6 +36,7 @@ type follower struct {
 	lastUsed  atomic.Int64 // a use counter value, for the LRU bound
 
 	endpoints atomic.Pointer[[]endpoint.Endpoint]
+	addrList  atomic.Pointer[[]string]     // the addresses of endpoints, sorted
 	byAddr    map[string]*instanceEndpoint // owned by run
 	listed    atomic.Int32                 // instances listed now
 
@@ -88,6 +90,8 @@ func (f *follower) update(ev sd.Event) {
 		}
 		return
 	}
+	addrs := append([]string(nil), ev.Instances...) // sorted by the Instancer
+	f.addrList.Store(&addrs)
 	next := make(map[string]*instanceEndpoint, len(ev.Instances))
 	eps := make([]endpoint.Endpoint, 0, len(ev.Instances))
 	for _, addr := range ev.Instances {
@@ -106,6 +110,13 @@ func (f *follower) update(ev sd.Event) {
 	f.byAddr = next
 	f.listed.Store(int32(len(eps)))
 	f.endpoints.Store(&eps)
+}
+
+func (f *follower) addrs() []string {
+	if a := f.addrList.Load(); a != nil {
+		return slices.Clone(*a)
+	}
+	return nil
 }
 
 // Endpoints implements sd.Endpointer.

@@ -94,6 +94,24 @@ func (p *Proxy) Live(ctx context.Context, service string) bool {
 	return err == nil && f.listed.Load() > 0
 }
 
+// Instances returns the host:port of the instances of service the Proxy balances over now, sorted;
+// nil when it does not follow service (yet).
+func (p *Proxy) Instances(service string) []string {
+	s := &p.services
+	s.mu.Lock()
+	f := s.byName[service]
+	s.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	select {
+	case <-f.ready:
+	default:
+		return nil
+	}
+	return f.addrs()
+}
+
 // follow returns the follower of service, starting it on first use; at most ProxyMaxServices are
 // followed, the least recently used one is dropped to make room.
 func (p *Proxy) follow(ctx context.Context, service string) (*follower, error) {

@@ -209,7 +209,9 @@ func answering(c *counter) http.Handler {
 }
 
 func TestRetryOnlyWhatMayBeSentTwice(t *testing.T) {
-	f := newFixture(t, ProxyBreaker(func(string) gobreaker.Settings { return gobreaker.Settings{ReadyToTrip: func(gobreaker.Counts) bool { return false }} }))
+	f := newFixture(t, ProxyBreaker(func(string) gobreaker.Settings {
+		return gobreaker.Settings{ReadyToTrip: func(gobreaker.Counts) bool { return false }}
+	}))
 	var bad, good counter
 	f.instance("rt", breaking(&bad))
 	f.instance("rt", answering(&good))
@@ -442,4 +444,3 @@ func TestNoGoroutinePerRequest(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
