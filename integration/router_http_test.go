@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -14,13 +15,18 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
@@ -267,4 +273,242 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 		}
 	}
 	t.Logf("hydra-router's 503 for a dead service %v after the SIGKILL (TTL %v); answers meanwhile: %q", time.Since(killed).Round(time.Millisecond), sdredis.DefaultTTL, seen)
+}
+
+// routerChildEnv, set to "<redis url> <service>", turns the test binary into one instance of an HTTP
+// service (see runRouterChild) for TestRouterHTTPKillUnderLoad.
+const routerChildEnv = "HYDRAKIT_ROUTER_HTTP_CHILD"
+
+func init() {
+	if v := os.Getenv(routerChildEnv); v != "" {
+		runRouterChild(v)
+	}
+}
+
+// runRouterChild registers an instance and serves it until killed: every request is announced on
+// stdout ("got <method> <X-Req>") as it arrives, before its body is echoed back.
+func runRouterChild(v string) {
+	url, svc, _ := strings.Cut(v, " ")
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		panic(err)
+	}
+	hc, err := hydrakit.NewClient(goredis.NewClient(opts))
+	if err != nil {
+		panic(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	reg, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: svc, IP: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}, log.NewNopLogger())
+	if err != nil {
+		panic(err)
+	}
+	reg.Register()
+	var mu sync.Mutex
+	fmt.Printf("ready %s\n", ln.Addr())
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fmt.Printf("got %s %s\n", r.Method, r.Header.Get("X-Req"))
+		mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(body)
+	}))
+	os.Exit(0)
+}
+
+// routerChild is one instance process and what it received.
+type routerChild struct {
+	cmd  *exec.Cmd
+	addr string
+	got  atomic.Int64
+	done chan struct{}
+}
+
+// startRouterChildren starts n instances of svc as processes; each is killed when the test ends.
+// received counts the requests each X-Req reached any of them; nudge is signalled on each arrival.
+func startRouterChildren(t *testing.T, redisURL, svc string, n int, received *sync.Map, nudge chan struct{}) []*routerChild {
+	t.Helper()
+	var children []*routerChild
+	for range n {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), routerChildEnv+"="+redisURL+" "+svc)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		c := &routerChild{cmd: cmd, done: make(chan struct{})}
+		ready := make(chan string, 1)
+		go func() {
+			defer close(c.done)
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				f := strings.Fields(sc.Text())
+				switch {
+				case len(f) == 2 && f[0] == "ready":
+					ready <- f[1]
+				case len(f) == 3 && f[0] == "got":
+					v, _ := received.LoadOrStore(f[2], new(atomic.Int64))
+					v.(*atomic.Int64).Add(1)
+					c.got.Add(1)
+					select {
+					case nudge <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+		t.Cleanup(func() { cmd.Process.Kill(); <-c.done; cmd.Wait() })
+		select {
+		case c.addr = <-ready:
+		case <-c.done:
+			t.Fatal("instance process exited before it was ready")
+		case <-time.After(30 * time.Second):
+			t.Fatal("instance process not ready in 30 s")
+		}
+		children = append(children, c)
+	}
+	return children
+}
+
+// waitNudged waits, on each arrival signalled on nudge, until ok holds.
+func waitNudged(t *testing.T, nudge chan struct{}, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for !ok() {
+		select {
+		case <-nudge:
+		case <-deadline:
+			t.Fatalf("not seen in 60 s: %s", what)
+		}
+	}
+}
+
+type routedOutcome struct {
+	id, method string
+	start      time.Time
+	ok         bool
+	detail     string
+}
+
+// Two proxies (two routers) and three instance processes; 32 concurrent clients; one instance is
+// SIGKILLed. No request started after the instance left discovery fails, no idempotent request fails
+// at all (it is retried on another instance), and no request is ever received twice.
+func TestRouterHTTPKillUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a real Redis and processes; skipped with -short")
+	}
+	srv := redistest.Start(t)
+	const svc = "pxload"
+	var received sync.Map
+	nudge := make(chan struct{}, 1)
+	children := startRouterChildren(t, srv.URL()+"/0", svc, 3, &received, nudge)
+	var proxies []*proxy.Proxy
+	var fronts []string
+	for range 2 {
+		p, front := routerFront(t, redistest.Fleet(t, srv.Client(t)))
+		waitLive(t, p, svc, 3)
+		proxies, fronts = append(proxies, p), append(fronts, front)
+	}
+
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var routedOutcomes []routedOutcome
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				o := routedOutcome{id: fmt.Sprintf("w%d-%d", w, n), method: "GET", start: time.Now()}
+				if n%2 == 0 {
+					o.method = "POST"
+				}
+				body := "payload " + o.id
+				req, _ := http.NewRequest(o.method, fronts[(w+n)%2]+"/"+svc+"/work", strings.NewReader(body))
+				req.Header.Set("X-Req", o.id)
+				resp, err := client.Do(req)
+				if err != nil {
+					o.detail = err.Error()
+				} else {
+					got, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					o.ok = resp.StatusCode == 200 && string(got) == body
+					o.detail = fmt.Sprintf("%d %.160s", resp.StatusCode, got)
+				}
+				mu.Lock()
+				routedOutcomes = append(routedOutcomes, o)
+				mu.Unlock()
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wg.Wait()
+	})
+
+	waitNudged(t, nudge, "every instance busy", func() bool {
+		return children[0].got.Load() > 100 && children[1].got.Load() > 100 && children[2].got.Load() > 100
+	})
+	victim := children[0]
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	killed := time.Now()
+	deadline := killed.Add(30 * time.Second)
+	for slices.Contains(proxies[0].Instances(svc), victim.addr) || slices.Contains(proxies[1].Instances(svc), victim.addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed instance %s never left discovery", victim.addr)
+		}
+		time.Sleep(2 * time.Millisecond) // silent state: polled
+	}
+	left := time.Now()
+	base1, base2 := children[1].got.Load(), children[2].got.Load()
+	waitNudged(t, nudge, "traffic after the instance left", func() bool {
+		return children[1].got.Load() > base1+500 && children[2].got.Load() > base2+500
+	})
+	close(stop)
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	var failedPOST, failedAfter, failedGET, twice int
+	for _, o := range routedOutcomes {
+		if v, ok := received.Load(o.id); ok && v.(*atomic.Int64).Load() > 1 {
+			twice++
+			t.Errorf("%s %s received %d times", o.method, o.id, v.(*atomic.Int64).Load())
+		}
+		if o.ok {
+			continue
+		}
+		switch {
+		case o.start.After(left):
+			failedAfter++
+			t.Errorf("%s %s started after the instance left discovery and failed: %s", o.method, o.id, o.detail)
+		case o.method == "GET":
+			failedGET++
+			t.Errorf("idempotent %s %s failed: %s", o.method, o.id, o.detail)
+		default:
+			failedPOST++
+		}
+	}
+	t.Logf("%d requests through 2 proxies to 3 instances, one SIGKILLed; it left discovery %v after the kill; "+
+		"%d POSTs in flight to it failed (never resent), %d GETs failed, %d after it left, %d received twice",
+		len(routedOutcomes), left.Sub(killed).Round(time.Millisecond), failedPOST, failedGET, failedAfter, twice)
 }
