@@ -166,7 +166,7 @@ func (f *follower) stop() {
 
 // followers is the Proxy's bounded set of followed services.
 type followers struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	byName map[string]*follower
 	uses   atomic.Int64
 	closed bool

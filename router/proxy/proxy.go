@@ -98,9 +98,9 @@ func (p *Proxy) Live(ctx context.Context, service string) bool {
 // nil when it does not follow service (yet).
 func (p *Proxy) Instances(service string) []string {
 	s := &p.services
-	s.mu.Lock()
+	s.mu.RLock()
 	f := s.byName[service]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if f == nil {
 		return nil
 	}
@@ -120,6 +120,13 @@ func (p *Proxy) follow(ctx context.Context, service string) (*follower, error) {
 		return nil, err
 	}
 	s := &p.services
+	s.mu.RLock() // the common case: followed already
+	if f := s.byName[name]; f != nil {
+		s.mu.RUnlock()
+		f.lastUsed.Store(s.uses.Add(1))
+		return p.ready(ctx, f)
+	}
+	s.mu.RUnlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -147,15 +154,21 @@ func (p *Proxy) follow(ctx context.Context, service string) (*follower, error) {
 		go func() { defer p.starting.Done(); p.drop(evicted) }()
 	}
 	s.mu.Unlock()
+	return p.ready(ctx, f)
+}
+
+// ready waits for f's first lookup; a follower that failed to start is forgotten, to be tried anew.
+func (p *Proxy) ready(ctx context.Context, f *follower) (*follower, error) {
 	select {
 	case <-f.ready:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	if f.err != nil {
+		s := &p.services
 		s.mu.Lock()
-		if s.byName[name] == f {
-			delete(s.byName, name)
+		if s.byName[f.service] == f {
+			delete(s.byName, f.service)
 		}
 		s.mu.Unlock()
 		return nil, f.err
