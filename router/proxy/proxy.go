@@ -78,7 +78,7 @@ func New(client *hydrakit.Client, options ...ProxyOption) (*Proxy, error) {
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
-		Transport:      p,
+		Transport:      balancing{p},
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.errorHandler,
 		ErrorLog:       stdlog.New(logWriter{logger}, "", 0),

@@ -183,9 +183,12 @@ func (p *Proxy) sendEndpoint(addr string) endpoint.Endpoint {
 	}
 }
 
-// RoundTrip is the ReverseProxy's transport: it sends the request to the service's instances in
+// balancing is the ReverseProxy's transport: it sends the request to the service's instances in
 // round-robin order, one after the other, until one answers or the retry policy says stop.
-func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
+type balancing struct{ p *Proxy }
+
+func (b balancing) RoundTrip(req *http.Request) (*http.Response, error) {
+	p := b.p
 	c := callOf(req.Context())
 	var last error
 	sends, skips, listed := 0, 0, false
@@ -203,8 +206,12 @@ func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := e(c.ctx, a)
 		if err == nil {
 			p.metrics.attempts.With("service", c.service, "instance", a.addr, "outcome", "ok").Add(1)
-			c.timer.Reset(c.timeout) // from here the timeout is the time without progress
 			r := resp.(*http.Response)
+			if r.StatusCode == http.StatusSwitchingProtocols {
+				c.timer.Stop() // an upgraded connection (a WebSocket) lives as long as its ends want
+				return r, nil
+			}
+			c.timer.Reset(c.timeout) // from here the timeout is the time without progress
 			r.Body = &idleBody{ReadCloser: r.Body, c: c}
 			return r, nil
 		}
