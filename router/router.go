@@ -28,7 +28,7 @@ import (
 	"github.com/hydrakit/hydrakit/queue"
 	"github.com/hydrakit/hydrakit/router/dashboard"
 	"github.com/hydrakit/hydrakit/router/internal/envelope"
-	"github.com/hydrakit/hydrakit/router/internal/standin"
+	"github.com/hydrakit/hydrakit/router/proxy"
 	"github.com/hydrakit/hydrakit/router/wsgate"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
@@ -132,7 +132,15 @@ func New(client *hydrakit.Client, options ...RouterOption) (*Router, error) {
 
 	r.fwd = cfg.forwarder
 	if r.fwd == nil {
-		r.fwd = standin.New(client, cfg.timeout)
+		cors := make(http.Header, len(cfg.cors))
+		for k, v := range cfg.cors {
+			cors[k] = []string{v}
+		}
+		p, err := proxy.New(client, proxy.ProxyRegisterer(r.registry), proxy.ProxyTimeout(cfg.timeout), proxy.ProxyCORS(cors))
+		if err != nil {
+			return nil, err
+		}
+		r.fwd = p
 	}
 	closers = append(closers, r.fwd.Close)
 	var err error
