@@ -47,7 +47,9 @@ func TestMetricsUnderTraffic(t *testing.T) {
 	var url string
 	deadline := time.Now().Add(30 * time.Second)
 	values := map[string]float64{}
-	for values["hydrakit_queue_completed_total"] != n {
+	// A scrape reads the lists before it gathers the counters, so the last completion can be counted
+	// while the scrape still saw it in progress: wait for a scrape that saw the end state.
+	for values["hydrakit_queue_completed_total"] != n || values[`hydrakit_queue_depth{list="in_progress"}`] != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %d completions: %v\n%s", n, values, out)
 		}
