@@ -10,8 +10,9 @@ TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
 all: lint test
 
+# make demo DEMO_FLAGS=-stay keeps the fleet and its Redis up after the tour, for `hydrakit nodes`.
 demo:
-	$(GO) run ./cmd/demo
+	$(GO) run ./cmd/demo $(DEMO_FLAGS)
 
 # deps makes sure a real redis-server and the Node Hydra peer are there (see scripts/ensure-deps.sh).
 deps:

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-kit/log"
 	goredis "github.com/redis/go-redis/v9"
@@ -62,13 +64,14 @@ func validate(service, version string) error {
 }
 
 // Put stores doc, encoded as JSON, as the given version of service's configuration, replacing any
-// document of that version (HSET, as Node's putConfig and hydra-cli cfg push). Pass a
-// json.RawMessage to store JSON bytes as they are (compacted).
+// document of that version (HSET, as Node's putConfig and hydra-cli cfg push), in the bytes Node's
+// JSON.stringify writes for the same value. Pass a json.RawMessage to store JSON bytes as they are
+// (compacted).
 func (s *Store) Put(ctx context.Context, service, version string, doc any) error {
 	if err := validate(service, version); err != nil {
 		return err
 	}
-	body, err := json.Marshal(doc)
+	body, err := marshal(doc)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidDocument, err)
 	}
@@ -76,6 +79,36 @@ func (s *Store) Put(ctx context.Context, service, version string, doc any) error
 		return fmt.Errorf("%w: null", ErrInvalidDocument)
 	}
 	return s.redis.HSet(ctx, s.keys.Configs(service), version, body).Err()
+}
+
+// marshal encodes v as JSON.stringify would: json.Marshal escapes <, > and & (for HTML) and
+// U+2028/U+2029 (for JSONP), JavaScript escapes none of them, and Node's bytes are what every peer
+// compares and what hydra-cli's cfg pull shows.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	// The encoder escapes U+2028 and U+2029 even without HTML escaping. A backslash only occurs in a
+	// string, as the first byte of an escape, so stepping over whole escapes finds exactly those.
+	w := 0
+	for r := 0; r < len(out); r++ {
+		if out[r] == '\\' && r+1 < len(out) {
+			if s := out[r+1:]; len(s) >= 5 && (string(s[:5]) == "u2028" || string(s[:5]) == "u2029") {
+				w += utf8.EncodeRune(out[w:], 0x2020+rune(s[4]-'0'))
+				r += 5
+				continue
+			}
+			out[w] = out[r]
+			w, r = w+1, r+1
+		}
+		out[w] = out[r]
+		w++
+	}
+	return out[:w], nil
 }
 
 // Get returns the JSON document stored as version of service's configuration, or an error wrapping

@@ -180,3 +180,31 @@ func TestStoreRedisDown(t *testing.T) {
 		t.Errorf("Put after restart: %v", err)
 	}
 }
+
+// Put writes the bytes Node's putConfig (JSON.stringify) writes for the same document: no HTML
+// escaping of <, > and &, U+2028 and U+2029 as they are, no trailing newline. The expected string was
+// checked against node -e 'process.stdout.write(JSON.stringify({...}))'.
+func TestPutWritesNodeBytes(t *testing.T) {
+	_, client := redistest.Mini(t)
+	ctx := context.Background()
+	s := newStore(t, client)
+	type doc struct {
+		HTML  string    `json:"html"`
+		LS    string    `json:"ls"`
+		Ctl   string    `json:"ctl"`
+		Slash string    `json:"slash"`
+		N     []float64 `json:"n"`
+	}
+	want := "{\"html\":\"<b>&amp;</b> a>b\",\"ls\":\"x\u2028y\u2029z\",\"ctl\":\"\\b\\f\\u0001\\n\\\\u2028\",\"slash\":\"a/b\",\"n\":[1.5,1e+21,1e-7,100]}"
+	for name, v := range map[string]any{
+		"struct": doc{HTML: "<b>&amp;</b> a>b", LS: "x\u2028y\u2029z", Ctl: "\b\f\x01\n\\u2028", Slash: "a/b", N: []float64{1.5, 1e21, 1e-7, 100}},
+		"raw":    json.RawMessage(" " + want + "\n"),
+	} {
+		if err := s.Put(ctx, "svc", "1.0.0", v); err != nil {
+			t.Fatal(err)
+		}
+		if have := client.HGet(ctx, keyspace.New().Configs("svc"), "1.0.0").Val(); want != have {
+			t.Errorf("%s:\nwant %s\nhave %s", name, want, have)
+		}
+	}
+}

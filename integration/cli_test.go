@@ -280,6 +280,7 @@ func TestCLIGolden(t *testing.T) {
 	f.golden(t, "queue-purge", fixed, "", 0, "queue", "purge", "go-svc", "--yes", "--json")
 
 	// cfg: what the CLI pushes, Node's getConfig reads.
+	ctx := t.Context()
 	doc := `{"workers": 4, "mode": "safe", "name": "é<&>"}`
 	f.golden(t, "cfg-push", env, doc, 0, "cfg", "push", "node-svc:1.2.0", "-")
 	f.golden(t, "cfg-push-json", env, `{"workers": 8}`, 0, "cfg", "push", "node-svc:1.10.0", "-", "--json")
@@ -290,6 +291,13 @@ func TestCLIGolden(t *testing.T) {
 	if want, have := "map[mode:safe name:é<&> workers:4]", fmt.Sprint(seen); want != have {
 		t.Errorf("Node's getConfig of the CLI's push: want %s, have %s", want, have)
 	}
+	// Byte for byte what Node's putConfig (hydra-cli's cfg push) writes for the same document.
+	f.node.MustCall("putConfig", "node-svc:node-bytes", json.RawMessage(doc))
+	configs := "hydra:service:node-svc:configs"
+	if want, have := f.rdb.HGet(ctx, configs, "node-bytes").Val(), f.rdb.HGet(ctx, configs, "1.2.0").Val(); want != have {
+		t.Errorf("cfg push stored other bytes than Node's putConfig: want %s, have %s", want, have)
+	}
+	f.rdb.HDel(ctx, configs, "node-bytes")
 	f.golden(t, "cfg-list", env, "", 0, "cfg", "list", "node-svc")
 	f.golden(t, "cfg-list-json", env, "", 0, "cfg", "list", "node-svc", "--json")
 	f.golden(t, "cfg-pull", env, "", 0, "cfg", "pull", "node-svc:1.2.0")
@@ -312,7 +320,6 @@ func TestCLIGolden(t *testing.T) {
 	f.golden(t, "message-send-nobody", env, strings.Replace(msg, "node-svc", "nobody", 1), cli.ExitNotFound, "message", "send", "-")
 
 	// Pruning: an old entry without presence, and an old entry whose instance is still present.
-	ctx := t.Context()
 	old := func(id, svc string) string {
 		return `{"serviceName":"` + svc + `","serviceDescription":"x","version":"0","instanceID":"` + id +
 			`","updatedOn":"` + time.Now().Add(-2*time.Minute).UTC().Format("2006-01-02T15:04:05.000Z") + `","processID":1,"ip":"10.0.0.1","port":"80","hostName":"old"}`

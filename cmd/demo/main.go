@@ -7,6 +7,11 @@
 //	go run ./cmd/demo                          # on an embedded Redis
 //	REDIS_URL=redis://127.0.0.1:6379/0 go run ./cmd/demo
 //	go run ./cmd/demo -redis rediss://127.0.0.1:6380/0 -redis-ca ca.pem
+//	go run ./cmd/demo -stay                    # then keep the fleet up for the hydrakit CLI
+//
+// With -stay, after the tour the greeters, the queue worker, hydrakit-router and the embedded Redis stay
+// up until Ctrl-C or SIGTERM (the demo then exits 0), and the demo prints the exact
+// `hydrakit --redis URL nodes` line to run in another terminal, and the router's dashboard URL.
 //
 // -redis takes every form package redisurl reads; the greeters and workers the demo starts connect to
 // the same Redis with the same TLS files.
@@ -53,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	role := fs.String("role", "", "internal: run as a child process of the demo (greeter or worker)")
 	name := fs.String("name", "", "internal: service name of a child")
 	verbose := fs.Bool("v", false, "show the logs of the demo's processes")
+	stay := fs.Bool("stay", false, "after the tour, keep its services, router and Redis up until Ctrl-C or SIGTERM, and print the hydrakit command that shows them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown -role %q", *role)
 	}
 
+	untilSignal := ctx
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	// The children connect where the demo did, with the same TLS files.
@@ -97,5 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	t := &tour{client: client, rdb: client.Redis(), redis: children, out: stdout, logger: logger, verbose: *verbose, start: time.Now()}
 	defer t.cleanup()
 	t.say("hydrakit demo on %s", where)
-	return t.run(ctx)
+	if err := t.run(ctx); err != nil || !*stay {
+		return err
+	}
+	return t.stay(untilSignal)
 }

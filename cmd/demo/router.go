@@ -14,7 +14,8 @@ import (
 )
 
 // routerStep starts hydrakit-router over the demo's services and calls a greeter through it: the
-// greeters register no routes, so the call takes hydra-router's /<service>/… passthrough.
+// greeters register no routes, so the call takes hydra-router's /<service>/… passthrough. The router
+// stays up until the tour's cleanup.
 func (t *tour) routerStep(ctx context.Context) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,12 +30,14 @@ func (t *tour) routerStep(ctx context.Context) error {
 	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	defer func() {
+	// The router serves until the tour's cleanup, so that -stay leaves it (and its dashboard) up.
+	t.stopRouter = func() {
 		r.Close()
 		srv.Close()
 		<-served
-	}()
+	}
 	base := fmt.Sprintf("http://%s", ln.Addr())
+	t.dashboard = base + "/"
 	t.say("  hydrakit-router %s registered as hydra-router; dashboard at %s/", short(r.ID()), base)
 
 	call := func(method, path, body string) (int, string, error) {

@@ -45,6 +45,9 @@ type tour struct {
 	children []*child
 	greeters []*child
 
+	stopRouter func() // set once hydrakit-router serves
+	dashboard  string // its dashboard's URL
+
 	// The client side: an Instancer per instance form, and a balanced endpoint per transport.
 	addrs, ids *sdredis.Instancer
 	endpointer *sd.DefaultEndpointer
@@ -87,6 +90,9 @@ func (t *tour) run(ctx context.Context) error {
 
 // cleanup stops every process and client the tour started, children gracefully.
 func (t *tour) cleanup() {
+	if t.stopRouter != nil {
+		t.stopRouter()
+	}
 	for _, c := range t.children {
 		c.stop()
 	}

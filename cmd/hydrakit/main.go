@@ -5,6 +5,8 @@
 //	go install github.com/hydrakit/hydrakit/cmd/hydrakit@latest
 //	hydrakit --redis redis://127.0.0.1:6379/0 nodes
 //
+// `make demo DEMO_FLAGS=-stay` leaves the demo's fleet up and prints the command that shows it.
+//
 // Exit codes: 0 ok, 1 failed, 2 usage, 3 not found or unreachable.
 package main
 

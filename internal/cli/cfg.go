@@ -65,18 +65,14 @@ func (a *app) cfgPushCmd() *cobra.Command {
 			if d := bytes.TrimSpace(doc); len(d) == 0 || d[0] != '{' || !json.Valid(d) {
 				return fmt.Errorf("%s: %w: want a JSON object", argv[1], config.ErrInvalidDocument)
 			}
-			// HSET the compact bytes as hydra-cli does (config.Store.Put would escape <, > and & as \u003c...).
-			var compact bytes.Buffer
-			if err := json.Compact(&compact, doc); err != nil {
-				return err
-			}
-			c, err := a.fleet(cmd.Context())
+			s, err := a.store(cmd)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := a.ctx(cmd.Context())
 			defer cancel()
-			if err := c.Redis().HSet(ctx, c.Keyspace().Configs(svc), ver, compact.Bytes()).Err(); err != nil {
+			// HSET of the compact JSON, in the bytes Node's putConfig (hydra-cli's cfg push) writes.
+			if err := s.Put(ctx, svc, ver, json.RawMessage(doc)); err != nil {
 				return err
 			}
 			return a.done(map[string]string{"pushed": config.Label(svc, ver)})

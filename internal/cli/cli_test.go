@@ -152,12 +152,58 @@ func TestShellLine(t *testing.T) {
 		{resolved{url: "rediss://bob@r:6379/0", ca: "ca.pem"}, "redis-cli -h r -p 6379 -n 0 --user bob --tls --cacert ca.pem"},
 		{resolved{url: "redis+cluster://a:7000,b:7001"}, "redis-cli -c -h a -p 7000"},
 	} {
-		have, err := shellLine(c.r)
-		if err != nil || have != c.want {
+		argv, err := shellArgs(c.r)
+		if have := "redis-cli " + strings.Join(argv, " "); err != nil || have != c.want {
 			t.Errorf("%s: want %s, have %s (%v)", c.r.url, c.want, have, err)
 		}
 	}
-	if _, err := shellLine(resolved{url: "redis+sentinel://s:1/m"}); exitCode(err) != ExitUsage {
+	if _, err := shellArgs(resolved{url: "redis+sentinel://s:1/m"}); exitCode(err) != ExitUsage {
 		t.Errorf("sentinel: %v", err)
+	}
+}
+
+// profile add refuses what no command could connect with, so that nothing unusable is saved: bare
+// cluster seeds carrying credentials (redact sees no scheme, so the password would be stored and
+// listed), an invalid port, a TLS file that is not there.
+func TestProfileAddValidatesTheURL(t *testing.T) {
+	e := env(t, nil)
+	for _, argv := range [][]string{
+		{"--url", "h:1,:s3cret@h:2"},
+		{"--url", "redis://h:notaport/0"},
+		{"--url", "rediss://h:6379/0", "--ca", filepath.Join(t.TempDir(), "missing.pem")},
+	} {
+		_, stderr, code := run(t, e, append([]string{"profile", "add", "bad"}, argv...)...)
+		if code != ExitUsage || strings.Contains(stderr, "s3cret") {
+			t.Errorf("profile add %s: exit %d, want %d; stderr %q", strings.Join(argv, " "), code, ExitUsage, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.ConfigDir, "hydrakit", "profiles.json")); !os.IsNotExist(err) {
+		t.Errorf("a refused profile was saved: %v", err)
+	}
+}
+
+// shell --json gives scripts the argument list, so that nothing depends on word splitting.
+func TestShellJSON(t *testing.T) {
+	e := env(t, map[string]string{"HYDRAKIT_REDIS_URL": "rediss://bob@r:6379/2", "HYDRAKIT_REDIS_PASSWORD": "s3cret"})
+	out, stderr, code := run(t, e, "shell", "--json", "--redis-ca", "my ca.pem")
+	want := `{
+  "command": "redis-cli",
+  "args": [
+    "-h",
+    "r",
+    "-p",
+    "6379",
+    "-n",
+    "2",
+    "--user",
+    "bob",
+    "--tls",
+    "--cacert",
+    "my ca.pem"
+  ]
+}
+`
+	if code != ExitOK || out != want {
+		t.Errorf("shell --json: exit %d (%s)\nwant %s\nhave %s", code, stderr, want, out)
 	}
 }

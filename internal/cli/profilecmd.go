@@ -5,6 +5,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hydrakit/hydrakit/redisurl"
 )
 
 // profileView is one profile as profile list prints it.
@@ -61,6 +63,12 @@ func (a *app) profileAddCmd(use string) *cobra.Command {
 			if p.PasswordEnv != "" && p.PasswordFile != "" {
 				return usagef("--password-env and --password-file exclude each other")
 			}
+			// Refuse now what no command could connect with (redisurl's errors never show a password).
+			rdb, err := redisurl.NewClient(p.Redis, redisurl.CAFile(p.CA), redisurl.ClientCert(p.Cert, p.Key))
+			if err != nil {
+				return usagef("profile %s: %v", argv[0], err)
+			}
+			_ = rdb.Close()
 			s := a.profiles()
 			f, err := s.load()
 			if err != nil {

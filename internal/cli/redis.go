@@ -69,32 +69,40 @@ func (a *app) shellCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "shell",
 		Short: "Print the redis-cli command line for the current Redis (use as $(hydrakit shell)); never the password",
-		Args:  args(cobra.NoArgs),
+		Long: `Print the redis-cli command line for the current Redis (use as $(hydrakit shell)); never the password.
+redis-cli reads it from $REDISCLI_AUTH. With --json: {"command": "redis-cli", "args": [...]}.`,
+		Args: args(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
 			r, err := a.resolve()
 			if err != nil {
 				return err
 			}
-			line, err := shellLine(r)
+			argv, err := shellArgs(r)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(a.out, line)
+			if a.json {
+				return writeJSON(a.out, struct {
+					Command string   `json:"command"`
+					Args    []string `json:"args"`
+				}{"redis-cli", argv})
+			}
+			_, err = fmt.Fprintln(a.out, "redis-cli "+strings.Join(argv, " "))
 			return err
 		},
 	}
 }
 
-// shellLine is the redis-cli command for r. The password is left to $REDISCLI_AUTH, which redis-cli
+// shellArgs are redis-cli's arguments for r. The password is left to $REDISCLI_AUTH, which redis-cli
 // reads, so that it shows neither here nor in the process list.
-func shellLine(r resolved) (string, error) {
+func shellArgs(r resolved) ([]string, error) {
 	scheme, _, _ := strings.Cut(r.url, "://")
 	var args []string
 	switch scheme {
 	case "redis", "rediss":
 		o, err := goredis.ParseURL(r.url)
 		if err != nil {
-			return "", usagef("%v", err)
+			return nil, usagef("%v", err)
 		}
 		host, port, _ := strings.Cut(o.Addr, ":")
 		args = append(args, "-h", host, "-p", port, "-n", fmt.Sprint(o.DB))
@@ -109,7 +117,7 @@ func shellLine(r resolved) (string, error) {
 		host, port, _ := strings.Cut(seed, ":")
 		args = append(args, "-c", "-h", host, "-p", or(port, "6379"))
 	default:
-		return "", usagef("shell: %s names no single server to open redis-cli on", scheme)
+		return nil, usagef("shell: %s names no single server to open redis-cli on", scheme)
 	}
 	if strings.HasPrefix(scheme, "rediss") {
 		args = append(args, "--tls")
@@ -120,5 +128,5 @@ func shellLine(r resolved) (string, error) {
 			args = append(args, "--cert", r.cert, "--key", r.key)
 		}
 	}
-	return "redis-cli " + strings.Join(args, " "), nil
+	return args, nil
 }
