@@ -75,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *stay {
+		// Redis's own port when it is free, so that a plain `hydrakit nodes` finds the fleet.
+		redis.Listen = "127.0.0.1:6379"
+	}
 	client, url, closeRedis, err := redis.Connect(hydrakit.WithLogger(logger), metricsOption)
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/hydrakit/hydrakit/internal/cli"
 )
 
 // stay keeps what the tour left running (the greeters, the queue worker, hydrakit-router and the
@@ -15,6 +17,9 @@ func (t *tour) stay(ctx context.Context) error {
 	fmt.Fprintln(t.out)
 	redisURL, hasPassword := withoutPassword(t.redis.URL)
 	fmt.Fprintln(t.out, "    "+t.cliCommand(redisURL, "nodes"))
+	if redisURL == cli.DefaultURL && t.redis.CA == "" {
+		fmt.Fprintln(t.out, "  (this is the CLI's default Redis, so plain `hydrakit nodes` shows it too)")
+	}
 	fmt.Fprintln(t.out)
 	fmt.Fprintf(t.out, "  or export HYDRAKIT_REDIS_URL=%s and run hydrakit services, health, healthlog %s, queue stats %s, watch.\n",
 		redisURL, greeterService, greeterService)

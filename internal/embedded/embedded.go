@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"errors"
 	"flag"
 	"sync"
 	"time"
@@ -21,11 +22,21 @@ type Server struct {
 	done sync.WaitGroup
 }
 
-// Start starts the server; Close stops it.
-func Start() (*Server, error) {
-	m, err := miniredis.Run()
+// Start starts the server on a free loopback port; Close stops it.
+func Start() (*Server, error) { return StartAt("") }
+
+// StartAt starts the server on addr when addr is free, and on a free loopback port otherwise (or when
+// addr is empty): an address is a convenience for people typing commands, never a requirement.
+func StartAt(addr string) (*Server, error) {
+	m := miniredis.NewMiniRedis()
+	err := errors.New("no address asked for")
+	if addr != "" {
+		err = m.StartAddr(addr)
+	}
 	if err != nil {
-		return nil, err
+		if err = m.Start(); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{Miniredis: m, stop: make(chan struct{})}
 	s.done.Add(1)
@@ -60,8 +71,10 @@ func (s *Server) Close() {
 }
 
 // Redis is where an example's Redis is: the -redis, -redis-ca, -redis-cert and -redis-key flags.
+// Listen is where an embedded Redis listens when that address is free (default: any free port).
 type Redis struct {
 	URL, CA, Cert, Key string
+	Listen             string
 }
 
 // AddFlags registers the four flags on fs.
@@ -81,7 +94,7 @@ func AddFlags(fs *flag.FlagSet) *Redis {
 func (r Redis) Connect(options ...hydrakit.Option) (*hydrakit.Client, string, func(), error) {
 	url, stop := r.URL, func() {}
 	if url == "" {
-		srv, err := Start()
+		srv, err := StartAt(r.Listen)
 		if err != nil {
 			return nil, "", nil, err
 		}
