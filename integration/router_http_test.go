@@ -30,30 +30,68 @@ import (
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
-	"github.com/hydrakit/hydrakit/router/proxy"
+	"github.com/hydrakit/hydrakit/router"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
 
-// routedByPrefix is the router's HTTP routing reduced to what these tests need: /<svc>/<rest> goes to
-// svc as /<rest> (hydra-router's first-segment fallback). It is the one place to switch to the real
-// Router.
-func routedByPrefix(p *proxy.Proxy) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		svc, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.RequestURI(), "/"), "/")
-		p.Forward(w, r, svc, "/"+rest)
-	})
-}
-
-// routerFront starts a proxy on hc behind routedByPrefix; both stop when the test ends.
-func routerFront(t *testing.T, hc *hydrakit.Client, options ...proxy.ProxyOption) (*proxy.Proxy, string) {
+// startRouter starts a real hydrakit-router (router.New) on hc behind an HTTP server; both stop
+// when the test ends.
+func startRouter(t *testing.T, hc *hydrakit.Client, options ...router.RouterOption) (*router.Router, string) {
 	t.Helper()
-	p, err := proxy.New(hc, options...)
+	r, err := router.New(hc, options...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(routedByPrefix(p))
-	t.Cleanup(func() { front.Close(); p.Close() })
-	return p, front.URL
+	front := httptest.NewServer(r)
+	t.Cleanup(func() { front.Close(); r.Close() })
+	return r, front.URL
+}
+
+// waitInstances waits until r balances over want instances of svc: the router's own view of
+// discovery (silent state: polled with a deadline).
+func waitInstances(t *testing.T, r *router.Router, svc string, want int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(r.Instances(ctx, svc)) != want {
+		if ctx.Err() != nil {
+			t.Fatalf("%s: want %d instances, the router has %v", svc, want, r.Instances(context.Background(), svc))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitRoute waits until the router at front lists pattern (without its [method]) among svc's routes
+// (silent state: a route refresh has no event of its own).
+func waitRoute(t *testing.T, front, svc, pattern string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(front + "/v1/router/list/routes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct {
+			Result []struct {
+				ServiceName string   `json:"serviceName"`
+				Routes      []string `json:"routes"`
+			} `json:"result"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range list.Result {
+			if e.ServiceName == svc && slices.Contains(e.Routes, pattern) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("router at %s never listed %s %s: %+v", front, svc, pattern, list.Result)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // received is what the echo routes report about the request they got.
@@ -70,7 +108,7 @@ type received struct {
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
-// blob is the 5 MiB both services send from /v1/px/blob: bytes i % 251.
+// blob is the 5 MiB both services send from /v1/<svc>/blob: bytes i % 251.
 func blob() []byte {
 	b := make([]byte, 5<<20)
 	for i := range b {
@@ -79,10 +117,23 @@ func blob() []byte {
 	return b
 }
 
-// startGoEcho serves the routes of hx_peer.js with go-kit's HTTP transport and registers them as
-// service svc with an sd/redis Registrar.
-func startGoEcho(t *testing.T, hc *hydrakit.Client, svc string) {
+// goEcho is a go-kit HTTP service serving the routes of hx_peer.js under /v1/<svc>, registered with
+// an sd/redis Registrar. It records every request that reaches it ("<method> <url>") before
+// answering, so that once a client has its answer, the record is complete.
+type goEcho struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (g *goEcho) requests() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.seen)
+}
+
+func startGoEcho(t *testing.T, hc *hydrakit.Client, svc string) *goEcho {
 	t.Helper()
+	g := &goEcho{}
 	echo := httptransport.NewServer(
 		func(_ context.Context, req any) (any, error) { return req, nil },
 		func(_ context.Context, r *http.Request) (any, error) {
@@ -95,17 +146,23 @@ func startGoEcho(t *testing.T, hc *hydrakit.Client, svc string) {
 		httptransport.EncodeJSONResponse,
 	)
 	data := blob()
+	base := "/v1/" + svc
 	mux := http.NewServeMux()
-	mux.Handle("/v1/px/echo", echo)
-	mux.HandleFunc("GET /v1/px/blob", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle(base+"/echo", echo)
+	mux.HandleFunc("GET "+base+"/blob", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(data)
 	})
-	mux.HandleFunc("GET /v1/px/text", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+base+"/text", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "plain text, not JSON")
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.seen = append(g.seen, r.Method+" "+r.URL.RequestURI())
+		g.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
 	reg, err := sdredis.NewRegistrar(hc, sdredis.Service{Name: svc, IP: "127.0.0.1", Port: port}, log.NewNopLogger())
@@ -114,9 +171,28 @@ func startGoEcho(t *testing.T, hc *hydrakit.Client, svc string) {
 	}
 	reg.Register()
 	t.Cleanup(reg.Deregister)
-	if err := reg.RegisterRoutes(context.Background(), "[get]/v1/px/echo", "[post]/v1/px/echo", "[put]/v1/px/echo",
-		"[patch]/v1/px/echo", "[delete]/v1/px/echo", "[get]/v1/px/blob", "[get]/v1/px/text"); err != nil {
+	if err := reg.RegisterRoutes(context.Background(), "[get]"+base+"/echo", "[post]"+base+"/echo", "[put]"+base+"/echo",
+		"[patch]"+base+"/echo", "[delete]"+base+"/echo", "[get]"+base+"/blob", "[get]"+base+"/text"); err != nil {
 		t.Fatal(err)
+	}
+	return g
+}
+
+// nodeRequests reads hx_peer.js's request events ("<method> <url>") up to and including the one
+// for url: Node announces each request as it arrives, in order, so a request sent before url
+// that reached the service is among them.
+func nodeRequests(t *testing.T, p *nodePeer, url string) []string {
+	t.Helper()
+	var seen []string
+	for {
+		var m struct{ Method, URL string }
+		if err := json.Unmarshal(p.WaitEvent("request", 20*time.Second).Msg, &m); err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, m.Method+" "+m.URL)
+		if m.URL == url {
+			return seen
+		}
 	}
 }
 
@@ -140,33 +216,29 @@ func startHXPeer(t *testing.T, redisURL, svc string) *nodePeer {
 	return launchNodePeer(t, cmd)
 }
 
-// waitLive waits until p lists want instances of svc (silent state: polled with a deadline).
-func waitLive(t *testing.T, p *proxy.Proxy, svc string, want int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for p.Live(ctx, svc) && len(p.Instances(svc)) != want || want > 0 && !p.Live(ctx, svc) {
-		if ctx.Err() != nil {
-			t.Fatalf("%s: want %d instances listed, have %v", svc, want, p.Instances(svc))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// Every body kind, every method, arrives byte for byte at a hydra-express service and at a go-kit one
-// behind the proxy, and what they answer comes back: JSON merged into hydra's envelope, anything
-// else raw (a 5 MiB download included). Then the Node service is SIGKILLed: within TTL + 1 s the proxy
-// answers hydra-router's 503, while the Go service's calls go on undisturbed.
+// Through a real hydrakit-router, routed by the routes the services registered: every body kind,
+// every method, arrives byte for byte at a hydra-express 1.9.5 service and at a go-kit one, and
+// what they answer comes back: JSON merged into hydra's envelope, anything else raw (a 5 MiB
+// download included); hydra-router's /<svc>/… passthrough works too. Method-aware: a POST to a
+// path only a [get] route takes is answered hydra-router's 404 by the router itself and reaches
+// neither service. Then the Node service is SIGKILLed: within TTL + 1 s the router answers
+// hydra-router's 503, while the Go service's calls go on undisturbed.
 func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 	srv := redistest.Start(t)
 	hc := redistest.Fleet(t, srv.Client(t))
 	node := startHXPeer(t, srv.URL()+"/0", "pxnode")
-	startGoEcho(t, hc, "pxgo")
-	p, front := routerFront(t, hc)
-	waitLive(t, p, "pxnode", 1)
-	waitLive(t, p, "pxgo", 1)
+	goSvc := startGoEcho(t, hc, "pxgo")
+	r, front := startRouter(t, hc)
+	waitInstances(t, r, "pxnode", 1)
+	waitInstances(t, r, "pxgo", 1)
+	for _, svc := range []string{"pxnode", "pxgo"} {
+		for _, p := range []string{"echo", "blob", "text"} {
+			waitRoute(t, front, svc, "/v1/"+svc+"/"+p) // hydra-express registers its routes after "ready"
+		}
+	}
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	t.Cleanup(client.CloseIdleConnections)
+	path := func(svc string) string { return "/v1/" + svc + "/echo?q=1&r=%20" }
 
 	var form bytes.Buffer
 	mw := multipart.NewWriter(&form)
@@ -183,20 +255,27 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 		for _, tc := range []struct {
 			method, ctype string
 			body          []byte
+			passthrough   bool // /<svc>/v1/<svc>/echo, hydra-router's first-segment fallback
 		}{
-			{"GET", "", nil},
-			{"POST", "application/json", []byte(`{"name":"Ada","n":[1,2.50,{"x":null}]}`)},
-			{"PUT", "application/json", []byte(`{"put":true}`)},
-			{"PATCH", "application/json", []byte(`{"patch":"yes"}`)},
-			{"DELETE", "application/json", []byte(`{"why":"gone"}`)},
-			{"POST", "application/x-www-form-urlencoded", []byte("a=1&b=two+words&c=%C3%A9")},
-			{"POST", mw.FormDataContentType(), form.Bytes()},
-			{"PUT", "text/plain; charset=utf-8", []byte("not JSON at all {")},
-			{"PATCH", "application/octet-stream", binary},
-			{"DELETE", "", nil},
+			{"GET", "", nil, false},
+			{"POST", "application/json", []byte(`{"name":"Ada","n":[1,2.50,{"x":null}]}`), false},
+			{"PUT", "application/json", []byte(`{"put":true}`), false},
+			{"PATCH", "application/json", []byte(`{"patch":"yes"}`), false},
+			{"DELETE", "application/json", []byte(`{"why":"gone"}`), false},
+			{"POST", "application/x-www-form-urlencoded", []byte("a=1&b=two+words&c=%C3%A9"), false},
+			{"POST", mw.FormDataContentType(), form.Bytes(), false},
+			{"PUT", "text/plain; charset=utf-8", []byte("not JSON at all {"), false},
+			{"PATCH", "application/octet-stream", binary, false},
+			{"DELETE", "", nil, false},
+			{"POST", "application/json", []byte(`{"via":"passthrough"}`), true},
+			{"GET", "", nil, true},
 		} {
 			name := fmt.Sprintf("%s %s %s", kind, tc.method, tc.ctype)
-			req, _ := http.NewRequest(tc.method, front+"/"+svc+"/v1/px/echo?q=1&r=%20", bytes.NewReader(tc.body))
+			url := front + path(svc)
+			if tc.passthrough {
+				url, name = front+"/"+svc+path(svc), name+" (passthrough)"
+			}
+			req, _ := http.NewRequest(tc.method, url, bytes.NewReader(tc.body))
 			if tc.body == nil {
 				req.Body = nil
 			}
@@ -219,7 +298,7 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 				continue
 			}
 			have := env.Result
-			want := received{Kind: kind, Method: tc.method, URL: "/v1/px/echo?q=1&r=%20", CType: tc.ctype,
+			want := received{Kind: kind, Method: tc.method, URL: path(svc), CType: tc.ctype,
 				Len: len(tc.body), SHA256: sha(tc.body), Tracer: resp.Header.Get("X-Hydra-Tracer"), XFF: "127.0.0.1"}
 			if have != want || want.Tracer == "" {
 				t.Errorf("%s: the service received\nhave %+v\nwant %+v", name, have, want)
@@ -229,10 +308,10 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 			path, ctype string
 			want        []byte
 		}{
-			{"/v1/px/blob", "application/octet-stream", blob()},
-			{"/v1/px/text", "text/plain", []byte("plain text, not JSON")},
+			{"/v1/" + svc + "/blob", "application/octet-stream", blob()},
+			{"/v1/" + svc + "/text", "text/plain", []byte("plain text, not JSON")},
 		} {
-			resp, err := client.Get(front + "/" + svc + tc.path)
+			resp, err := client.Get(front + tc.path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,6 +321,41 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 				t.Errorf("%s %s: %v, %d bytes (sha %s), want %d (sha %s), %s", kind, tc.path, err, len(got), sha(got), len(tc.want), sha(tc.want), resp.Header.Get("Content-Type"))
 			}
 		}
+
+		// Method-aware: only [get]/v1/<svc>/blob takes this path, so a POST matches no route, no
+		// fallback takes it, and the router answers hydra-router's 404 itself (no tracer: nothing
+		// was forwarded). hydra-router would forward it to the [get] route's service.
+		req, _ := http.NewRequest("POST", front+"/v1/"+svc+"/blob", strings.NewReader(`{"not":"forwarded"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || string(got) != routerNotFound || resp.Header.Get("X-Hydra-Tracer") != "" {
+			t.Errorf("%s: POST to a [get] route: %d %v %s", kind, resp.StatusCode, resp.Header, got)
+		}
+	}
+	// Neither service received the POSTs to the [get] routes; each got every other request once.
+	syncURL := "/v1/pxnode/text?sync=1"
+	if resp, err := client.Get(front + syncURL); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sync request: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	for svc, seen := range map[string][]string{"pxnode": nodeRequests(t, node, syncURL), "pxgo": goSvc.requests()} {
+		count := map[string]int{}
+		for _, s := range seen {
+			count[s]++
+		}
+		if n := count["POST /v1/"+svc+"/blob"]; n != 0 {
+			t.Errorf("%s: the POST to its [get] route reached it %d times; it received %q", svc, n, seen)
+		}
+		if want, have := 12, count["GET "+path(svc)]+count["POST "+path(svc)]+count["PUT "+path(svc)]+
+			count["PATCH "+path(svc)]+count["DELETE "+path(svc)]; want != have {
+			t.Errorf("%s: want %d echo requests, have %d: %q", svc, want, have, seen)
+		}
 	}
 
 	// The last pxnode instance dies; pxgo goes on.
@@ -250,14 +364,15 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 	const want = `{"statusCode":503,"statusMessage":"Service Unavailable","statusDescription":"The server is currently unable to handle the request due to a temporary overloading or maintenance of the server","result":{"reason":"Unavailable pxnode instances"},"tracer":"`
 	var seen []string
 	for {
-		resp, err := client.Get(front + "/pxnode/v1/px/echo")
+		resp, err := client.Get(front + "/v1/pxnode/echo")
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if len(seen) == 0 || seen[len(seen)-1] != string(body) {
-			seen = append(seen, string(body))
+		answer, _, _ := strings.Cut(string(body), `,"tracer":`) // each answer has its own tracer
+		if len(seen) == 0 || seen[len(seen)-1] != answer {
+			seen = append(seen, answer)
 		}
 		if resp.StatusCode == 503 && strings.HasPrefix(string(body), want) {
 			break
@@ -265,7 +380,7 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 		if time.Since(killed) > sdredis.DefaultTTL+time.Second {
 			t.Fatalf("no 503 'Unavailable pxnode instances' within TTL + 1 s of the kill; answers: %q", seen)
 		}
-		if gr, err := client.Get(front + "/pxgo/v1/px/echo"); err != nil || gr.StatusCode != 200 {
+		if gr, err := client.Get(front + "/v1/pxgo/echo"); err != nil || gr.StatusCode != 200 {
 			t.Fatalf("pxgo disturbed while pxnode died: %v %v", err, gr)
 		} else {
 			io.Copy(io.Discard, gr.Body)
@@ -273,7 +388,16 @@ func TestRouterHTTPBodiesPassThrough(t *testing.T) {
 		}
 	}
 	t.Logf("hydra-router's 503 for a dead service %v after the SIGKILL (TTL %v); answers meanwhile: %q", time.Since(killed).Round(time.Millisecond), sdredis.DefaultTTL, seen)
+	if gr, err := client.Get(front + "/v1/pxgo/blob"); err != nil || gr.StatusCode != 200 {
+		t.Errorf("pxgo after pxnode died: %v %v", err, gr)
+	} else {
+		io.Copy(io.Discard, gr.Body)
+		gr.Body.Close()
+	}
 }
+
+// routerNotFound is hydra-router's 404 envelope.
+const routerNotFound = `{"statusCode":404,"statusMessage":"Not Found","statusDescription":"The requested resource was not found on the server","result":{}}`
 
 // routerChildEnv, set to "<redis url> <service>", turns the test binary into one instance of an HTTP
 // service (see runRouterChild) for TestRouterHTTPKillUnderLoad.
@@ -306,6 +430,9 @@ func runRouterChild(v string) {
 		panic(err)
 	}
 	reg.Register()
+	if err := reg.RegisterRoutes(context.Background(), "[get]/v1/"+svc+"/work", "[post]/v1/"+svc+"/work"); err != nil {
+		panic(err)
+	}
 	var mu sync.Mutex
 	fmt.Printf("ready %s\n", ln.Addr())
 	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -397,9 +524,11 @@ type routedOutcome struct {
 	detail     string
 }
 
-// Two proxies (two routers) and three instance processes; 32 concurrent clients; one instance is
-// SIGKILLed. No request started after the instance left discovery fails, no idempotent request fails
-// at all (it is retried on another instance), and no request is ever received twice.
+// Two real routers and three instance processes; 32 concurrent clients spread over both routers,
+// routed by the instances' registered routes; one instance is SIGKILLed. No request started after
+// the instance left discovery (both routers' own view) fails, no idempotent request fails at all (it
+// is retried on another instance), and no request is ever received twice (counted by the
+// instances: a POST that may have reached the dead one is answered 503, never resent).
 func TestRouterHTTPKillUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a real Redis and processes; skipped with -short")
@@ -409,12 +538,13 @@ func TestRouterHTTPKillUnderLoad(t *testing.T) {
 	var received sync.Map
 	nudge := make(chan struct{}, 1)
 	children := startRouterChildren(t, srv.URL()+"/0", svc, 3, &received, nudge)
-	var proxies []*proxy.Proxy
+	var routers []*router.Router
 	var fronts []string
 	for range 2 {
-		p, front := routerFront(t, redistest.Fleet(t, srv.Client(t)))
-		waitLive(t, p, svc, 3)
-		proxies, fronts = append(proxies, p), append(fronts, front)
+		r, front := startRouter(t, redistest.Fleet(t, srv.Client(t)))
+		waitRoute(t, front, svc, "/v1/"+svc+"/work")
+		waitInstances(t, r, svc, 3)
+		routers, fronts = append(routers, r), append(fronts, front)
 	}
 
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
@@ -439,7 +569,7 @@ func TestRouterHTTPKillUnderLoad(t *testing.T) {
 					o.method = "POST"
 				}
 				body := "payload " + o.id
-				req, _ := http.NewRequest(o.method, fronts[(w+n)%2]+"/"+svc+"/work", strings.NewReader(body))
+				req, _ := http.NewRequest(o.method, fronts[(w+n)%2]+"/v1/"+svc+"/work", strings.NewReader(body))
 				req.Header.Set("X-Req", o.id)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -472,7 +602,8 @@ func TestRouterHTTPKillUnderLoad(t *testing.T) {
 	victim.cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
 	deadline := killed.Add(30 * time.Second)
-	for slices.Contains(proxies[0].Instances(svc), victim.addr) || slices.Contains(proxies[1].Instances(svc), victim.addr) {
+	bg := context.Background()
+	for slices.Contains(routers[0].Instances(bg, svc), victim.addr) || slices.Contains(routers[1].Instances(bg, svc), victim.addr) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the killed instance %s never left discovery", victim.addr)
 		}
@@ -508,7 +639,7 @@ func TestRouterHTTPKillUnderLoad(t *testing.T) {
 			failedPOST++
 		}
 	}
-	t.Logf("%d requests through 2 proxies to 3 instances, one SIGKILLed; it left discovery %v after the kill; "+
+	t.Logf("%d requests through 2 routers to 3 instances, one SIGKILLed; it left discovery %v after the kill; "+
 		"%d POSTs in flight to it failed (never resent), %d GETs failed, %d after it left, %d received twice",
 		len(routedOutcomes), left.Sub(killed).Round(time.Millisecond), failedPOST, failedGET, failedAfter, twice)
 }

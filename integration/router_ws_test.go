@@ -3,54 +3,63 @@ package integration
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/uuid"
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
-	"github.com/hydrakit/hydrakit/router/wsgate"
-	sdredis "github.com/hydrakit/hydrakit/sd/redis"
-	"github.com/hydrakit/hydrakit/transport/redispubsub"
+	"github.com/hydrakit/hydrakit/router"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
-// wsRouter composes what hydrakit-router does for WebSockets: a Conn registered as hydra-router
-// (type router) and the gateway on it, served over HTTP.
+// wsRouter is a real hydrakit-router (router.New) served over HTTP, and the WebSocket URL of it.
 type wsRouter struct {
-	g   *wsgate.Gateway
-	iid string
-	url string
+	r    *router.Router
+	iid  string
+	http string // http://host:port
+	url  string // ws://host:port/
 }
 
-func startWSRouter(t *testing.T, hk *hydrakit.Client) *wsRouter {
+func startWSRouter(t *testing.T, hk *hydrakit.Client, options ...router.RouterOption) *wsRouter {
 	t.Helper()
-	iid := keyspace.NewInstanceID()
-	conn, err := redispubsub.NewConn(hk, keyspace.RouterService, iid)
+	r, front := startRouter(t, hk, options...)
+	return &wsRouter{r: r, iid: r.ID(), http: front, url: "ws" + strings.TrimPrefix(front, "http") + "/"}
+}
+
+// wsdir reads the router's /v1/router/list/wsdir: {router: {client: 1}}.
+func (r *wsRouter) wsdir(t *testing.T) map[string]map[string]int {
+	t.Helper()
+	resp, err := http.Get(r.http + "/v1/router/list/wsdir")
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := sdredis.NewRegistrar(hk, sdredis.Service{Name: keyspace.RouterService, ID: iid, Type: "router"}, nil, sdredis.RegistrarJanitorGrace(0))
-	if err != nil {
+	defer resp.Body.Close()
+	var env struct {
+		Result map[string]map[string]int `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
 		t.Fatal(err)
 	}
-	g, err := wsgate.New(hk, conn)
-	if err != nil {
-		t.Fatal(err)
+	return env.Result
+}
+
+// waitWSDir waits until cond holds for the router's wsdir (silent state: directory broadcasts have
+// no event a test sees; polled with a deadline).
+func (r *wsRouter) waitWSDir(t *testing.T, what string, cond func(map[string]map[string]int) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for dir := r.wsdir(t); !cond(dir); dir = r.wsdir(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not seen in 10 s; wsdir %v", what, dir)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	reg.Register()
-	srv := httptest.NewServer(g)
-	t.Cleanup(func() {
-		_ = g.Close()
-		srv.Close()
-		reg.Deregister()
-		_ = conn.Close()
-	})
-	return &wsRouter{g: g, iid: iid, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/"}
 }
 
 type wsTestClient struct {
@@ -107,8 +116,10 @@ func (c *wsTestClient) read() *umf.Message {
 	return m
 }
 
-// A socket reaches a Go service (examples/hmr, its own process) and a Node Hydra service answering
-// with sendReplyMessage over pub/sub: both replies come back to it with the frame's mid as rmid.
+// A socket on a real router reaches a Go service (examples/hmr, its own process) and a Node Hydra
+// service answering with sendReplyMessage over pub/sub: both replies come back to it with the
+// frame's mid as rmid. Frames addressed svc:[method]/path reach a hydra-express 1.9.5 service over
+// HTTP through the router's balancer, body and all, and the router API answers over the socket.
 func TestRouterWSPubSubToHMRAndNode(t *testing.T) {
 	requireNode(t)
 	srv := redistest.Start(t)
@@ -120,25 +131,105 @@ func TestRouterWSPubSubToHMRAndNode(t *testing.T) {
 	if _, err := p.Op("replyMode", map[string]any{"mode": "echo"}); err != nil {
 		t.Fatal(err)
 	}
+	startHXPeer(t, srv.URL()+"/0", "wshx")
 	r := startWSRouter(t, hk)
 	c := wsConnect(t, r.url)
 	c.send(map[string]any{"to": "hmr:/", "frm": "ws-client:/", "mid": "to-hmr", "bdy": map[string]int{"n": 1}})
 	c.send(map[string]any{"to": hmrID + "@hmr:/", "frm": "ws-client:/", "mid": "to-hmr-instance", "bdy": map[string]int{"n": 2}})
 	c.send(map[string]any{"to": "node-ws-echo:/", "frm": "ws-client:/", "mid": "to-node", "bdy": map[string]int{"n": 3}})
-	want := map[string]string{"to-hmr": `{"echo":{"n":1}}`, "to-hmr-instance": `{"echo":{"n":2}}`, "to-node": `{"echo":{"n":3}}`}
+	c.send(map[string]any{"to": "wshx:[get]/v1/wshx/echo?x=1", "frm": "ws-client:/", "mid": "to-hx-get", "bdy": map[string]any{}})
+	c.send(map[string]any{"to": "wshx:[post]/v1/wshx/echo", "frm": "ws-client:/", "mid": "to-hx-post", "bdy": map[string]any{"a": []int{1, 2}}})
+	c.send(map[string]any{"to": "hydra-router:[get]/v1/router/version", "frm": "ws-client:/", "mid": "api-version", "bdy": map[string]any{}})
+	via := r.iid + "-" + c.id + "@hydra-router:/"
+	want := map[string]struct{ to, body string }{
+		"to-hmr":          {via, `{"echo":{"n":1}}`},
+		"to-hmr-instance": {via, `{"echo":{"n":2}}`},
+		"to-node":         {via, `{"echo":{"n":3}}`},
+		"to-hx-get":       {"ws-client:/", ""}, // checked below
+		"to-hx-post":      {"ws-client:/", ""},
+		"api-version":     {c.id + "@client:/", ""},
+	}
 	for len(want) > 0 {
 		m := c.read()
 		w, ok := want[m.RMID]
 		if !ok {
 			t.Fatalf("unexpected frame %+v %s", m, m.Body)
 		}
-		if string(m.Body) != w {
-			t.Errorf("%s: want %s, have %s", m.RMID, w, m.Body)
-		}
-		if want, have := r.iid+"-"+c.id+"@hydra-router:/", m.To; want != have {
-			t.Errorf("%s: to: want %q, have %q", m.RMID, want, have)
-		}
 		delete(want, m.RMID)
+		if m.To != w.to {
+			t.Errorf("%s: to: want %q, have %q", m.RMID, w.to, m.To)
+		}
+		switch m.RMID {
+		case "to-hx-get", "to-hx-post":
+			var have received
+			if err := json.Unmarshal(m.Body, &have); err != nil {
+				t.Errorf("%s: %v %s", m.RMID, err, m.Body)
+				continue
+			}
+			want := received{Kind: "node-express", Method: "GET", URL: "/v1/wshx/echo?x=1", SHA256: sha(nil), Tracer: have.Tracer}
+			if m.RMID == "to-hx-post" {
+				body := []byte(`{"a":[1,2]}`)
+				want = received{Kind: "node-express", Method: "POST", URL: "/v1/wshx/echo", CType: "application/json",
+					Len: len(body), SHA256: sha(body), Tracer: have.Tracer}
+			}
+			frm := map[string]string{"to-hx-get": "wshx:[get]/v1/wshx/echo?x=1", "to-hx-post": "wshx:[post]/v1/wshx/echo"}[m.RMID]
+			if have != want || have.Tracer == "" || m.From != frm {
+				t.Errorf("%s: frm %q; the service received\nhave %+v\nwant %+v", m.RMID, m.From, have, want)
+			}
+		case "api-version":
+			var v struct{ Version string }
+			if err := json.Unmarshal(m.Body, &v); err != nil || v.Version == "" || m.From != r.iid+"@hydra-router:/" {
+				t.Errorf("router API over WebSocket: %+v %s", m, m.Body)
+			}
+		default:
+			if string(m.Body) != w.body {
+				t.Errorf("%s: want %s, have %s", m.RMID, w.body, m.Body)
+			}
+		}
+	}
+}
+
+// With a routerToken, the router API is refused to a socket opened without ?token= (hydra-router
+// skips this check over WebSocket) and over HTTP, and answered to a socket opened with it —
+// list/wsdir included, which hydra-router cannot reach over WebSocket.
+func TestRouterWSTokenGuardsAPI(t *testing.T) {
+	srv := redistest.Start(t)
+	hk := redistest.Fleet(t, srv.Client(t))
+	token := uuid.NewString()
+	r := startWSRouter(t, hk, router.RouterToken(token))
+	for path, code := range map[string]int{"/v1/router/version": 404, "/v1/router/version?token=" + token: 200} {
+		resp, err := http.Get(r.http + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != code {
+			t.Errorf("GET %s: want %d, have %d", path, code, resp.StatusCode)
+		}
+	}
+	version := map[string]any{"to": "hydra-router:[get]/v1/router/version", "frm": "ws-client:/", "mid": "v", "bdy": map[string]any{}}
+
+	without := wsConnect(t, r.url)
+	without.send(version)
+	if m := without.read(); m.RMID != "v" || string(m.Body) != `{"reason":"HR: router token required"}` {
+		t.Errorf("API frame on a socket without the token: %+v %s", m, m.Body)
+	}
+	without.send(map[string]any{"to": "hydra-router:[get]/v1/router/list/wsdir", "frm": "ws-client:/", "mid": "d", "bdy": map[string]any{}})
+	if m := without.read(); m.RMID != "d" || string(m.Body) != `{"reason":"HR: router token required"}` {
+		t.Errorf("list/wsdir frame on a socket without the token: %+v %s", m, m.Body)
+	}
+
+	with := wsConnect(t, r.url+"?token="+token)
+	with.send(version)
+	var v struct{ Version string }
+	if m := with.read(); m.RMID != "v" || json.Unmarshal(m.Body, &v) != nil || v.Version == "" {
+		t.Errorf("API frame on a socket with the token: %+v %s", m, m.Body)
+	}
+	with.send(map[string]any{"to": "hydra-router:[get]/v1/router/list/wsdir", "frm": "ws-client:/", "mid": "d", "bdy": map[string]any{}})
+	m := with.read()
+	var dir map[string]map[string]int
+	if err := json.Unmarshal(m.Body, &dir); err != nil || m.RMID != "d" || dir[r.iid][with.id] != 1 || dir[r.iid][without.id] != 1 {
+		t.Errorf("list/wsdir over WebSocket: %v %+v %s", err, m, m.Body)
 	}
 }
 
@@ -150,14 +241,8 @@ func TestRouterWSForwardAndReconnectAcrossRouters(t *testing.T) {
 	a, b := startWSRouter(t, hk), startWSRouter(t, hk)
 	onA, onB := wsConnect(t, a.url), wsConnect(t, b.url)
 
-	// A learns of B's client from B's wsdir.add broadcast: silent state, polled.
-	deadline := time.Now().Add(10 * time.Second)
-	for len(a.g.Directory()[b.iid]) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("router A never learnt of B's client")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// A learns of B's client from B's wsdir.add broadcast; A's list/wsdir shows it.
+	a.waitWSDir(t, "router A lists B's client", func(d map[string]map[string]int) bool { return d[b.iid][onB.id] == 1 })
 	onA.send(map[string]any{"to": "hydra-router:/", "frm": onA.id + "@client:/", "mid": "hello", "fwd": onB.id + "@client:/", "bdy": map[string]string{"from": "A"}})
 	m := onB.read()
 	if m.MID != "hello" || string(m.Body) != `{"from":"A"}` || m.From != onA.id+"@client:/" {
@@ -167,13 +252,9 @@ func TestRouterWSForwardAndReconnectAcrossRouters(t *testing.T) {
 	// B's client leaves; what A's client sends it meanwhile waits in its queue.
 	awayID := onB.id
 	_ = onB.ws.Close(websocket.StatusNormalClosure, "")
-	deadline = time.Now().Add(10 * time.Second)
-	for len(a.g.Directory()[b.iid]) != 0 || len(b.g.Clients()) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the client never left")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	gone := func(d map[string]map[string]int) bool { _, ok := d[b.iid][awayID]; return !ok }
+	a.waitWSDir(t, "A sees B's client leave", gone)
+	b.waitWSDir(t, "B's client left", gone)
 	for i := range 2 {
 		onA.send(map[string]any{"to": "hydra-router:/", "frm": onA.id + "@client:/", "mid": "while-away-" + string(rune('0'+i)), "fwd": awayID + "@client:/", "bdy": map[string]int{"n": i}})
 	}

@@ -131,14 +131,28 @@ func (r *Router) apiList(ctx context.Context, w http.ResponseWriter, thing strin
 		}
 		r.ok(w, list)
 	case "wsdir":
-		clients := map[string]int{}
-		for _, c := range r.gw.Clients() {
-			clients[c] = 1
-		}
-		r.ok(w, map[string]map[string]int{r.id: clients})
+		r.ok(w, r.wsdir())
 	default:
 		envelope.Write(w, http.StatusNotFound, nil)
 	}
+}
+
+// wsdir is hydra-router's WebSocket client directory across routers: {router: {client: 1}}, this
+// router's own clients and those the gateway knows of on the other routers (wsdir broadcasts).
+func (r *Router) wsdir() map[string]map[string]int {
+	dir := map[string]map[string]int{}
+	add := func(router string, clients []string) {
+		m := make(map[string]int, len(clients))
+		for _, c := range clients {
+			m[c] = 1
+		}
+		dir[router] = m
+	}
+	for router, clients := range r.gw.Directory() {
+		add(router, clients)
+	}
+	add(r.id, r.gw.Clients())
+	return dir
 }
 
 // node is a nodes-hash entry.

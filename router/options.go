@@ -45,11 +45,12 @@ func DefaultCORS() map[string]string {
 }
 
 // forwarder is what the router needs from package router/proxy: presence, forwarding, the HTTP
-// calls of WebSocket frames, and traffic counts for the dashboard.
+// calls of WebSocket frames, the instances balanced over, and traffic counts for the dashboard.
 type forwarder interface {
 	Live(ctx context.Context, service string) bool
 	Forward(w http.ResponseWriter, r *http.Request, service, target string)
 	CallHTTP(ctx context.Context, service, method, target string, header http.Header, body []byte) (wsgate.HTTPResponse, error)
+	Instances(service string) []string
 	Traffic() []dashboard.Traffic
 	Close() error
 }

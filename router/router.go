@@ -147,15 +147,16 @@ func New(client *hydrakit.Client, options ...RouterOption) (*Router, error) {
 	if r.producer, err = queue.NewProducer(client); err != nil {
 		return nil, err
 	}
-	if err := r.reload(context.Background(), ""); err != nil {
-		return nil, err
-	}
-	// Subscribe before announcing presence, so that no refresh sent to a visible router is lost.
+	// Subscribe before the first load and before announcing presence, so that no refresh is lost:
+	// routes registered while the table loads are either read by the load or announced after it.
 	if r.conn, err = redispubsub.NewConn(client, keyspace.RouterService, r.id); err != nil {
 		return nil, err
 	}
 	closers = append(closers, r.conn.Close)
 	r.conn.Handle("/refresh", r.onRefresh)
+	if err := r.reload(context.Background(), ""); err != nil {
+		return nil, err
+	}
 	if r.gw, err = wsgate.New(client, r.conn, wsgate.GatewayHTTPCaller(r), wsgate.GatewayRouterToken(cfg.token)); err != nil {
 		return nil, err
 	}
@@ -202,6 +203,17 @@ func New(client *hydrakit.Client, options ...RouterOption) (*Router, error) {
 
 // ID returns the router's instance ID.
 func (r *Router) ID() string { return r.id }
+
+// Instances returns the host:port of the instances of service this router balances its requests
+// over now, sorted: its own view of discovery, which lags Redis by up to one lookup. The router
+// follows a service from the first request routed to it; a first ask here starts following it too,
+// waiting for its first lookup as long as ctx allows.
+func (r *Router) Instances(ctx context.Context, service string) []string {
+	if !r.fwd.Live(ctx, service) {
+		return nil
+	}
+	return r.fwd.Instances(service)
+}
 
 // Registry returns the Prometheus registry /metrics serves, for the proxy's and the caller's own
 // collectors.
@@ -419,6 +431,11 @@ func (r *Router) resolve(req *http.Request, path string) (service, target string
 // API in process for service hydra-router (the gateway checked the token), else through the proxy.
 func (r *Router) CallHTTP(ctx context.Context, service, method, target string, header http.Header, body []byte) (wsgate.HTTPResponse, error) {
 	r.wsStats.add(service, r.state.Now())
+	if service == keyspace.RouterService && r.cfg.disableAPI {
+		rec := &recorder{header: http.Header{}}
+		r.notFound(rec)
+		return wsgate.HTTPResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, nil
+	}
 	if service != keyspace.RouterService {
 		resp, err := r.fwd.CallHTTP(ctx, service, method, target, header, body)
 		if err != nil || resp.Status >= 400 {

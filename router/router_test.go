@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit"
@@ -54,6 +55,13 @@ func (f *fakeForwarder) Forward(w http.ResponseWriter, r *http.Request, svc, tar
 func (f *fakeForwarder) CallHTTP(_ context.Context, svc, method, target string, _ http.Header, body []byte) (wsgate.HTTPResponse, error) {
 	return wsgate.HTTPResponse{Status: 201, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: []byte(fmt.Sprintf(`{"result":{"svc":%q,"method":%q,"target":%q,"body":%s}}`, svc, method, target, body))}, nil
+}
+
+func (f *fakeForwarder) Instances(svc string) []string {
+	if f.Live(context.Background(), svc) {
+		return []string{"127.0.0.1:7760"}
+	}
+	return nil
 }
 
 func (f *fakeForwarder) Traffic() []dashboard.Traffic { return nil }
@@ -354,6 +362,23 @@ func TestDisableAPI(t *testing.T) {
 	want(t, w, 404, notFound)
 	want(t, fx.do("GET", "/"), 404, notFound)
 	want(t, fx.do("GET", "/v1/hx/hello"), 200, "hxsvc GET /v1/hx/hello")
+	// Over WebSocket (hydra-router:[get]/v1/router/…) too.
+	resp, err := fx.r.CallHTTP(t.Context(), "hydra-router", "get", "/v1/router/version", nil, nil)
+	if err != nil || resp.Status != 404 || string(resp.Body) != notFound {
+		t.Errorf("the API over WebSocket, disabled: %v %d %s", err, resp.Status, resp.Body)
+	}
+}
+
+// A refresh broadcast heard before the first load (New subscribes first) loads the whole table.
+func TestRefreshBeforeFirstLoad(t *testing.T) {
+	fx := newFixture(t)
+	r := &Router{state: fx.r.state, cfg: fx.r.cfg}
+	if err := r.reload(t.Context(), "hxsvc"); err != nil {
+		t.Fatal(err)
+	}
+	if tb := r.table.Load(); tb == nil || len(tb.compiled["hxsvc"]) == 0 || len(tb.compiled["hydra-router"]) == 0 {
+		t.Errorf("table after a refresh before the first load: %+v", tb)
+	}
 }
 
 // waitRoutes polls list/routes (silent state: the refresh has no event of its own) until cond.
@@ -521,5 +546,60 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if _, err := New(nil); err == nil {
 		t.Error("nil client accepted")
+	}
+}
+
+// list/wsdir is the directory across routers, as hydra-router's: a client of another router shows
+// under that router's ID, once its wsdir.add broadcast has arrived.
+func TestWSDirListsOtherRoutersClients(t *testing.T) {
+	fx := newFixture(t)
+	other, err := New(fx.client, routerForwarder(fx.fwd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	front := httptest.NewServer(other)
+	defer front.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(front.URL, "http")+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	_, data, err := ws.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hello struct {
+		Bdy struct{ ID string } `json:"bdy"`
+	}
+	if err := json.Unmarshal(data, &hello); err != nil || hello.Bdy.ID == "" {
+		t.Fatalf("connection message: %v %s", err, data)
+	}
+	wantBody := `{"statusCode":200,"statusMessage":"OK","statusDescription":"Request succeeded without error","result":{`
+	a, b := fx.r.ID(), other.ID()
+	if a < b {
+		wantBody += `"` + a + `":{},"` + b + `":{"` + hello.Bdy.ID + `":1}}}`
+	} else {
+		wantBody += `"` + b + `":{"` + hello.Bdy.ID + `":1},"` + a + `":{}}}`
+	}
+	for fx.do("GET", "/v1/router/list/wsdir").Body.String() != wantBody { // silent state: polled
+		if ctx.Err() != nil {
+			t.Fatalf("want %s\nhave %s", wantBody, fx.do("GET", "/v1/router/list/wsdir").Body)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
+}
+
+// Instances is the router's own view of a service's instances, through its forwarder.
+func TestInstances(t *testing.T) {
+	fx := newFixture(t)
+	if have := fx.r.Instances(t.Context(), "hxsvc"); len(have) != 1 {
+		t.Errorf("live service: %v", have)
+	}
+	if have := fx.r.Instances(t.Context(), "nosvc"); have != nil {
+		t.Errorf("unknown service: %v", have)
 	}
 }

@@ -193,6 +193,9 @@ func (r *Router) loadRoutes(ctx context.Context, services []string) (map[string]
 func (r *Router) reload(ctx context.Context, service string) error {
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
+	if r.table.Load() == nil {
+		service = "" // a broadcast heard before the first load: that load reads every service
+	}
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
 	next := map[string][]string{}

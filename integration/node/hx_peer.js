@@ -1,8 +1,10 @@
 'use strict';
-// A real hydra-express 1.9.5 service behind hydrakit-router's HTTP proxy (router_http_test.go).
-// It registers its routes and presence as hydra-express does, and answers every request with what it
-// received, so that the test checks the bytes on the service side: method, URL, content type,
-// length and SHA-256 of the raw body, and the x-hydra-tracer header.
+// A real hydra-express 1.9.5 service behind hydrakit-router (router_http_test.go, router_ws_test.go).
+// It registers its routes and presence as hydra-express does, under /v1/<service> (so that several
+// of them and a Go service never share a route), and answers every request with what it received,
+// so that the test checks the bytes on the service side: method, URL, content type, length and
+// SHA-256 of the raw body, and the x-hydra-tracer header. Every request that reaches the service's
+// routes is announced on stdout as it arrives: {"event":"request","msg":{"method":…,"url":…}}.
 //
 // Environment: PEER_SERVICE, PEER_PORT, PEER_REDIS_URL. Stdout: {"event":"ready","instanceID":…};
 // the process shuts hydra down and exits when stdin closes.
@@ -48,21 +50,26 @@ async function echo(req, res) {
 const blob = Buffer.alloc(5 << 20);
 for (let i = 0; i < blob.length; i++) blob[i] = i % 251;
 
+const serviceName = process.env.PEER_SERVICE || 'hxpeer';
+
 function routes() {
   const api = express.Router();
+  // Router-level middleware: hydra-express registers no route for it, but it sees every request
+  // under the base path, also one for a method no route takes.
+  api.use((req, _res, next) => { emit({ event: 'request', msg: { method: req.method, url: req.originalUrl } }); next(); });
   for (const m of ['get', 'post', 'put', 'patch', 'delete']) {
     api[m]('/echo', (req, res) => { echo(req, res).catch((e) => res.status(500).json({ error: String(e) })); });
   }
   api.get('/blob', (_req, res) => { res.set('content-type', 'application/octet-stream'); res.send(blob); });
   api.get('/text', (_req, res) => { res.set('content-type', 'text/plain'); res.send('plain text, not JSON'); });
-  hydraExpress.registerRoutes({ '/v1/px': api });
+  hydraExpress.registerRoutes({ [`/v1/${serviceName}`]: api });
 }
 
 const config = {
   environment: 'test',
   bodyParser: { json: { verify: keepRaw }, urlencoded: { extended: false, verify: keepRaw } },
   hydra: {
-    serviceName: process.env.PEER_SERVICE || 'hxpeer',
+    serviceName,
     serviceDescription: 'hydrakit router peer',
     serviceIP: '127.0.0.1',
     servicePort: Number(process.env.PEER_PORT),
