@@ -12,6 +12,7 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
 
 	"github.com/hydrakit/hydrakit/keyspace"
 )
@@ -179,4 +180,22 @@ func serviceArg(args []string) (string, error) {
 		return "", usagef("%v", err)
 	}
 	return name, nil
+}
+
+// onFleet is the RunE of a command that reads the fleet: it takes the optional service argument,
+// bounds the work by --timeout and hands run a reader.
+func (a *app) onFleet(run func(ctx context.Context, f *fleetReader, svc string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, argv []string) error {
+		svc, err := serviceArg(argv)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := a.ctx(cmd.Context())
+		defer cancel()
+		f, err := a.reader(ctx)
+		if err != nil {
+			return err
+		}
+		return run(ctx, f, svc)
+	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,17 +26,7 @@ func (a *app) healthCmd() *cobra.Command {
 		Use:   "health [service]",
 		Short: "Show every live instance's health snapshot (Node's fields; Go adds status and checks)",
 		Args:  args(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
-			f, err := a.reader(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.onFleet(func(ctx context.Context, f *fleetReader, svc string) error {
 			entries, err := f.entries(ctx, svc, true)
 			if err != nil {
 				return err
@@ -91,7 +82,7 @@ func (a *app) healthCmd() *cobra.Command {
 						fmt.Sprintf("%.1fMB", float64(s.Memory.RSS)/(1<<20)), s.HostName, s.ProcessID)
 				}
 			})
-		},
+		}),
 	}
 }
 
@@ -111,17 +102,7 @@ func (a *app) healthlogCmd() *cobra.Command {
 		Use:   "healthlog <service>",
 		Short: "Show every instance's flight-recorder log of a service (hydra-cli shows only the first)",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
-			f, err := a.reader(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.onFleet(func(ctx context.Context, f *fleetReader, svc string) error {
 			entries, err := f.entries(ctx, svc, true)
 			if err != nil {
 				return err
@@ -171,6 +152,6 @@ func (a *app) healthlogCmd() *cobra.Command {
 					row(t, l.ts, l.instance, l.typ, l.msg)
 				}
 			})
-		},
+		}),
 	}
 }

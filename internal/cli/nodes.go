@@ -17,17 +17,7 @@ func (a *app) nodesCmd() *cobra.Command {
 		Use:   "nodes [service]",
 		Short: "List the instances in the nodes hash, with elapsed seconds and a mark where presence is lost",
 		Args:  args(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
-			f, err := a.reader(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.onFleet(func(ctx context.Context, f *fleetReader, svc string) error {
 			entries, err := f.entries(ctx, svc, true)
 			if err != nil {
 				return err
@@ -48,7 +38,7 @@ func (a *app) nodesCmd() *cobra.Command {
 					row(t, e.ServiceName, e.InstanceID, e.Version, fmt.Sprintf("%s:%d", e.IP, e.Port), e.HostName, e.ProcessID, elapsed, presence)
 				}
 			})
-		},
+		}),
 	}
 }
 
@@ -68,17 +58,7 @@ func (a *app) servicesCmd() *cobra.Command {
 		Use:   "services [service]",
 		Short: "List services: their records, and how many instances are live",
 		Args:  args(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
-			f, err := a.reader(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.onFleet(func(ctx context.Context, f *fleetReader, svc string) error {
 			entries, err := f.entries(ctx, svc, true)
 			if err != nil {
 				return err
@@ -126,7 +106,7 @@ func (a *app) servicesCmd() *cobra.Command {
 					row(t, s.ServiceName, s.Type, s.RegisteredOn, s.Instances, s.Nodes)
 				}
 			})
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&scan, "scan", false, "also SCAN the keyspace for service records no nodes entry names (hydra-cli's way: a whole-keyspace walk)")
 	return cmd
@@ -167,19 +147,10 @@ func (a *app) routesCmd() *cobra.Command {
 		Use:   "routes [service]",
 		Short: "List the HTTP routes services registered",
 		Args:  args(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
-			f, err := a.reader(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.onFleet(func(ctx context.Context, f *fleetReader, svc string) error {
 			var entries []entry
 			if svc == "" {
+				var err error
 				if entries, err = f.entries(ctx, "", false); err != nil {
 					return err
 				}
@@ -216,7 +187,7 @@ func (a *app) routesCmd() *cobra.Command {
 					}
 				}
 			})
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&scan, "scan", false, "also SCAN the keyspace for services no nodes entry names (a whole-keyspace walk)")
 	return cmd

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"text/tabwriter"
@@ -40,17 +41,7 @@ func (a *app) queueStatsCmd() *cobra.Command {
 		Use:   "stats <service>",
 		Short: "Queue lengths (received, in progress, leased, dead, delayed) and ages",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			in, err := a.inspector(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
+		RunE: a.onQueue(func(ctx context.Context, in *queue.Inspector, svc string) error {
 			s, err := in.Stats(ctx, svc)
 			if err != nil {
 				return err
@@ -61,7 +52,7 @@ func (a *app) queueStatsCmd() *cobra.Command {
 				row(t, "SERVICE", "RECEIVED", "IN-PROGRESS", "LEASED", "DEAD", "DELAYED", "OLDEST-RECEIVED", "OLDEST-IN-PROGRESS")
 				row(t, svc, s.Received, s.InProgress, s.Leased, s.Incomplete, s.Delayed, s.OldestReceived, s.OldestInProgress)
 			})
-		},
+		}),
 	}
 }
 
@@ -106,18 +97,9 @@ func (a *app) queuePeekCmd() *cobra.Command {
 		Use:   "peek <service>",
 		Short: "List messages of the received (default), inprogress or incomplete list without taking them",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			in, err := a.inspector(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
+		RunE: a.onQueue(func(ctx context.Context, in *queue.Inspector, svc string) error {
 			var got []queue.Item
+			var err error
 			switch list {
 			case "received":
 				got, err = in.Received(ctx, svc, start, count)
@@ -132,7 +114,7 @@ func (a *app) queuePeekCmd() *cobra.Command {
 				return err
 			}
 			return a.emitItems(items(got, start))
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&list, "list", "received", "received, inprogress or incomplete")
 	cmd.Flags().Int64Var(&start, "start", 0, "position of the first message")
@@ -146,23 +128,13 @@ func (a *app) queueDeadCmd() *cobra.Command {
 		Use:   "dead <service>",
 		Short: "List dead letters (the incomplete list), oldest first, with their reasons",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			in, err := a.inspector(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
+		RunE: a.onQueue(func(ctx context.Context, in *queue.Inspector, svc string) error {
 			got, err := in.Incomplete(ctx, svc, start, count)
 			if err != nil {
 				return err
 			}
 			return a.emitItems(items(got, start))
-		},
+		}),
 	}
 	cmd.Flags().Int64Var(&start, "start", 0, "position of the first dead letter")
 	cmd.Flags().Int64Var(&count, "count", 20, "how many dead letters")
@@ -175,17 +147,7 @@ func (a *app) queueRequeueCmd() *cobra.Command {
 		Use:   "requeue <service>",
 		Short: "Move dead letters back to the received list: all of them, or the one at --position",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, err := serviceArg(argv)
-			if err != nil {
-				return err
-			}
-			in, err := a.inspector(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
+		RunE: a.onQueue(func(ctx context.Context, in *queue.Inspector, svc string) error {
 			if position < 0 {
 				n, err := in.RequeueAll(ctx, svc)
 				if err != nil {
@@ -207,7 +169,7 @@ func (a *app) queueRequeueCmd() *cobra.Command {
 				return err
 			}
 			return a.emit(map[string]int{"requeued": 1}, func(t *tabwriter.Writer) { row(t, "requeued", 1) })
-		},
+		}),
 	}
 	cmd.Flags().Int64Var(&position, "position", -1, "requeue only the dead letter at this position (as dead lists them)")
 	return cmd
@@ -242,4 +204,22 @@ func (a *app) queuePurgeCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "really delete")
 	return cmd
+}
+
+// onQueue is the RunE of a queue command: it takes the service argument, connects an Inspector and
+// bounds the work by --timeout.
+func (a *app) onQueue(run func(ctx context.Context, in *queue.Inspector, svc string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, argv []string) error {
+		svc, err := serviceArg(argv)
+		if err != nil {
+			return err
+		}
+		in, err := a.inspector(cmd)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := a.ctx(cmd.Context())
+		defer cancel()
+		return run(ctx, in, svc)
+	}
 }
