@@ -1,6 +1,7 @@
 package umftrace
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -28,9 +29,12 @@ type Carrier struct{ Msg *umf.Message }
 
 var _ propagation.TextMapCarrier = Carrier{} // API check
 
-// Get returns the string hdr field key, or "".
+// Get returns the string hdr field key, or "". A hdr without a backslash spells its keys as they
+// are, so one that does not contain key at all is not parsed: a propagator asks for every field it
+// knows (traceparent, tracestate, baggage), and most messages carry one of them or none.
 func (c Carrier) Get(key string) string {
-	if len(c.Msg.Headers) == 0 {
+	hdr := c.Msg.Headers
+	if len(hdr) == 0 || bytes.IndexByte(hdr, '\\') < 0 && !bytes.Contains(hdr, []byte(key)) {
 		return ""
 	}
 	v, _ := c.Msg.Header(key)
@@ -89,8 +93,16 @@ func (t *Tracer) Extract(ctx context.Context, msg *umf.Message) context.Context 
 	return t.prop.Extract(ctx, Carrier{msg})
 }
 
-// Fail marks span failed with err: status Error and error.type, the Go type of err (bounded by the
-// program, unlike its text, which goes into the status description).
+// Span kinds as start options, made once: a trace.SpanStartOption made per span is an allocation.
+var (
+	Client   = trace.WithSpanKind(trace.SpanKindClient)
+	Server   = trace.WithSpanKind(trace.SpanKindServer)
+	Producer = trace.WithSpanKind(trace.SpanKindProducer)
+	Consumer = trace.WithSpanKind(trace.SpanKindConsumer)
+)
+
+// Fail marks span failed with err: status Error and error.type kind, one of a few names (bounded
+// by the program, unlike err's text, which goes into the status description).
 func Fail(span trace.Span, err error, kind string) {
 	if err == nil || !span.IsRecording() {
 		return

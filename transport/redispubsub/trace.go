@@ -30,8 +30,8 @@ func newConnTrace(st *fleet.State, service string) connTrace {
 // startSend starts the span of a message this Conn sends: op is request (kind client: it waits for
 // the reply), send or broadcast (kind producer); name is op and the destination, svc:/route.
 // Attributes are set only on a recording span: an unsampled call pays for the span context alone.
-func (c *Conn) startSend(ctx context.Context, name, op string, kind trace.SpanKind, msg *umf.Message) (context.Context, trace.Span) {
-	ctx, span := c.tr.Start(ctx, name, trace.WithSpanKind(kind))
+func (c *Conn) startSend(ctx context.Context, name, op string, kind trace.SpanStartOption, msg *umf.Message) (context.Context, trace.Span) {
+	ctx, span := c.tr.Start(ctx, name, kind)
 	if span.IsRecording() {
 		span.SetAttributes(umftrace.SystemAttr,
 			semconv.MessagingOperationName(op), semconv.MessagingOperationTypeSend,
@@ -43,10 +43,14 @@ func (c *Conn) startSend(ctx context.Context, name, op string, kind trace.SpanKi
 
 // endSend ends a sending span, marked failed with err's kind.
 func endSend(span trace.Span, msg *umf.Message, err error) {
-	if span.IsRecording() && msg.MID != "" {
-		span.SetAttributes(semconv.MessagingMessageID(msg.MID))
+	if span.IsRecording() {
+		if msg.MID != "" {
+			span.SetAttributes(semconv.MessagingMessageID(msg.MID))
+		}
+		if err != nil {
+			umftrace.Fail(span, err, errorType(err))
+		}
 	}
-	umftrace.Fail(span, err, errorType(err))
 	span.End()
 }
 
@@ -69,11 +73,11 @@ func requestName(to string) string { return "request " + umftrace.Destination(to
 // kind server when the sender waits for a reply (frm or via), consumer otherwise.
 func (c *Conn) startProcess(msg *umf.Message) (context.Context, trace.Span) {
 	ctx := c.tr.Extract(c.ctx, msg)
-	kind := trace.SpanKindConsumer
+	kind := umftrace.Consumer
 	if wantsReply(msg) {
-		kind = trace.SpanKindServer
+		kind = umftrace.Server
 	}
-	ctx, span := c.tr.Start(ctx, c.tr.processName, trace.WithSpanKind(kind))
+	ctx, span := c.tr.Start(ctx, c.tr.processName, kind)
 	if span.IsRecording() {
 		route := routeOf(msg.To)
 		c.hmu.RLock()
@@ -108,7 +112,9 @@ func endProcess(span trace.Span) {
 
 // failSpan marks the span of ctx (a Subscriber's process span) failed with err.
 func failSpan(ctx context.Context, err error) {
-	umftrace.Fail(trace.SpanFromContext(ctx), err, errorType(err))
+	if span := trace.SpanFromContext(ctx); err != nil && span.IsRecording() {
+		umftrace.Fail(span, err, errorType(err))
+	}
 }
 
 // withTraceContext returns resp, or a copy of it with the trace context of ctx in hdr: what a reply
