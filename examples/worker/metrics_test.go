@@ -64,7 +64,7 @@ func TestMetricsUnderTraffic(t *testing.T) {
 		"hydrakit_queue_fetched_total": n + 1, "hydrakit_queue_retried_total": 1, "hydrakit_queue_dead_lettered_total": 0,
 		`hydrakit_queue_depth{list="received"}`: 0, `hydrakit_queue_depth{list="in_progress"}`: 0,
 		`hydrakit_queue_depth{list="incomplete"}`: 0, `hydrakit_queue_oldest_age_seconds{list="received"}`: 0,
-		"hydrakit_recorder_entries_total": 1, // the warning of the failure on purpose
+		"hydrakit_recorder_entries_total":         1, // the warning of the failure on purpose
 		`hydrakit_health_check_up{check="redis"}`: 1, "hydrakit_discovery_instances": -1,
 	} {
 		have, ok := values[name]
