@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"errors"
+
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
@@ -101,6 +103,18 @@ func (c *Consumer) endProcess(ctx context.Context, span trace.Span, o *outcome, 
 	if o.span.IsRecording() {
 		o.span.SetAttributes(umftrace.SystemAttr, semconv.MessagingOperationName(name),
 			semconv.MessagingOperationTypeSettle, semconv.MessagingDestinationName(c.service))
+	}
+}
+
+// errNotSettled marks the settle span of an outcome the Consumer closed before Redis applied: its
+// message stays leased until the lease expires and is recovered, or was released by Close.
+var errNotSettled = errors.New("queue: closed before the outcome was applied")
+
+// abandonSettle ends the settle span of o, never applied: every span ends, so that it is exported.
+func abandonSettle(o outcome) {
+	if o.span != nil {
+		umftrace.Fail(o.span, errNotSettled, "closed")
+		o.span.End()
 	}
 }
 
