@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -29,16 +30,47 @@ type Carrier struct{ Msg *umf.Message }
 
 var _ propagation.TextMapCarrier = Carrier{} // API check
 
-// Get returns the string hdr field key, or "". A hdr without a backslash spells its keys as they
-// are, so one that does not contain key at all is not parsed: a propagator asks for every field it
-// knows (traceparent, tracestate, baggage), and most messages carry one of them or none.
+// Get returns the string hdr field key, or "" (umf.Message.Header: the last of duplicate fields).
+//
+// A hdr with no backslash spells its strings as they are, so it is read without a parse when it
+// can be: a propagator asks for every field it knows (traceparent, tracestate, baggage), and most
+// messages carry one of them or none. Without a backslash, a hdr that lacks key lacks the field;
+// and in a flat one (no nested object or array) whose last "key" is followed by :" (as hydrakit
+// writes it), the value runs to the next quote (and is
+// taken as it is when it is valid UTF-8). Anything else is parsed.
 func (c Carrier) Get(key string) string {
 	hdr := c.Msg.Headers
-	if len(hdr) == 0 || bytes.IndexByte(hdr, '\\') < 0 && !bytes.Contains(hdr, []byte(key)) {
+	if len(hdr) == 0 {
 		return ""
+	}
+	if bytes.IndexByte(hdr, '\\') < 0 {
+		i := lastQuoted(hdr, key)
+		if i < 0 {
+			return ""
+		}
+		if rest := hdr[i+len(key)+2:]; len(rest) > 2 && rest[0] == ':' && rest[1] == '"' &&
+			bytes.Count(hdr, []byte{'{'}) == 1 && bytes.IndexByte(hdr, '[') < 0 {
+			if end := bytes.IndexByte(rest[2:], '"'); end >= 0 && utf8.Valid(rest[2:2+end]) {
+				return string(rest[2 : 2+end])
+			}
+		}
 	}
 	v, _ := c.Msg.Header(key)
 	return v
+}
+
+// lastQuoted is the index of the last "key" (quotes included) in hdr, or -1.
+func lastQuoted(hdr []byte, key string) int {
+	for end := len(hdr); ; {
+		i := bytes.LastIndex(hdr[:end], []byte(key))
+		if i < 1 {
+			return -1
+		}
+		if hdr[i-1] == '"' && i+len(key) < len(hdr) && hdr[i+len(key)] == '"' {
+			return i - 1
+		}
+		end = i + len(key) - 1
+	}
 }
 
 // Set sets the hdr field key. A hdr that is not a JSON object is left as it is: the message goes

@@ -133,3 +133,22 @@ func TestInjectExtract(t *testing.T) {
 		t.Error("Extract of a message without hdr returned a new context")
 	}
 }
+
+// FuzzCarrierGet checks Get's shortcuts against umf.Message.Header on any valid JSON hdr.
+func FuzzCarrierGet(f *testing.F) {
+	for _, s := range []string{`{"traceparent":"a"}`, `{"traceparent":"a","traceparent":1}`, `{"x":"traceparent"}`,
+		`{"n":{"traceparent":"b"},"traceparent":"c"}`, `{"traceparent" : "d"}`, `{"t":["traceparent"],"traceparent":"e"}`,
+		`{"traceparent":"f","x":"\"traceparent\":\"g"}`, `{"traceparenttraceparent":"h","traceparent":"i"}`} {
+		f.Add(s, "traceparent")
+	}
+	f.Fuzz(func(t *testing.T, hdr, key string) {
+		if !json.Valid([]byte(hdr)) {
+			return
+		}
+		m := umf.Message{Headers: json.RawMessage(hdr)}
+		want, _ := m.Header(key)
+		if have := (Carrier{&m}).Get(key); want != have {
+			t.Fatalf("Get(%q) on %s: Header says %q, Get %q", key, hdr, want, have)
+		}
+	})
+}
