@@ -61,6 +61,9 @@ func (c Carrier) Get(key string) string {
 
 // lastQuoted is the index of the last "key" (quotes included) in hdr, or -1.
 func lastQuoted(hdr []byte, key string) int {
+	if !bytes.Contains(hdr, []byte(key)) { // the common case, and much faster than LastIndex
+		return -1
+	}
 	for end := len(hdr); ; {
 		i := bytes.LastIndex(hdr[:end], []byte(key))
 		if i < 1 {
