@@ -48,7 +48,7 @@ func spansNamed(t *testing.T, exp *tracetest.InMemoryExporter, name string, n in
 func attrOf(s tracetest.SpanStub, key string) string {
 	for _, kv := range s.Attributes {
 		if kv.Key == attribute.Key(key) {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

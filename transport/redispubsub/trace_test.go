@@ -62,7 +62,7 @@ func spansNamed(t *testing.T, exp *tracetest.InMemoryExporter, name string, n in
 func attrOf(s tracetest.SpanStub, key attribute.Key) string {
 	for _, kv := range s.Attributes {
 		if kv.Key == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
