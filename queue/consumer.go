@@ -250,6 +250,7 @@ func (c *Consumer) shutdown() error {
 	<-c.settleDone
 	if err != nil {
 		c.releaseAll() // handlers still running: hand their messages back, their results are dropped
+		c.abandonOutcomes()
 	}
 	c.bgWG.Wait()
 	return err

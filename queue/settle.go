@@ -88,6 +88,7 @@ func (c *Consumer) settle(ctx context.Context, batch []outcome) error {
 // leases stay renewed meanwhile, so nothing is redelivered while Redis is merely slow.
 func (c *Consumer) settleLoop(ctx context.Context) {
 	batch := make([]outcome, 0, maxSettle)
+	defer c.abandonOutcomes()
 	for {
 		var o outcome
 		var ok bool
@@ -120,12 +121,31 @@ func (c *Consumer) settleLoop(ctx context.Context) {
 			c.logger.Log("msg", "settle failed", "err", err)
 			sleep(ctx, retryDelay(failures))
 			if ctx.Err() != nil {
+				for _, o := range batch {
+					abandonSettle(o)
+				}
 				return // leases stay; the messages are recovered when they expire
 			}
 		}
 		for _, o := range batch {
 			c.held.remove(o.d)
 			<-c.slots
+		}
+	}
+}
+
+// abandonOutcomes ends the settle spans of the outcomes the settler leaves unread when its context
+// ends before the workers' outcomes closed.
+func (c *Consumer) abandonOutcomes() {
+	for {
+		select {
+		case o, ok := <-c.outcomes:
+			if !ok {
+				return
+			}
+			abandonSettle(o)
+		default:
+			return
 		}
 	}
 }

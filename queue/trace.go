@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"errors"
+
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
@@ -24,7 +26,7 @@ const scope = "github.com/hydrakit/hydrakit/queue"
 // startEnqueue starts the span of enqueuing m to service's queue and returns m with its trace
 // context in hdr: a copy when there is one to carry, so the caller's message is left as it is.
 func (p *Producer) startEnqueue(ctx context.Context, m *umf.Message, service string) (*umf.Message, trace.Span) {
-	ctx, span := p.trace.Start(ctx, "enqueue "+service, trace.WithSpanKind(trace.SpanKindProducer))
+	ctx, span := p.trace.Start(ctx, "enqueue "+service, umftrace.Producer)
 	if span.IsRecording() {
 		span.SetAttributes(umftrace.SystemAttr,
 			semconv.MessagingOperationName("enqueue"), semconv.MessagingOperationTypeSend,
@@ -63,13 +65,13 @@ func (c *Consumer) startProcess(ctx context.Context, d *Delivery) (context.Conte
 	if d.Message != nil {
 		ctx = c.trace.Extract(ctx, d.Message)
 	}
-	fctx, fetch := c.trace.Start(ctx, c.trace.fetchName, trace.WithSpanKind(trace.SpanKindConsumer),
+	fctx, fetch := c.trace.Start(ctx, c.trace.fetchName, umftrace.Consumer,
 		trace.WithTimestamp(d.fetched))
 	if fetch.IsRecording() {
 		fetch.SetAttributes(c.attributes(d, "fetch", semconv.MessagingOperationTypeReceive)...)
 	}
 	fetch.End()
-	ctx, span := c.trace.Start(fctx, c.trace.processName, trace.WithSpanKind(trace.SpanKindConsumer))
+	ctx, span := c.trace.Start(fctx, c.trace.processName, umftrace.Consumer)
 	if span.IsRecording() {
 		span.SetAttributes(c.attributes(d, "process", semconv.MessagingOperationTypeProcess)...)
 	}
@@ -97,10 +99,22 @@ func (c *Consumer) endProcess(ctx context.Context, span trace.Span, o *outcome, 
 	umftrace.Fail(span, err, "handler")
 	span.End()
 	name := settleNames[o.op]
-	_, o.span = c.trace.Start(ctx, name+" "+c.service, trace.WithSpanKind(trace.SpanKindClient))
+	_, o.span = c.trace.Start(ctx, name+" "+c.service, umftrace.Client)
 	if o.span.IsRecording() {
 		o.span.SetAttributes(umftrace.SystemAttr, semconv.MessagingOperationName(name),
 			semconv.MessagingOperationTypeSettle, semconv.MessagingDestinationName(c.service))
+	}
+}
+
+// errNotSettled marks the settle span of an outcome the Consumer closed before Redis applied: its
+// message stays leased until the lease expires and is recovered, or was released by Close.
+var errNotSettled = errors.New("queue: closed before the outcome was applied")
+
+// abandonSettle ends the settle span of o, never applied: every span ends, so that it is exported.
+func abandonSettle(o outcome) {
+	if o.span != nil {
+		umftrace.Fail(o.span, errNotSettled, "closed")
+		o.span.End()
 	}
 }
 

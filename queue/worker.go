@@ -42,12 +42,14 @@ func (c *Consumer) workLoop(ctx context.Context) {
 		}
 		select {
 		case <-c.given:
+			abandonSettle(o)
 			return
 		default:
 		}
 		select {
 		case c.outcomes <- o: // never blocks while Close waits: it holds a place per held message
 		case <-c.given:
+			abandonSettle(o)
 			return
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 var fuzzMessages = []string{
@@ -124,6 +125,35 @@ func FuzzIsCanonical(f *testing.F) {
 		}
 		if !bytes.Equal(canon, data) {
 			t.Fatalf("isCanonical accepted %q, Normalize writes %q", data, canon)
+		}
+	})
+}
+
+// FuzzSetHeader checks SetHeader's shortcut for a message without hdr: what it writes is canonical
+// (Normalize leaves it as is), the same as the general path writes into an empty object, and Header
+// reads the value back.
+func FuzzSetHeader(f *testing.F) {
+	for _, kv := range [][2]string{{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+		{"7", "<&>\u2028"}, {"", ""}, {"\xed\xa0\x80", "\xff"}, {"k\"\\", "\x00\x1f\u00e9😀"}} {
+		f.Add(kv[0], kv[1])
+	}
+	f.Fuzz(func(t *testing.T, name, value string) {
+		var fast Message
+		if err := fast.SetHeader(name, value); err != nil {
+			t.Fatal(err)
+		}
+		if canon, err := Normalize(fast.Headers); err != nil || !bytes.Equal(canon, fast.Headers) {
+			t.Fatalf("SetHeader(%q, %q) = %q, not canonical: %q (%v)", name, value, fast.Headers, canon, err)
+		}
+		general := Message{Headers: json.RawMessage(`{}`)}
+		if err := general.SetHeader(name, value); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(fast.Headers, general.Headers) {
+			t.Fatalf("SetHeader(%q, %q): without hdr %q, into {} %q", name, value, fast.Headers, general.Headers)
+		}
+		if v, ok := fast.Header(name); utf8.ValidString(name) && utf8.ValidString(value) && (!ok || v != value) {
+			t.Fatalf("Header(%q) = %q, %v after SetHeader(%q)", name, v, ok, value)
 		}
 	})
 }

@@ -26,6 +26,14 @@ func (m *Message) Header(name string) (string, bool) {
 // position if it exists. Headers that are present but not a JSON object give an error wrapping
 // ErrMalformed.
 func (m *Message) SetHeader(name, value string) error {
+	if len(m.Headers) == 0 {
+		// The common case (a message's first header, e.g. its trace context): one member whose key
+		// and value appendJSString writes in their canonical form already, so no Normalize pass.
+		out := make([]byte, 0, len(name)+len(value)+6)
+		out = append(appendJSString(append(appendJSString(append(out, '{'), name), ':'), value), '}')
+		m.Headers = out
+		return nil
+	}
 	out := []byte{'{'}
 	replaced := false
 	if len(m.Headers) > 0 && !isJSONNull(m.Headers) {

@@ -84,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // instance serves the endpoints on both transports and is registered while it does.
 type instance struct {
+	addr      string // the HTTP listener's
 	conn      *redispubsub.Conn
 	registrar *sdredis.Registrar
 	server    *http.Server
@@ -113,7 +114,7 @@ func startInstance(client *hydrakit.Client, listen string, metrics http.Handler,
 		_ = ln.Close()
 		return nil, err
 	}
-	inst := &instance{conn: conn, registrar: registrar, done: make(chan struct{})}
+	inst := &instance{addr: addr.String(), conn: conn, registrar: registrar, done: make(chan struct{})}
 	inst.server = &http.Server{Handler: embedded.WithMetricsRoute(httpHandler(endpoints), metrics), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(inst.done)

@@ -1,9 +1,11 @@
 package umftrace
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -28,13 +30,50 @@ type Carrier struct{ Msg *umf.Message }
 
 var _ propagation.TextMapCarrier = Carrier{} // API check
 
-// Get returns the string hdr field key, or "".
+// Get returns the string hdr field key, or "" (umf.Message.Header: the last of duplicate fields).
+//
+// A hdr with no backslash spells its strings as they are, so it is read without a parse when it
+// can be: a propagator asks for every field it knows (traceparent, tracestate, baggage), and most
+// messages carry one of them or none. Without a backslash, a hdr that lacks key lacks the field;
+// and in a flat one (no nested object or array) whose last "key" is followed by :" (as hydrakit
+// writes it), the value runs to the next quote (and is
+// taken as it is when it is valid UTF-8). Anything else is parsed.
 func (c Carrier) Get(key string) string {
-	if len(c.Msg.Headers) == 0 {
+	hdr := c.Msg.Headers
+	if len(hdr) == 0 {
 		return ""
+	}
+	if bytes.IndexByte(hdr, '\\') < 0 {
+		i := lastQuoted(hdr, key)
+		if i < 0 {
+			return ""
+		}
+		if rest := hdr[i+len(key)+2:]; len(rest) > 2 && rest[0] == ':' && rest[1] == '"' &&
+			bytes.Count(hdr, []byte{'{'}) == 1 && bytes.IndexByte(hdr, '[') < 0 {
+			if end := bytes.IndexByte(rest[2:], '"'); end >= 0 && utf8.Valid(rest[2:2+end]) {
+				return string(rest[2 : 2+end])
+			}
+		}
 	}
 	v, _ := c.Msg.Header(key)
 	return v
+}
+
+// lastQuoted is the index of the last "key" (quotes included) in hdr, or -1.
+func lastQuoted(hdr []byte, key string) int {
+	if !bytes.Contains(hdr, []byte(key)) { // the common case, and much faster than LastIndex
+		return -1
+	}
+	for end := len(hdr); ; {
+		i := bytes.LastIndex(hdr[:end], []byte(key))
+		if i < 1 {
+			return -1
+		}
+		if hdr[i-1] == '"' && i+len(key) < len(hdr) && hdr[i+len(key)] == '"' {
+			return i - 1
+		}
+		end = i + len(key) - 1
+	}
 }
 
 // Set sets the hdr field key. A hdr that is not a JSON object is left as it is: the message goes
@@ -89,8 +128,16 @@ func (t *Tracer) Extract(ctx context.Context, msg *umf.Message) context.Context 
 	return t.prop.Extract(ctx, Carrier{msg})
 }
 
-// Fail marks span failed with err: status Error and error.type, the Go type of err (bounded by the
-// program, unlike its text, which goes into the status description).
+// Span kinds as start options, made once: a trace.SpanStartOption made per span is an allocation.
+var (
+	Client   = trace.WithSpanKind(trace.SpanKindClient)
+	Server   = trace.WithSpanKind(trace.SpanKindServer)
+	Producer = trace.WithSpanKind(trace.SpanKindProducer)
+	Consumer = trace.WithSpanKind(trace.SpanKindConsumer)
+)
+
+// Fail marks span failed with err: status Error and error.type kind, one of a few names (bounded
+// by the program, unlike err's text, which goes into the status description).
 func Fail(span trace.Span, err error, kind string) {
 	if err == nil || !span.IsRecording() {
 		return

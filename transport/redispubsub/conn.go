@@ -315,6 +315,7 @@ func (c *Conn) close() error {
 	c.bg.Wait()
 	c.disc.close()
 	if !wait.Timeout(&c.workers, c.closeGrace) {
+		c.tr.live.endAll() // exported, though their handlers have not returned
 		err = errors.Join(err, fmt.Errorf("redispubsub: close: handlers still running %v after their context ended: %w",
 			c.closeGrace, context.DeadlineExceeded))
 	}

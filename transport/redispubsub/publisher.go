@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
-	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hydrakit/hydrakit/internal/umftrace"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -139,7 +139,7 @@ func (p *Publisher) Endpoint() endpoint.Endpoint {
 		deadline, _ := ctx.Deadline()
 		tmo := time.Until(deadline)
 		msg := &umf.Message{To: p.to, From: p.conn.from, Timeout: float64(tmo.Milliseconds()) / 1000}
-		ctx, span := p.conn.startSend(ctx, p.span, "request", trace.SpanKindClient, msg)
+		ctx, span := p.conn.startSend(ctx, p.span, "request", umftrace.Client, msg)
 		defer func() { endSend(span, msg, err) }()
 		p.conn.fill(msg)
 		if err := p.enc(ctx, msg, request); err != nil {

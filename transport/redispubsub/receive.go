@@ -67,7 +67,7 @@ func (c *Conn) serve(h Handler, msg *umf.Message) {
 		}
 	}()
 	ctx, span := c.startProcess(msg)
-	defer endProcess(span)
+	defer c.endProcess(span)
 	h(ctx, c, msg)
 }
 

@@ -8,8 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
+	"github.com/hydrakit/hydrakit/internal/umftrace"
 	"github.com/hydrakit/hydrakit/umf"
 )
 
@@ -33,7 +32,7 @@ func (c *Conn) Request(ctx context.Context, msg *umf.Message) (reply *umf.Messag
 	_, service := splitAddress(msg.To)
 	m := c.mx.request(service)
 	defer m.end(m.begin(), &reply, &err)
-	ctx, span := c.startSend(ctx, requestName(msg.To), "request", trace.SpanKindClient, msg)
+	ctx, span := c.startSend(ctx, requestName(msg.To), "request", umftrace.Client, msg)
 	defer func() { endSend(span, msg, err) }()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/hydrakit/hydrakit/internal/umftrace"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -18,7 +16,7 @@ import (
 // ErrNoResponders when nobody received the message. It is a span of kind producer, "send
 // <svc>:<route>", whose trace context goes in msg's hdr (docs/tracing.md).
 func (c *Conn) Send(ctx context.Context, msg *umf.Message) (err error) {
-	ctx, span := c.startSend(ctx, "send "+umftrace.Destination(msg.To), "send", trace.SpanKindProducer, msg)
+	ctx, span := c.startSend(ctx, "send "+umftrace.Destination(msg.To), "send", umftrace.Producer, msg)
 	defer func() { endSend(span, msg, err) }()
 	channel, err := c.channelFor(ctx, msg.To)
 	if err != nil {
@@ -34,7 +32,7 @@ func (c *Conn) Send(ctx context.Context, msg *umf.Message) (err error) {
 // ErrNoResponders when nobody received it. Missing mid, ts and ver are filled in. It is a span of
 // kind producer, "broadcast <svc>:<route>", whose trace context goes in msg's hdr.
 func (c *Conn) Broadcast(ctx context.Context, msg *umf.Message) (err error) {
-	ctx, span := c.startSend(ctx, "broadcast "+umftrace.Destination(msg.To), "broadcast", trace.SpanKindProducer, msg)
+	ctx, span := c.startSend(ctx, "broadcast "+umftrace.Destination(msg.To), "broadcast", umftrace.Producer, msg)
 	defer func() { endSend(span, msg, err) }()
 	a, err := umf.ParseAddress(msg.To)
 	if err != nil {

@@ -3,6 +3,7 @@ package redispubsub
 import (
 	"context"
 	"errors"
+	"sync"
 
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
@@ -21,17 +22,59 @@ const scope = "github.com/hydrakit/hydrakit/transport/redispubsub"
 type connTrace struct {
 	*umftrace.Tracer
 	processName string // "process <svc>": messages no registered route matches
+	live        *liveSpans
 }
 
 func newConnTrace(st *fleet.State, service string) connTrace {
-	return connTrace{Tracer: umftrace.New(st, scope), processName: "process " + service}
+	return connTrace{Tracer: umftrace.New(st, scope), processName: "process " + service,
+		live: &liveSpans{spans: map[trace.Span]struct{}{}}}
+}
+
+// liveSpans are the recording process spans whose handlers run: those still running when Close
+// gives up on them are ended by Close, so that they are exported. Unsampled spans are not kept (they
+// export nothing), so the set costs a sampled message a map entry and an unsampled one nothing; it
+// holds at most one span per handler slot (ConnConcurrency).
+type liveSpans struct {
+	mu     sync.Mutex
+	spans  map[trace.Span]struct{}
+	closed bool
+}
+
+func (l *liveSpans) add(span trace.Span) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		umftrace.Fail(span, ErrClosed, "closed")
+		span.End()
+		return
+	}
+	l.spans[span] = struct{}{}
+}
+
+func (l *liveSpans) remove(span trace.Span) {
+	l.mu.Lock()
+	delete(l.spans, span)
+	l.mu.Unlock()
+}
+
+// endAll ends the spans of the handlers still running, failed with ErrClosed; their handlers' own
+// End, when they return, does nothing.
+func (l *liveSpans) endAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for span := range l.spans {
+		umftrace.Fail(span, ErrClosed, "closed")
+		span.End()
+		delete(l.spans, span)
+	}
 }
 
 // startSend starts the span of a message this Conn sends: op is request (kind client: it waits for
 // the reply), send or broadcast (kind producer); name is op and the destination, svc:/route.
 // Attributes are set only on a recording span: an unsampled call pays for the span context alone.
-func (c *Conn) startSend(ctx context.Context, name, op string, kind trace.SpanKind, msg *umf.Message) (context.Context, trace.Span) {
-	ctx, span := c.tr.Start(ctx, name, trace.WithSpanKind(kind))
+func (c *Conn) startSend(ctx context.Context, name, op string, kind trace.SpanStartOption, msg *umf.Message) (context.Context, trace.Span) {
+	ctx, span := c.tr.Start(ctx, name, kind)
 	if span.IsRecording() {
 		span.SetAttributes(umftrace.SystemAttr,
 			semconv.MessagingOperationName(op), semconv.MessagingOperationTypeSend,
@@ -43,10 +86,14 @@ func (c *Conn) startSend(ctx context.Context, name, op string, kind trace.SpanKi
 
 // endSend ends a sending span, marked failed with err's kind.
 func endSend(span trace.Span, msg *umf.Message, err error) {
-	if span.IsRecording() && msg.MID != "" {
-		span.SetAttributes(semconv.MessagingMessageID(msg.MID))
+	if span.IsRecording() {
+		if msg.MID != "" {
+			span.SetAttributes(semconv.MessagingMessageID(msg.MID))
+		}
+		if err != nil {
+			umftrace.Fail(span, err, errorType(err))
+		}
 	}
-	umftrace.Fail(span, err, errorType(err))
 	span.End()
 }
 
@@ -69,11 +116,11 @@ func requestName(to string) string { return "request " + umftrace.Destination(to
 // kind server when the sender waits for a reply (frm or via), consumer otherwise.
 func (c *Conn) startProcess(msg *umf.Message) (context.Context, trace.Span) {
 	ctx := c.tr.Extract(c.ctx, msg)
-	kind := trace.SpanKindConsumer
+	kind := umftrace.Consumer
 	if wantsReply(msg) {
-		kind = trace.SpanKindServer
+		kind = umftrace.Server
 	}
-	ctx, span := c.tr.Start(ctx, c.tr.processName, trace.WithSpanKind(kind))
+	ctx, span := c.tr.Start(ctx, c.tr.processName, kind)
 	if span.IsRecording() {
 		route := routeOf(msg.To)
 		c.hmu.RLock()
@@ -91,13 +138,17 @@ func (c *Conn) startProcess(msg *umf.Message) (context.Context, trace.Span) {
 		if msg.Type != "" {
 			span.SetAttributes(umftrace.Attr("type").String(msg.Type))
 		}
+		c.tr.live.add(span)
 	}
 	return ctx, span
 }
 
 // endProcess ends a handling span, deferred by serve: a panicking handler marks it failed, and the
 // panic goes on to serve.
-func endProcess(span trace.Span) {
+func (c *Conn) endProcess(span trace.Span) {
+	if span.IsRecording() {
+		c.tr.live.remove(span)
+	}
 	if r := recover(); r != nil {
 		umftrace.Fail(span, errors.New("handler panicked"), "panic")
 		span.End()
@@ -108,7 +159,9 @@ func endProcess(span trace.Span) {
 
 // failSpan marks the span of ctx (a Subscriber's process span) failed with err.
 func failSpan(ctx context.Context, err error) {
-	umftrace.Fail(trace.SpanFromContext(ctx), err, errorType(err))
+	if span := trace.SpanFromContext(ctx); err != nil && span.IsRecording() {
+		umftrace.Fail(span, err, errorType(err))
+	}
 }
 
 // withTraceContext returns resp, or a copy of it with the trace context of ctx in hdr: what a reply
