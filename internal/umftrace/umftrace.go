@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/umf"
@@ -98,7 +101,15 @@ type Tracer struct {
 	trace.Tracer
 	prop   propagation.TextMapPropagator
 	inject bool // the propagator writes something
+	global bool // the provider is OpenTelemetry's global one as it was before any was set
 }
+
+// unsetGlobal is the global TracerProvider before otel.SetTracerProvider: a delegate whose spans
+// record nothing, yet cost three allocations each, until a provider is set.
+var unsetGlobal = otel.GetTracerProvider()
+
+// skipped is the span of work traced while no provider is set: it records nothing and ends nothing.
+var skipped trace.Span = noop.Span{}
 
 // New returns the Tracer of the package scope (its import path) for the client state st.
 func New(st *fleet.State, scope string) *Tracer {
@@ -106,7 +117,23 @@ func New(st *fleet.State, scope string) *Tracer {
 		Tracer: st.Tracing.Provider.Tracer(scope),
 		prop:   st.Tracing.Propagator,
 		inject: len(st.Tracing.Propagator.Fields()) > 0,
+		global: st.Tracing.Provider == unsetGlobal,
 	}
+}
+
+// Start starts a span of the kind given (Client, Server, Producer, Consumer) with more options; but
+// while the client follows the global provider and none has been set, it returns ctx as it is and a
+// span that records nothing, for free. The trace context ctx carries (a caller's) still propagates,
+// as it would through the global delegate's non-recording span; once otel.SetTracerProvider runs,
+// spans are made and exported.
+func (t *Tracer) Start(ctx context.Context, name string, kind Kind, more ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if t.global && otel.GetTracerProvider() == unsetGlobal {
+		return ctx, skipped
+	}
+	if len(more) == 0 {
+		return t.Tracer.Start(ctx, name, kind...)
+	}
+	return t.Tracer.Start(ctx, name, append(slices.Clip(kind), more...)...)
 }
 
 // Inject writes the trace context of ctx into msg's hdr, before msg is signed (a signature covers
@@ -128,12 +155,16 @@ func (t *Tracer) Extract(ctx context.Context, msg *umf.Message) context.Context 
 	return t.prop.Extract(ctx, Carrier{msg})
 }
 
-// Span kinds as start options, made once: a trace.SpanStartOption made per span is an allocation.
+// Kind is a span kind as the start options Tracer.Start passes on, made once: an option, or an
+// options slice, made per span is an allocation.
+type Kind []trace.SpanStartOption
+
+// The span kinds hydrakit's spans have.
 var (
-	Client   = trace.WithSpanKind(trace.SpanKindClient)
-	Server   = trace.WithSpanKind(trace.SpanKindServer)
-	Producer = trace.WithSpanKind(trace.SpanKindProducer)
-	Consumer = trace.WithSpanKind(trace.SpanKindConsumer)
+	Client   = Kind{trace.WithSpanKind(trace.SpanKindClient)}
+	Server   = Kind{trace.WithSpanKind(trace.SpanKindServer)}
+	Producer = Kind{trace.WithSpanKind(trace.SpanKindProducer)}
+	Consumer = Kind{trace.WithSpanKind(trace.SpanKindConsumer)}
 )
 
 // Fail marks span failed with err: status Error and error.type kind, one of a few names (bounded

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hydrakit/hydrakit/internal/fleet"
@@ -107,7 +109,7 @@ func TestInjectExtract(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
 	tr := New(&fleet.State{Tracing: fleet.Tracing{Provider: tp, Propagator: propagation.TraceContext{}}}, "test")
-	ctx, span := tr.Start(context.Background(), "unsampled")
+	ctx, span := tr.Start(context.Background(), "unsampled", Client)
 	defer span.End()
 	var m umf.Message
 	tr.Inject(ctx, &m)
@@ -151,4 +153,35 @@ func FuzzCarrierGet(f *testing.F) {
 			t.Fatalf("Get(%q) on %s: Header says %q, Get %q", key, hdr, want, have)
 		}
 	})
+}
+
+// A client that follows the global provider pays nothing for tracing until one is set, and traces
+// from then on with the Tracer it already has.
+func TestUnsetGlobalProviderCostsNothing(t *testing.T) {
+	if otel.GetTracerProvider() != unsetGlobal {
+		t.Skip("the global TracerProvider was set earlier in this process")
+	}
+	tr := New(&fleet.State{Tracing: fleet.Tracing{
+		Provider: otel.GetTracerProvider(), Propagator: otel.GetTextMapPropagator(),
+	}}, "test")
+	ctx := context.Background()
+	if have := testing.AllocsPerRun(100, func() {
+		c, span := tr.Start(ctx, "request svc:/x", Client)
+		span.End()
+		if c != ctx {
+			t.Fatal("Start changed ctx with no provider set")
+		}
+	}); have != 0 {
+		t.Errorf("allocations per span with no provider set: want 0, have %v", have)
+	}
+
+	exporter := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	otel.SetTracerProvider(tp)
+	_, span := tr.Start(ctx, "request svc:/x", Client)
+	span.End()
+	if have := len(exporter.GetSpans()); have != 1 {
+		t.Errorf("spans exported once a provider is set: want 1, have %d", have)
+	}
 }

@@ -73,7 +73,7 @@ func (l *liveSpans) endAll() {
 // startSend starts the span of a message this Conn sends: op is request (kind client: it waits for
 // the reply), send or broadcast (kind producer); name is op and the destination, svc:/route.
 // Attributes are set only on a recording span: an unsampled call pays for the span context alone.
-func (c *Conn) startSend(ctx context.Context, name, op string, kind trace.SpanStartOption, msg *umf.Message) (context.Context, trace.Span) {
+func (c *Conn) startSend(ctx context.Context, name, op string, kind umftrace.Kind, msg *umf.Message) (context.Context, trace.Span) {
 	ctx, span := c.tr.Start(ctx, name, kind)
 	if span.IsRecording() {
 		span.SetAttributes(umftrace.SystemAttr,
