@@ -193,9 +193,9 @@ func (p *Proxy) writeEnvelope(w http.ResponseWriter, code int, text reason, trac
 
 // addCORS sets the configured CORS headers, spelled as configured, replacing the service's.
 func (p *Proxy) addCORS(h http.Header) {
-	for k, v := range p.cfg.cors {
-		h.Del(k)
-		h[k] = v
+	for _, c := range p.cfg.cors {
+		delete(h, c.canonical)
+		h[c.name] = c.values
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +30,7 @@ type ProxyOption func(*config)
 type config struct {
 	registerer  prometheus.Registerer
 	timeout     time.Duration
-	cors        http.Header
+	cors        []corsHeader
 	attempts    int
 	retryBuffer int
 	maxEnvelope int
@@ -68,7 +69,21 @@ func ProxyTimeout(d time.Duration) ProxyOption {
 
 // ProxyCORS sets the headers added to every answer, routed or the Proxy's own, as hydra-router adds
 // its config's cors block: keys are written as spelled here, replacing the service's.
-func ProxyCORS(h http.Header) ProxyOption { return func(c *config) { c.cors = h.Clone() } }
+func ProxyCORS(h http.Header) ProxyOption {
+	return func(c *config) {
+		c.cors = c.cors[:0]
+		for k, v := range h {
+			c.cors = append(c.cors, corsHeader{canonical: http.CanonicalHeaderKey(k), name: k, values: slices.Clone(v)})
+		}
+	}
+}
+
+// corsHeader is a configured CORS header with its canonical name worked out once: every answer sets
+// the whole block, and canonicalising an odd-case name on each one is an allocation.
+type corsHeader struct {
+	canonical, name string
+	values          []string
+}
 
 // ProxyAttempts is how many instances one request may be sent to (default DefaultAttempts); only an
 // idempotent request, or one that was not sent at all, is tried again.

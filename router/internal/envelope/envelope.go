@@ -130,20 +130,46 @@ func WriteJSON(w http.ResponseWriter, code int, body []byte) {
 
 func marshalFields(fields []Field) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Grow(256)
 	buf.WriteByte('{')
 	for i, f := range fields {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		key, _ := json.Marshal(f.Key)
-		buf.Write(key)
+		buf.Write(appendString(buf.AvailableBuffer(), f.Key))
 		buf.WriteByte(':')
-		value, err := json.Marshal(f.Value)
-		if err != nil {
-			return nil, fmt.Errorf("envelope: %s: %w", f.Key, err)
+		switch v := f.Value.(type) {
+		case json.RawMessage: // a value Merge's decoder read whole; compacted as JSON.stringify writes it
+			if err := json.Compact(&buf, v); err != nil {
+				return nil, fmt.Errorf("envelope: %s: %w", f.Key, err)
+			}
+		case int:
+			buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(v), 10))
+		case string:
+			buf.Write(appendString(buf.AvailableBuffer(), v))
+		default: // as JSON.stringify writes it: no HTML escaping
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(v); err != nil {
+				return nil, fmt.Errorf("envelope: %s: %w", f.Key, err)
+			}
+			buf.Truncate(buf.Len() - 1) // Encode's newline
 		}
-		buf.Write(value)
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
+}
+
+// appendString appends s as a JSON string: as it is when it needs no escaping (status texts and most
+// keys), else as encoding/json writes it.
+func appendString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s)
+			return append(buf, quoted...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
 }

@@ -20,6 +20,8 @@ func TestMarshalMatchesHydraRouter(t *testing.T) {
 			`{"statusCode":404,"statusMessage":"Not Found","statusDescription":"The requested resource was not found on the server","result":{}}`},
 		{"unavailable", 503, map[string]string{"reason": "Unavailable hxsvc instances"}, []Field{{"tracer", "abc"}},
 			`{"statusCode":503,"statusMessage":"Service Unavailable","statusDescription":"The server is currently unable to handle the request due to a temporary overloading or maintenance of the server","result":{"reason":"Unavailable hxsvc instances"},"tracer":"abc"}`},
+		{"not HTML-escaped", 200, map[string]string{"reason": "a <b> & c"}, nil,
+			`{"statusCode":200,"statusMessage":"OK","statusDescription":"Request succeeded without error","result":{"reason":"a <b> & c"}}`},
 		{"unknown code", 418, nil, nil,
 			`{"statusCode":418,"statusMessage":"418","statusDescription":"Unknown statusCode 418","result":{}}`},
 	} {
@@ -43,6 +45,8 @@ func TestMergeIsObjectAssign(t *testing.T) {
 			`{"statusCode":200,"statusMessage":"OK","statusDescription":"Request succeeded without error","result":{},"code":404,"a":[1]}`},
 		{"service status kept in place", `{"z":1,"statusCode":201}`,
 			`{"statusCode":201,"statusMessage":"OK","statusDescription":"Request succeeded without error","result":{},"z":1}`},
+		{"written compact, not HTML-escaped, as JSON.stringify does", "{\"result\": {\"a\": [1, 2],\n \"h\": \"<b>&</b>\"}}",
+			`{"statusCode":200,"statusMessage":"OK","statusDescription":"Request succeeded without error","result":{"a":[1,2],"h":"<b>&</b>"}}`},
 		{"repeated key: first place, last value", `{"x":1,"y":2,"x":3}`,
 			`{"statusCode":200,"statusMessage":"OK","statusDescription":"Request succeeded without error","result":{},"x":3,"y":2}`},
 	} {
