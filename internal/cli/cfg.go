@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,17 +86,7 @@ func (a *app) cfgPullCmd() *cobra.Command {
 		Use:   "pull <service:version>",
 		Short: "Print a stored configuration document (redirect it to a file)",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, ver, err := label(argv[0])
-			if err != nil {
-				return err
-			}
-			s, err := a.store(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
+		RunE: a.onConfig(func(ctx context.Context, s *config.Store, svc, ver string, argv []string) error {
 			doc, err := s.Get(ctx, svc, ver)
 			if errors.Is(err, config.ErrNotFound) {
 				return notFound(err)
@@ -110,7 +101,7 @@ func (a *app) cfgPullCmd() *cobra.Command {
 			out.WriteByte('\n')
 			_, err = a.out.Write(out.Bytes())
 			return err
-		},
+		}),
 	}
 }
 
@@ -155,17 +146,7 @@ func (a *app) cfgRemoveCmd() *cobra.Command {
 		Use:   "remove <service:version>",
 		Short: "Delete a stored configuration version (HDEL)",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			svc, ver, err := label(argv[0])
-			if err != nil {
-				return err
-			}
-			s, err := a.store(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx(cmd.Context())
-			defer cancel()
+		RunE: a.onConfig(func(ctx context.Context, s *config.Store, svc, ver string, argv []string) error {
 			if err := s.Remove(ctx, svc, ver); err != nil {
 				if errors.Is(err, config.ErrNotFound) {
 					return notFound(err)
@@ -173,7 +154,7 @@ func (a *app) cfgRemoveCmd() *cobra.Command {
 				return err
 			}
 			return a.done(map[string]string{"removed": config.Label(svc, ver)})
-		},
+		}),
 	}
 }
 
@@ -186,4 +167,22 @@ func (a *app) done(what map[string]string) error {
 		fmt.Fprintln(a.out, k, v)
 	}
 	return nil
+}
+
+// onConfig is the RunE of a command on one stored version: it takes the <service:version> argument
+// (the rest stay in argv), opens the store and bounds the work by --timeout.
+func (a *app) onConfig(run func(ctx context.Context, s *config.Store, svc, ver string, argv []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, argv []string) error {
+		svc, ver, err := label(argv[0])
+		if err != nil {
+			return err
+		}
+		s, err := a.store(cmd)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := a.ctx(cmd.Context())
+		defer cancel()
+		return run(ctx, s, svc, ver, argv)
+	}
 }
