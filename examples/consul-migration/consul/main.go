@@ -32,6 +32,9 @@ import (
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
 	"github.com/hashicorp/consul/api"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 const serviceName = "stringsvc"
@@ -58,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
+	// This process's metrics, served on /metrics of every instance it starts.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector())
 
 	config := api.DefaultConfig()
 	config.Address = *consulAddr
@@ -68,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	client := consulsd.NewClient(consulClient)
 
 	for range *instances {
-		stop, err := serve(client, logger)
+		stop, err := serve(client, reg, logger)
 		if err != nil {
 			return err
 		}
@@ -83,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // serve starts one instance on a free loopback port and registers it. stop deregisters it first,
 // so that clients stop choosing it before it stops answering.
-func serve(client consulsd.Client, logger log.Logger) (stop func(), err error) {
+func serve(client consulsd.Client, reg *prometheus.Registry, logger log.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -98,7 +104,7 @@ func serve(client consulsd.Client, logger log.Logger) (stop func(), err error) {
 		Port:    port,
 		Check:   &api.AgentServiceCheck{HTTP: "http://" + hostPort + "/health", Interval: "1s"},
 	}, logger)
-	server := &http.Server{Handler: handler(hostPort), ReadHeaderTimeout: 5 * time.Second}
+	server := &http.Server{Handler: handler(hostPort, reg), ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -174,14 +180,16 @@ type uppercaseResponse struct {
 	By string `json:"by"` // the instance that answered
 }
 
-// handler is the service: POST /uppercase, and GET /health for whoever checks liveness.
-func handler(self string) http.Handler {
+// handler is the service: POST /uppercase, GET /health for whoever checks liveness, and GET /metrics
+// for Prometheus.
+func handler(self string, reg *prometheus.Registry) http.Handler {
 	uppercase := func(_ context.Context, req interface{}) (interface{}, error) {
 		return uppercaseResponse{V: strings.ToUpper(req.(uppercaseRequest).S), By: self}, nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /uppercase", httptransport.NewServer(uppercase, decodeRequest, httptransport.EncodeJSONResponse))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
 

@@ -31,8 +31,12 @@ import (
 	"github.com/go-kit/kit/sd/lb"
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/metrics/prom"
 	"github.com/hydrakit/hydrakit/redisurl"
 	sdredis "github.com/hydrakit/hydrakit/sd/redis"
 )
@@ -61,20 +65,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
+	// This process's metrics, served on /metrics of every instance it starts.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector())
 
 	redisClient, err := redisurl.NewClient(*redisURL) // any goredis.UniversalClient will do
 	if err != nil {
 		return err
 	}
 	defer redisClient.Close()
-	client, err := hydrakit.NewClient(redisClient)
+	set, err := prom.New(reg) // hydrakit's own metrics, beside the Go runtime's
+	if err != nil {
+		return err
+	}
+	client, err := hydrakit.NewClient(redisClient, hydrakit.WithMetrics(set))
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 
 	for range *instances {
-		stop, err := serve(client, logger)
+		stop, err := serve(client, reg, logger)
 		if err != nil {
 			return err
 		}
@@ -89,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // serve starts one instance on a free loopback port and registers it. stop deregisters it first,
 // so that clients stop choosing it before it stops answering.
-func serve(client *hydrakit.Client, logger log.Logger) (stop func(), err error) {
+func serve(client *hydrakit.Client, reg *prometheus.Registry, logger log.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -107,7 +118,7 @@ func serve(client *hydrakit.Client, logger log.Logger) (stop func(), err error) 
 		_ = ln.Close()
 		return nil, err // invalid name or options
 	}
-	server := &http.Server{Handler: handler(hostPort), ReadHeaderTimeout: 5 * time.Second}
+	server := &http.Server{Handler: handler(hostPort, reg), ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -186,14 +197,16 @@ type uppercaseResponse struct {
 	By string `json:"by"` // the instance that answered
 }
 
-// handler is the service: POST /uppercase, and GET /health for whoever checks liveness.
-func handler(self string) http.Handler {
+// handler is the service: POST /uppercase, GET /health for whoever checks liveness, and GET /metrics
+// for Prometheus.
+func handler(self string, reg *prometheus.Registry) http.Handler {
 	uppercase := func(_ context.Context, req interface{}) (interface{}, error) {
 		return uppercaseResponse{V: strings.ToUpper(req.(uppercaseRequest).S), By: self}, nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /uppercase", httptransport.NewServer(uppercase, decodeRequest, httptransport.EncodeJSONResponse))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
 

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -88,6 +90,21 @@ func TestServeThenCallFromAnotherRun(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	checkAnswers(t, stdout.String(), 4, 2)
+
+	// Every instance serves its process's metrics on /metrics (hydrakit's appear beside the Go
+	// runtime's once a component has something to count: this process only registers).
+	instance := answer.FindStringSubmatch(strings.SplitN(stdout.String(), "\n", 2)[0])[2]
+	resp, err := http.Get("http://" + instance + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"go_goroutines "} {
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(want)) {
+			t.Errorf("GET /metrics of %s: status %d, no %q in:\n%.2000s", instance, resp.StatusCode, want, body)
+		}
+	}
 }
 
 func distinct(out string) int {
