@@ -113,12 +113,8 @@ func TestCLIWatch(t *testing.T) {
 	}()
 	waitOutput := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("watch printed no %q:\n%s", want, out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !redistest.Poll(func() bool { return strings.Contains(out.String(), want) }) {
+			t.Fatalf("watch printed no %q:\n%s", want, out.String())
 		}
 	}
 	waitOutput("instance=a0000000000000000000000000000000")

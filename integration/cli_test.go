@@ -117,15 +117,9 @@ func startCLIFleet(t *testing.T) *cliFleet {
 	rdb.RPush(ctx, keys.QueueIncomplete("go-svc"), q("job-0", `,"reason":"boom"`))
 
 	// Silent state: wait until every key the goldens read is there.
-	deadline := time.Now().Add(20 * time.Second)
 	for _, k := range []string{keys.Health("node-svc", f.node.InstanceID), keys.Presence("go-svc", cliGoID),
 		keys.HealthLog("go-svc", cliGoID), keys.HealthLog("node-svc", f.node.InstanceID)} {
-		for rdb.Exists(ctx, k).Val() != 1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("the fleet did not come up: no %s", k)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		redistest.Eventually(t, "the fleet to come up: "+k, func() bool { return rdb.Exists(ctx, k).Val() == 1 })
 	}
 	nodeInst, err := sdredis.ListInstances(ctx, hc, "node-svc")
 	if err != nil || len(nodeInst) != 1 {

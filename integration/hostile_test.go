@@ -390,14 +390,11 @@ func TestHostileBounds(t *testing.T) {
 		heap:       before.heap + hostileHeapBound,
 	}
 	var after usage
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	if !redistest.Poll(func() bool {
 		after = measure(t, admin, opts.ClientName)
-		if after.goroutines <= limit.goroutines && after.conns <= limit.conns && after.heap <= limit.heap {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("over the documented bounds: before %+v, after %+v, limit %+v", before, after, limit)
-		}
+		return after.goroutines <= limit.goroutines && after.conns <= limit.conns && after.heap <= limit.heap
+	}) {
+		t.Fatalf("over the documented bounds: before %+v, after %+v, limit %+v", before, after, limit)
 	}
 	t.Logf("before %+v, after %+v, limit %+v", before, after, limit)
 }

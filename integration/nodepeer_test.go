@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hydrakit/hydrakit/internal/redistest"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -225,11 +226,7 @@ func (p *nodePeer) stop() {
 // message sent at once.
 func waitSubscribed(t testing.TB, rdb *goredis.Client, channel string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for rdb.PubSubNumSub(t.Context(), channel).Val()[channel] == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("nobody subscribed to %s", channel)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	redistest.Eventually(t, "a subscriber to "+channel, func() bool {
+		return rdb.PubSubNumSub(t.Context(), channel).Val()[channel] > 0
+	})
 }

@@ -51,13 +51,10 @@ func startRouter(t *testing.T, hc *hydrakit.Client, options ...router.RouterOpti
 // discovery (silent state: polled with a deadline).
 func waitInstances(t *testing.T, r *router.Router, svc string, want int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), redistest.Patience)
 	defer cancel()
-	for len(r.Instances(ctx, svc)) != want {
-		if ctx.Err() != nil {
-			t.Fatalf("%s: want %d instances, the router has %v", svc, want, r.Instances(context.Background(), svc))
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !redistest.Poll(func() bool { return len(r.Instances(ctx, svc)) == want }) {
+		t.Fatalf("%s: want %d instances, the router has %v", svc, want, r.Instances(context.Background(), svc))
 	}
 }
 
@@ -65,8 +62,7 @@ func waitInstances(t *testing.T, r *router.Router, svc string, want int) {
 // (silent state: a route refresh has no event of its own).
 func waitRoute(t *testing.T, front, svc, pattern string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	redistest.Eventually(t, "router at "+front+" to list "+svc+" "+pattern, func() bool {
 		resp, err := http.Get(front + "/v1/router/list/routes")
 		if err != nil {
 			t.Fatal(err)
@@ -84,14 +80,11 @@ func waitRoute(t *testing.T, front, svc, pattern string) {
 		}
 		for _, e := range list.Result {
 			if e.ServiceName == svc && slices.Contains(e.Routes, pattern) {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("router at %s never listed %s %s: %+v", front, svc, pattern, list.Result)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // received is what the echo routes report about the request they got.
@@ -601,14 +594,10 @@ func TestRouterHTTPKillUnderLoad(t *testing.T) {
 	victim := children[0]
 	victim.cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
-	deadline := killed.Add(30 * time.Second)
 	bg := context.Background()
-	for slices.Contains(routers[0].Instances(bg, svc), victim.addr) || slices.Contains(routers[1].Instances(bg, svc), victim.addr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the killed instance %s never left discovery", victim.addr)
-		}
-		time.Sleep(2 * time.Millisecond) // silent state: polled
-	}
+	redistest.Eventually(t, "the killed instance "+victim.addr+" to leave discovery", func() bool {
+		return !slices.Contains(routers[0].Instances(bg, svc), victim.addr) && !slices.Contains(routers[1].Instances(bg, svc), victim.addr)
+	})
 	left := time.Now()
 	base1, base2 := children[1].got.Load(), children[2].got.Load()
 	waitNudged(t, nudge, "traffic after the instance left", func() bool {

@@ -53,12 +53,9 @@ func (r *wsRouter) wsdir(t *testing.T) map[string]map[string]int {
 // no event a test sees; polled with a deadline).
 func (r *wsRouter) waitWSDir(t *testing.T, what string, cond func(map[string]map[string]int) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for dir := r.wsdir(t); !cond(dir); dir = r.wsdir(t) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not seen in 10 s; wsdir %v", what, dir)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var dir map[string]map[string]int
+	if !redistest.Poll(func() bool { dir = r.wsdir(t); return cond(dir) }) {
+		t.Fatalf("%s: not seen; wsdir %v", what, dir)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,19 +178,14 @@ func decodeAny(_ context.Context, m *umf.Message) (any, error) {
 // name has ended, and returns all spans.
 func waitSpans(t *testing.T, exporter *tracetest.InMemoryExporter, name string) tracetest.SpanStubs {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		spans := exporter.GetSpans()
-		for _, s := range spans {
-			if s.Name == name {
-				return spans
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no span %q; have %s", name, spanNames(spans))
-		}
-		time.Sleep(10 * time.Millisecond)
+	var spans tracetest.SpanStubs
+	if !redistest.Poll(func() bool {
+		spans = exporter.GetSpans()
+		return slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool { return s.Name == name })
+	}) {
+		t.Fatalf("no span %q; have %s", name, spanNames(spans))
 	}
+	return spans
 }
 
 func spanNames(spans tracetest.SpanStubs) string {

@@ -384,16 +384,9 @@ func TestRefreshBeforeFirstLoad(t *testing.T) {
 // waitRoutes polls list/routes (silent state: the refresh has no event of its own) until cond.
 func waitRoutes(t *testing.T, fx *fixture, cond func(string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		body := fx.do("GET", "/v1/router/list/routes").Body.String()
-		if cond(body) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("routes never changed: %s", body)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var body string
+	if !redistest.Poll(func() bool { body = fx.do("GET", "/v1/router/list/routes").Body.String(); return cond(body) }) {
+		t.Fatalf("routes never changed: %s", body)
 	}
 }
 
@@ -584,11 +577,9 @@ func TestWSDirListsOtherRoutersClients(t *testing.T) {
 	} else {
 		wantBody += `"` + b + `":{"` + hello.Bdy.ID + `":1},"` + a + `":{}}}`
 	}
-	for fx.do("GET", "/v1/router/list/wsdir").Body.String() != wantBody { // silent state: polled
-		if ctx.Err() != nil {
-			t.Fatalf("want %s\nhave %s", wantBody, fx.do("GET", "/v1/router/list/wsdir").Body)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var body string
+	if !redistest.Poll(func() bool { body = fx.do("GET", "/v1/router/list/wsdir").Body.String(); return body == wantBody }) {
+		t.Fatalf("want %s\nhave %s", wantBody, body)
 	}
 	ws.Close(websocket.StatusNormalClosure, "")
 }

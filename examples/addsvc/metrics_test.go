@@ -331,9 +331,8 @@ func scrapeFamilies(t *testing.T, url string) families {
 // waitFor scrapes until ok holds: the counters move on their own goroutines.
 func waitFor(t *testing.T, url, what string, ok func(families) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !ok(scrapeFamilies(t, url)) {
-		if time.Now().After(deadline) {
+	if !redistest.Poll(func() bool { return ok(scrapeFamilies(t, url)) }) {
+		{
 			var b strings.Builder
 			for name, fam := range scrapeFamilies(t, url) {
 				if strings.HasPrefix(name, "hydrakit_") {
@@ -344,7 +343,6 @@ func waitFor(t *testing.T, url, what string, ok func(families) bool) {
 			}
 			t.Fatalf("gave up waiting for %s:\n%s", what, b.String())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -65,18 +65,11 @@ func TestMetricsUnderTraffic(t *testing.T) {
 	// The drop and the failed reply come after the requests on the same subscription: once they
 	// are counted, so is everything before them.
 	var fams map[string]*dto.MetricFamily
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	redistest.Eventually(t, "the drop and the recorder entry to be counted", func() bool {
 		fams = scrape(t, url)
-		if value(fams, "hydrakit_recorder_entries_total", "service", "hmr") == 1 &&
-			value(fams, "hydrakit_transport_messages_dropped_total", "reason", "malformed") == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for the drop and the recorder entry to be counted")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return value(fams, "hydrakit_recorder_entries_total", "service", "hmr") == 1 &&
+			value(fams, "hydrakit_transport_messages_dropped_total", "reason", "malformed") == 1
+	})
 	for _, c := range []struct {
 		name, label, value string
 		want               float64

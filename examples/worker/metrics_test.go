@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -45,22 +44,21 @@ func TestMetricsUnderTraffic(t *testing.T) {
 	}()
 	urlLine := regexp.MustCompile(`url=(\S+)`)
 	var url string
-	deadline := time.Now().Add(30 * time.Second)
 	values := map[string]float64{}
 	// A scrape reads the lists before it gathers the counters, so the last completion can be counted
 	// while the scrape still saw it in progress: wait for a scrape that saw the end state.
-	for values["hydrakit_queue_completed_total"] != n || values[`hydrakit_queue_depth{list="in_progress"}`] != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %d completions: %v\n%s", n, values, out)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !redistest.Poll(func() bool {
 		if url == "" {
-			if m := urlLine.FindStringSubmatch(out.String()); m != nil {
-				url = m[1]
+			m := urlLine.FindStringSubmatch(out.String())
+			if m == nil {
+				return false
 			}
-			continue
+			url = m[1]
 		}
 		values = scrape(t, url, svc)
+		return values["hydrakit_queue_completed_total"] == n && values[`hydrakit_queue_depth{list="in_progress"}`] == 0
+	}) {
+		t.Fatalf("gave up waiting for %d completions: %v\n%s", n, values, out)
 	}
 	for name, want := range map[string]float64{
 		"hydrakit_queue_fetched_total": n + 1, "hydrakit_queue_retried_total": 1, "hydrakit_queue_dead_lettered_total": 0,

@@ -206,17 +206,9 @@ func startBrowser(t *testing.T, chrome string) context.Context {
 		}
 		cancelCtx()
 		cancelAlloc()
-		deadline := time.Now().Add(failAfter)
-		for {
-			left := processesWith("--user-data-dir=" + dataDir)
-			if len(left) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("chromium processes left: %v", left)
-				return
-			}
-			time.Sleep(50 * time.Millisecond) // polling a silent state: processes exiting
+		var left []int
+		if !redistest.Poll(func() bool { left = processesWith("--user-data-dir=" + dataDir); return len(left) == 0 }) {
+			t.Errorf("chromium processes left: %v", left)
 		}
 	})
 	return ctx

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -92,16 +93,13 @@ func (f *fixture) listed(svc string, n int) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
 	defer cancel()
-	for {
+	redistest.Eventually(f.t, fmt.Sprintf("%d instances of %s listed", n, svc), func() bool {
 		fl, err := f.p.follow(ctx, svc)
 		if err != nil {
 			f.t.Fatalf("%s: %d instances never listed: %v", svc, n, err)
 		}
-		if int(fl.listed.Load()) == n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return int(fl.listed.Load()) == n
+	})
 }
 
 // do sends a request through the front and returns the answer with its body read.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/sony/gobreaker"
 )
 
@@ -438,12 +439,8 @@ func TestNoGoroutinePerRequest(t *testing.T) {
 	for range 300 {
 		f.do("POST", "/gr/x", "body")
 	}
-	deadline := time.Now().Add(failAfter)
-	for runtime.NumGoroutine() > before+4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines: %d before 300 requests, %d after", before, runtime.NumGoroutine())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !redistest.Poll(func() bool { return runtime.NumGoroutine() <= before+4 }) {
+		t.Fatalf("goroutines: %d before 300 requests, %d after", before, runtime.NumGoroutine())
 	}
 }
 

@@ -216,7 +216,7 @@ func TestOversizedFrameClosesTheSocket(t *testing.T) {
 	if want, have := websocket.StatusMessageTooBig, c.closeStatus(); want != have {
 		t.Errorf("want close %v, have %v", want, have)
 	}
-	poll(t, "the oversized count", func() bool { return r.g.Stats().Oversized == 1 })
+	redistest.Eventually(t, "the oversized count", func() bool { return r.g.Stats().Oversized == 1 })
 }
 
 func TestTooManyClients(t *testing.T) {
@@ -228,7 +228,7 @@ func TestTooManyClients(t *testing.T) {
 		t.Fatalf("want 503, have %v %v", resp, err)
 	}
 	_ = first.ws.Close(websocket.StatusNormalClosure, "")
-	poll(t, "the first client's slot to be free", func() bool {
+	redistest.Eventually(t, "the first client's slot to be free", func() bool {
 		r.g.mu.Lock()
 		defer r.g.mu.Unlock()
 		return r.g.slots == 0
@@ -317,7 +317,7 @@ func TestSlowClientIsDisconnectedNotBuffered(t *testing.T) {
 		r.g.mu.Unlock()
 		r.g.handleBroadcast(context.Background(), nil, big)
 	}
-	poll(t, "the slow client to leave", func() bool { return len(r.g.Clients()) == 0 })
+	redistest.Eventually(t, "the slow client to leave", func() bool { return len(r.g.Clients()) == 0 })
 }
 
 func TestReconnectGetsWhatWasQueued(t *testing.T) {
@@ -329,7 +329,7 @@ func TestReconnectGetsWhatWasQueued(t *testing.T) {
 			away := connect(t, r.url(""))
 			id := away.ID
 			_ = away.ws.Close(websocket.StatusNormalClosure, "")
-			poll(t, "the client to leave", func() bool { return len(r.g.Clients()) == 1 })
+			redistest.Eventually(t, "the client to leave", func() bool { return len(r.g.Clients()) == 1 })
 			for i := range 3 {
 				sender.send(frameJSON(t, map[string]any{"to": "hydra-router:/", "frm": "sender:/", "mid": "q" + string(rune('0'+i)), "fwd": id + "@client:/", "bdy": map[string]int{"n": i}}))
 			}
@@ -358,7 +358,7 @@ func TestReconnectGetsWhatWasQueued(t *testing.T) {
 			if want, have := []string{id, sender.ID}, r.g.Clients(); len(have) != 2 || (have[0] != want[0] && have[0] != want[1]) {
 				t.Errorf("Clients: want %v, have %v", want, have)
 			}
-			poll(t, "the last delivery to be counted", func() bool { return r.g.Stats().Delivered == 3 })
+			redistest.Eventually(t, "the last delivery to be counted", func() bool { return r.g.Stats().Delivered == 3 })
 			if st := r.g.Stats(); st.Queued != 3 || st.UnknownClients != 1 {
 				t.Errorf("stats: %+v", st)
 			}
@@ -372,7 +372,7 @@ func TestForwardAcrossRoutersAndBroadcast(t *testing.T) {
 	b := startRouter(t, hk, GatewayRouterToken("tok"))
 	onA := connect(t, a.url(""))
 	onB := connect(t, b.url("?token=tok"))
-	poll(t, "A to learn of B's client", func() bool { return a.g.locate(onB.ID) == b.iid })
+	redistest.Eventually(t, "A to learn of B's client", func() bool { return a.g.locate(onB.ID) == b.iid })
 	onA.send(frameJSON(t, map[string]any{"to": "hydra-router:/", "frm": onA.ID + "@client:/", "mid": "f1", "rmid": "earlier", "fwd": onB.ID + "@client:/", "bdy": map[string]string{"hi": "b"}}))
 	m := onB.read()
 	if string(m.Body) != `{"hi":"b"}` || m.RMID != "earlier" || m.To != onB.ID+"@client:/" || m.From != onA.ID+"@client:/" {

@@ -194,15 +194,3 @@ func realRedis(t *testing.T) *goredis.Client {
 	t.Helper()
 	return redistest.Client(t)
 }
-
-// poll waits for silent state (no event tells it), failing after 10 s.
-func poll(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hydrakit/hydrakit/internal/metricstest"
+	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/metrics"
 	"github.com/hydrakit/hydrakit/umf"
@@ -92,12 +93,8 @@ func TestTransportMetrics(t *testing.T) {
 	if have := reg.Value("hydrakit_transport_publish_batch_size", "service", "caller"); have < n+2 {
 		t.Errorf("caller batches: want at least %d, have %v", n+2, have)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for reg.Value("hydrakit_transport_publish_batch_size", "service", "calc") < n+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("server batches: want %d, have %v", n+1, reg.Value("hydrakit_transport_publish_batch_size", "service", "calc"))
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !redistest.Poll(func() bool { return reg.Value("hydrakit_transport_publish_batch_size", "service", "calc") >= n+1 }) {
+		t.Fatalf("server batches: want %d, have %v", n+1, reg.Value("hydrakit_transport_publish_batch_size", "service", "calc"))
 	}
 }
 
