@@ -29,7 +29,7 @@ func (m *Message) SetHeader(name, value string) error {
 	if len(m.Headers) == 0 {
 		// The common case (a message's first header, e.g. its trace context): one member whose key
 		// and value appendJSString writes in their canonical form already, so no Normalize pass.
-		out := make([]byte, 0, len(name)+len(value)+6)
+		out := make([]byte, 0, len(name)+len(value)+len(`{"":""}`)) // no escapes: one allocation
 		out = append(appendJSString(append(appendJSString(append(out, '{'), name), ':'), value), '}')
 		m.Headers = out
 		return nil

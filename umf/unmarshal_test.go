@@ -301,3 +301,20 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("SetHeader on invalid hdr: want ErrMalformed, have %v", err)
 	}
 }
+
+// A message's first header, as a trace context is, costs one allocation: the hdr itself.
+func TestFirstHeaderAllocatesOnce(t *testing.T) {
+	value := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	m := &Message{}
+	if have := testing.AllocsPerRun(100, func() {
+		m.Headers = nil
+		if err := m.SetHeader("traceparent", value); err != nil {
+			t.Fatal(err)
+		}
+	}); have != 1 {
+		t.Errorf("allocations: want 1, have %v", have)
+	}
+	if want, have := `{"traceparent":"`+value+`"}`, string(m.Headers); want != have {
+		t.Errorf("want %s, have %s", want, have)
+	}
+}

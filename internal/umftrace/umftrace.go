@@ -102,6 +102,10 @@ type Tracer struct {
 	prop   propagation.TextMapPropagator
 	inject bool // the propagator writes something
 	global bool // the provider is OpenTelemetry's global one as it was before any was set
+
+	w3c          bool // the propagator is OpenTelemetry's W3C trace context or baggage, or both
+	traceContext bool // and it carries trace context
+	baggage      bool // and it carries baggage
 }
 
 // unsetGlobal is the global TracerProvider before otel.SetTracerProvider: a delegate whose spans
@@ -113,12 +117,15 @@ var skipped trace.Span = noop.Span{}
 
 // New returns the Tracer of the package scope (its import path) for the client state st.
 func New(st *fleet.State, scope string) *Tracer {
-	return &Tracer{
+	t := &Tracer{
 		Tracer: st.Tracing.Provider.Tracer(scope),
 		prop:   st.Tracing.Propagator,
 		inject: len(st.Tracing.Propagator.Fields()) > 0,
 		global: st.Tracing.Provider == unsetGlobal,
 	}
+	t.traceContext, t.w3c = w3cOnly(t.prop)
+	t.baggage = t.w3c && slices.Contains(t.prop.Fields(), "baggage")
+	return t
 }
 
 // Start starts a span of the kind given (Client, Server, Producer, Consumer) with more options; but
@@ -140,7 +147,11 @@ func (t *Tracer) Start(ctx context.Context, name string, kind Kind, more ...trac
 // hdr). Without a valid span context in ctx, or with a propagator that writes nothing, msg is left
 // as it is.
 func (t *Tracer) Inject(ctx context.Context, msg *umf.Message) {
-	if !t.inject || !trace.SpanContextFromContext(ctx).IsValid() {
+	sc := trace.SpanContextFromContext(ctx)
+	if !t.inject || !sc.IsValid() {
+		return
+	}
+	if t.traceContext && injectTraceparent(ctx, msg, sc, t.baggage) {
 		return
 	}
 	t.prop.Inject(ctx, Carrier{msg})
@@ -151,6 +162,14 @@ func (t *Tracer) Inject(ctx context.Context, msg *umf.Message) {
 func (t *Tracer) Extract(ctx context.Context, msg *umf.Message) context.Context {
 	if len(msg.Headers) == 0 {
 		return ctx
+	}
+	if t.w3c {
+		if sc, known := extractTraceparent(msg.Headers); known {
+			if !t.traceContext || !sc.IsValid() {
+				return ctx
+			}
+			return trace.ContextWithRemoteSpanContext(ctx, sc)
+		}
 	}
 	return t.prop.Extract(ctx, Carrier{msg})
 }
