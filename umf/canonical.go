@@ -92,3 +92,60 @@ func isCanonical(b []byte) bool {
 	}
 	return depth == 0 && len(b) > 0
 }
+
+// isFlatPlainObject reports whether b is a JSON object whose members are all strings, with keys
+// and values of printable ASCII other than '"' and '\' only, no key repeated and none starting with
+// a digit: valid, and already what JSON.stringify writes, with no need to read it as JSON. A hdr
+// that carries trace context is this, so Marshal copies it rather than normalizing it.
+func isFlatPlainObject(b []byte) bool {
+	const maxMembers = 8
+	var keys [maxMembers][]byte
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return false
+	}
+	if len(b) == 2 {
+		return true
+	}
+	i, n := 1, 0
+	for {
+		key, next, ok := plainString(b, i)
+		if !ok || n == maxMembers || len(key) > 0 && key[0] >= '0' && key[0] <= '9' || next >= len(b) || b[next] != ':' {
+			return false
+		}
+		for _, k := range keys[:n] {
+			if string(k) == string(key) {
+				return false
+			}
+		}
+		keys[n] = key
+		n++
+		if _, next, ok = plainString(b, next+1); !ok || next >= len(b) {
+			return false
+		}
+		switch {
+		case b[next] == '}' && next == len(b)-1:
+			return true
+		case b[next] == ',':
+			i = next + 1
+		default:
+			return false
+		}
+	}
+}
+
+// plainString reads the string that starts at b[i] (its opening quote) and whose characters are
+// all printable ASCII other than '"' and '\': its contents, and the index after its closing quote.
+func plainString(b []byte, i int) (s []byte, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return nil, j, false
+		}
+	}
+	return nil, len(b), false
+}

@@ -78,3 +78,16 @@ func marshal(t *testing.T, m *Message) string {
 	}
 	return string(b)
 }
+
+func TestIsFlatPlainObject(t *testing.T) {
+	for s, want := range map[string]bool{
+		`{}`: true, `{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}`: true,
+		`{"a":"1","b":"2"}`: true, `{"":""}`: true, `{"a":"1","a":"2"}`: false, `{"7":"x"}`: false,
+		`{"a":"\u0041"}`: false, `{"a":1}`: false, `{"a":"x",}`: false, `{"a":"x"} `: false, `{"a":"é"}`: false,
+		`{"a":"x""b":"y"}`: false, `{"a""x"}`: false, `{"a":"x"}}`: false, ` {}`: false, `{"a":"x"`: false,
+	} {
+		if have := isFlatPlainObject([]byte(s)); want != have {
+			t.Errorf("isFlatPlainObject(%s): want %v, have %v", s, want, have)
+		}
+	}
+}

@@ -129,6 +129,28 @@ func FuzzIsCanonical(f *testing.F) {
 	})
 }
 
+// FuzzIsFlatPlainObject checks Marshal's shortcut for hdr: whatever isFlatPlainObject accepts,
+// from any bytes at all, is valid JSON that Normalize leaves as is.
+func FuzzIsFlatPlainObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}`,
+		`{"a":"1","b":"2"}`, `{"a":"1","a":"2"}`, `{"7":"x"}`, `{"a":"\u0041"}`, `{"a":1}`, `{"a":"x",}`,
+		`{"a":"x"} `, `{"a":"é"}`, `{"a":"x""b":"y"}`, `{"a""x"}`, `{"":""}`, `{"a":"x"}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !isFlatPlainObject(data) {
+			return
+		}
+		canon, err := Normalize(data)
+		if err != nil {
+			t.Fatalf("isFlatPlainObject accepted %q, which Normalize rejects: %v", data, err)
+		}
+		if !bytes.Equal(canon, data) {
+			t.Fatalf("isFlatPlainObject accepted %q, Normalize writes %q", data, canon)
+		}
+	})
+}
+
 // FuzzSetHeader checks SetHeader's shortcut for a message without hdr: what it writes is canonical
 // (Normalize leaves it as is), the same as the general path writes into an empty object, and Header
 // reads the value back.

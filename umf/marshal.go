@@ -113,6 +113,9 @@ func appendHeaders(dst []byte, start int, key string, raw []byte) ([]byte, error
 	if len(raw) == 0 || isJSONNull(raw) {
 		return dst, nil
 	}
+	if isFlatPlainObject(raw) { // as a trace context travels: nothing to normalize
+		return append(appendKey(dst, start, key), raw...), nil
+	}
 	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
 		return dst, fmt.Errorf("%w: %s is not a JSON object", ErrMalformed, key)
 	}

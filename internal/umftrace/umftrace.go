@@ -174,6 +174,11 @@ func (t *Tracer) Extract(ctx context.Context, msg *umf.Message) context.Context 
 	return t.prop.Extract(ctx, Carrier{msg})
 }
 
+// OnlyContext reports whether hdr holds nothing but a trace context as this Tracer writes it: a
+// reply leaves such a request hdr out rather than copy it back as Node's sendReplyMessage would,
+// since it describes the request's span, not the reply's (decision 51).
+func (t *Tracer) OnlyContext(hdr []byte) bool { return t.traceContext && isLoneTraceparent(hdr) }
+
 // Kind is a span kind as the start options Tracer.Start passes on, made once: an option, or an
 // options slice, made per span is an allocation.
 type Kind []trace.SpanStartOption

@@ -73,16 +73,20 @@ func injectTraceparent(ctx context.Context, msg *umf.Message, sc trace.SpanConte
 // baggageIn reports whether ctx carries baggage to propagate.
 func baggageIn(ctx context.Context) bool { return baggage.FromContext(ctx).Len() != 0 }
 
+// isLoneTraceparent reports whether hdr is a traceparent alone, as injectTraceparent writes it.
+func isLoneTraceparent(hdr []byte) bool {
+	const head = `{"traceparent":"`
+	return len(hdr) == len(traceparentHdr) && string(hdr[:len(head)]) == head &&
+		string(hdr[len(hdr)-2:]) == `"}` && bytes.IndexByte(hdr[len(head):len(hdr)-2], '"') < 0
+}
+
 // extractTraceparent reads the trace context of a hdr whose only trace field is traceparent, in
 // the flat form hydrakit writes (no escape, no nested value): known reports whether it could tell,
 // and sc is what propagation.TraceContext would extract (invalid: nothing to extract). A hdr with
 // a tracestate or baggage field, or in any other form, is not known: the propagator reads it.
 func extractTraceparent(hdr []byte) (sc trace.SpanContext, known bool) {
-	const head = `{"traceparent":"`
-	if len(hdr) == len(traceparentHdr) && string(hdr[:len(head)]) == head && string(hdr[len(hdr)-2:]) == `"}` {
-		// injectTraceparent's hdr, tested first: a valid value is hex and '-' only, so hdr has
-		// no other member.
-		if sc = parseTraceparent(hdr[len(head) : len(hdr)-2]); sc.IsValid() {
+	if isLoneTraceparent(hdr) { // injectTraceparent's hdr, tested first
+		if sc = parseTraceparent(hdr[len(`{"traceparent":"`) : len(hdr)-2]); sc.IsValid() {
 			return sc, true
 		}
 	}

@@ -183,14 +183,22 @@ func (e *publishError) Unwrap() error { return e.error }
 // keys. A reply to a service address (svc:/, no instance) goes to one live instance of it, found in
 // the Conn's bounded lookup cache (MaxLookups, LookupTTL), never by following the service.
 //
-// The trace context of ctx goes in the reply's hdr (resp is left as it is).
+// The trace context of ctx goes in the reply's hdr when it is sampled (resp is left as it is); a
+// request hdr that holds only trace context is not copied back (docs/tracing.md).
 func (c *Conn) Reply(ctx context.Context, orig, resp *umf.Message) error {
 	resp = c.withTraceContext(ctx, resp)
-	if isObjectOrArray(resp.Body) && len(orig.Body) > 0 {
-		// resp's body replaces orig's in any case: spare umf.Reply a look at a request body that
-		// may be large.
+	// resp's body replaces orig's in any case: spare umf.Reply a look at a request body that may
+	// be large.
+	dropBody := isObjectOrArray(resp.Body) && len(orig.Body) > 0
+	dropHdr := len(resp.Headers) == 0 && c.tr.OnlyContext(orig.Headers)
+	if dropBody || dropHdr {
 		o := *orig
-		o.Body = nil
+		if dropBody {
+			o.Body = nil
+		}
+		if dropHdr {
+			o.Headers = nil
+		}
 		orig = &o
 	}
 	bp := buffers.Get().(*[]byte)

@@ -3,6 +3,7 @@ package redispubsub
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +214,46 @@ func TestTraceProcessSpanEndsOnClose(t *testing.T) {
 	receive(t, returned, "the handler to return")
 	if n := len(spansNamed(t, exp, "process tslow:/slow", 1)); n != 1 {
 		t.Errorf("the span was exported %d times", n)
+	}
+}
+
+// An unsampled reply carries no trace context, and a request hdr that held nothing else is not
+// copied back into it; other hdr fields are, as Node's sendReplyMessage copies them.
+func TestUnsampledReplyLeavesOutTheRequestContext(t *testing.T) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	client := fleetOn(t, pubsubRedis(t), hydrakit.WithTracerProvider(tp), hydrakit.WithPropagators(
+		propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})))
+	server := tracedConn(t, client, "techo")
+	got := make(chan *umf.Message, 2)
+	server.Handle("/echo", func(ctx context.Context, c *Conn, msg *umf.Message) {
+		got <- msg
+		if err := c.Reply(ctx, msg, &umf.Message{Body: []byte(`"ok"`)}); err != nil {
+			t.Error(err)
+		}
+	})
+	caller := tracedConn(t, client, "tcaller")
+	to := addr("techo", idOf(server), "/echo")
+
+	reply, err := caller.Request(context.Background(), &umf.Message{To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req := <-got; !strings.Contains(string(req.Headers), `"traceparent"`) {
+		t.Fatalf("the request carried no traceparent: hdr %s", req.Headers)
+	}
+	if reply.Headers != nil {
+		t.Errorf("unsampled reply: want no hdr, have %s", reply.Headers)
+	}
+
+	withField := &umf.Message{To: to}
+	if err := withField.SetHeader("x-tenant", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err = caller.Request(context.Background(), withField); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := reply.Header("x-tenant"); !ok || v != "acme" {
+		t.Errorf("reply hdr %s: the request's own field was not copied back", reply.Headers)
 	}
 }
