@@ -9,7 +9,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/hydrakit/hydrakit"
+	"github.com/hydrakit/hydrakit/internal/fleet"
 	"github.com/hydrakit/hydrakit/internal/redistest"
+	"github.com/hydrakit/hydrakit/internal/umftrace"
+	"github.com/hydrakit/hydrakit/umf"
 )
 
 // untraced holds the untraced round trip's req/s per in-flight count, for the ratio.
@@ -51,3 +54,46 @@ type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
 func (discard) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkTraceHop measures the tracing work of one unsampled round trip without Redis: the caller's
+// span and its traceparent written into hdr, then the handler's span from that hdr, with an SDK
+// TracerProvider (ParentBased(TraceIDRatioBased(0.01)), never sampling these IDs) and W3C trace
+// context and baggage. w3c is how a client with OpenTelemetry's W3C propagators carries it (umftrace
+// reads and writes a lone traceparent itself, decision 51); generic the same propagators behind a
+// wrapper umftrace does not know, so that they read and write hdr through the carrier. x-generic is
+// generic's ns/op over w3c's.
+func BenchmarkTraceHop(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0))))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	w3c := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	var generic float64
+	for _, side := range []struct {
+		name string
+		prop propagation.TextMapPropagator
+	}{{"generic", opaque{w3c}}, {"w3c", w3c}} {
+		b.Run(side.name, func(b *testing.B) {
+			tr := umftrace.New(&fleet.State{Tracing: fleet.Tracing{Provider: tp, Propagator: side.prop}}, "bench")
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				msg := &umf.Message{}
+				for pb.Next() {
+					msg.Headers = nil
+					ctx, span := tr.Start(context.Background(), "request bench:/x", umftrace.Client)
+					tr.Inject(ctx, msg)
+					_, process := tr.Start(tr.Extract(context.Background(), msg), "process bench", umftrace.Server)
+					process.End()
+					span.End()
+				}
+			})
+			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if side.name == "generic" {
+				generic = perOp
+			} else if generic > 0 {
+				b.ReportMetric(generic/perOp, "x-generic")
+			}
+		})
+	}
+}
+
+// opaque hides a propagator's type, as any propagator umftrace does not know is hidden.
+type opaque struct{ propagation.TextMapPropagator }
