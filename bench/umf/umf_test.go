@@ -39,8 +39,16 @@ var small = &umf.Message{
 	Body: json.RawMessage(`{"id":1234,"name":"widget","tags":["blue","small"],"price":12.5}`),
 }
 
+// traced is small carrying its trace context, as a traced request does.
+var traced = func() *umf.Message {
+	m := *small
+	m.Headers = json.RawMessage(`{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"}`)
+	return &m
+}()
+
 func stdOf(m *umf.Message) *stdMessage {
-	return &stdMessage{To: m.To, From: m.From, MID: m.MID, Timestamp: m.Timestamp, Version: m.Version, Body: m.Body}
+	return &stdMessage{To: m.To, From: m.From, Headers: m.Headers, MID: m.MID, Timestamp: m.Timestamp,
+		Version: m.Version, Body: m.Body}
 }
 
 var baseline sync.Map // benchmark name → baseline ns/op
@@ -83,20 +91,23 @@ func BenchmarkMarshal(b *testing.B) {
 		}
 	})
 	buf := make([]byte, 0, 512)
-	pair(b, "small-append", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := json.Marshal(s); err != nil {
-				b.Fatal(err)
+	for name, m := range map[string]*umf.Message{"small-append": small, "traced-append": traced} {
+		s := stdOf(m)
+		pair(b, name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := json.Marshal(s); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	}, func(b *testing.B) {
-		for b.Loop() {
-			var err error
-			if buf, err = small.AppendMarshal(buf[:0]); err != nil {
-				b.Fatal(err)
+		}, func(b *testing.B) {
+			for b.Loop() {
+				var err error
+				if buf, err = m.AppendMarshal(buf[:0]); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 func BenchmarkUnmarshal(b *testing.B) {
