@@ -21,9 +21,10 @@ var unobserved = map[int]float64{}
 // beside both off, in the same run. On: every transport metric reported to a Prometheus registry
 // (metrics/prom), and an SDK TracerProvider sampling 1 % of the traces
 // (ParentBased(TraceIDRatioBased(0.01))) into a batch processor and an exporter that discards, W3C
-// trace context and baggage in every request's and reply's hdr. Off: the client's defaults
-// (metrics.Discard, the otel globals unset). x-off is req/s on over req/s off; paired alternates
-// blocks of the two (x-off-paired), the ratio to trust on a shared machine.
+// trace context and baggage in every request's hdr (and a sampled reply's). Off: the client's
+// defaults (metrics.Discard, the otel globals unset). x-off is req/s on over req/s off; paired
+// alternates blocks of the two (x-off-paired), the ratio to trust on a shared machine; the control
+// pairs two clients with both off, which shows how far from 1 the method itself lands on the run.
 func BenchmarkObservability(b *testing.B) {
 	client := redistest.Client(b)
 	tp := sdktrace.NewTracerProvider(
@@ -54,4 +55,9 @@ func BenchmarkObservability(b *testing.B) {
 				hydrakitBetween(b, client, "bench-calc", "bench-caller", on(b)...), "x-off-paired")
 		})
 	}
+	// The control pairs two clients with both off: how far from 1 the method lands on this run.
+	b.Run("inflight=32/paired-control", func(b *testing.B) {
+		pairedAs(b, 32, hydrakitBetween(b, client, "bench-calc", "bench-caller"),
+			hydrakitBetween(b, client, "bench-calc", "bench-caller"), "x-off-paired")
+	})
 }
