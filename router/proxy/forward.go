@@ -34,7 +34,7 @@ func (p *Proxy) Forward(w http.ResponseWriter, r *http.Request, service, target 
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	c.ctx = context.WithValue(ctx, callKey{}, c)
-	c.timer = time.AfterFunc(p.cfg.timeout, func() { cancel(errTimeout) })
+	c.timer = p.cfg.afterFunc(p.cfg.timeout, func() { cancel(errTimeout) })
 	defer c.timer.Stop()
 
 	u, err := url.ParseRequestURI(target)

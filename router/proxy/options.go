@@ -37,8 +37,17 @@ type config struct {
 	maxServices int
 	maxConns    int
 	breaker     func(instance string) gobreaker.Settings
+	afterFunc   func(time.Duration, func()) progressTimer // time.AfterFunc; tests fire it themselves
 	errs        []string
 }
+
+// progressTimer is the timer of a call's time without progress: a *time.Timer.
+type progressTimer interface {
+	Stop() bool
+	Reset(time.Duration) bool
+}
+
+func afterFunc(d time.Duration, f func()) progressTimer { return time.AfterFunc(d, f) }
 
 func (c *config) refuse(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Sprintf(format, args...))

@@ -47,7 +47,7 @@ func New(client *hydrakit.Client, options ...ProxyOption) (*Proxy, error) {
 	c := config{
 		timeout: DefaultTimeout, attempts: DefaultAttempts, retryBuffer: DefaultRetryBuffer,
 		maxEnvelope: DefaultMaxEnvelope, maxServices: DefaultMaxServices, maxConns: DefaultMaxConnsPerInstance,
-		breaker: defaultBreaker,
+		breaker: defaultBreaker, afterFunc: afterFunc,
 	}
 	for _, o := range options {
 		if o == nil {

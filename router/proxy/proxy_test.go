@@ -445,7 +445,9 @@ func TestNoGoroutinePerRequest(t *testing.T) {
 }
 
 func TestUpgradePassesThrough(t *testing.T) {
-	f := newFixture(t, ProxyTimeout(20*time.Millisecond))
+	f := newFixture(t)
+	timers := &manualTimers{}
+	f.p.cfg.afterFunc = timers.afterFunc
 	f.instance("up", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "echo" {
 			http.Error(w, "no upgrade", 400)
@@ -473,11 +475,63 @@ func TestUpgradePassesThrough(t *testing.T) {
 	if err != nil || resp.StatusCode != 101 {
 		t.Fatalf("upgrade: %v %v", resp, err)
 	}
-	// Idle past the timeout, which cuts a request without progress but not an upgraded connection.
-	// (The wait cannot make the test flaky: shorter, it would only prove less.)
-	time.Sleep(60 * time.Millisecond)
+	// The timeout runs out, which cuts a request without progress but not an upgraded connection.
+	if fired := timers.fireAll(); fired != 0 {
+		t.Errorf("%d timeouts still armed on the upgraded connection", fired)
+	}
 	io.WriteString(conn, "hello\n")
 	if line, err := br.ReadString('\n'); err != nil || line != "echo hello\n" {
 		t.Errorf("through the upgraded connection: %q %v", line, err)
 	}
+}
+
+// manualTimers stand in for time.AfterFunc: a timer fires when the test says so, unless stopped.
+type manualTimers struct {
+	mu     sync.Mutex
+	timers []*manualTimer
+}
+
+type manualTimer struct {
+	mu    sync.Mutex
+	armed bool
+	f     func()
+}
+
+func (m *manualTimers) afterFunc(_ time.Duration, f func()) progressTimer {
+	t := &manualTimer{armed: true, f: f}
+	m.mu.Lock()
+	m.timers = append(m.timers, t)
+	m.mu.Unlock()
+	return t
+}
+
+// fireAll runs every armed timer's function, as if its time ran out, and returns how many ran.
+func (m *manualTimers) fireAll() int {
+	m.mu.Lock()
+	timers := m.timers
+	m.mu.Unlock()
+	fired := 0
+	for _, t := range timers {
+		t.mu.Lock()
+		armed := t.armed
+		t.armed = false
+		t.mu.Unlock()
+		if armed {
+			t.f()
+			fired++
+		}
+	}
+	return fired
+}
+
+func (t *manualTimer) Stop() bool { return t.set(false) }
+
+func (t *manualTimer) Reset(time.Duration) bool { return t.set(true) }
+
+func (t *manualTimer) set(armed bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	was := t.armed
+	t.armed = armed
+	return was
 }

@@ -52,7 +52,7 @@ type call struct {
 	acceptGzip bool
 	clientCtx  context.Context // the request's own
 	ctx        context.Context // clientCtx, ended by the timeout too
-	timer      *time.Timer
+	timer      progressTimer
 	timeout    time.Duration
 
 	replay     []byte       // the whole body, kept for retries
