@@ -38,88 +38,46 @@ func (l labels) values(names []string) ([]string, bool) {
 	return out, given == len(names)
 }
 
-type counter struct {
-	vec   *prometheus.CounterVec
-	names []string
-	lvs   labels
-	c     prometheus.Counter
+// bound is a metric's Prometheus child for the labels given so far: resolved once, by With, when
+// every label is given; otherwise looked up on each update.
+type bound[T any] struct {
+	lookup func(values ...string) T // the vector's WithLabelValues
+	names  []string
+	lvs    labels
+	child  T
+	all    bool
 }
 
-func newCounter(vec *prometheus.CounterVec, names []string, lvs labels) *counter {
-	c := &counter{vec: vec, names: names, lvs: lvs}
+func bind[T any](lookup func(...string) T, names []string, lvs labels) bound[T] {
+	b := bound[T]{lookup: lookup, names: names, lvs: lvs}
 	if values, all := lvs.values(names); all {
-		c.c = vec.WithLabelValues(values...)
+		b.child, b.all = lookup(values...), true
 	}
-	return c
+	return b
 }
 
-func (c *counter) With(pairs ...string) kitmetrics.Counter {
-	return newCounter(c.vec, c.names, c.lvs.with(pairs))
-}
+func (b *bound[T]) with(pairs []string) bound[T] { return bind(b.lookup, b.names, b.lvs.with(pairs)) }
 
-func (c *counter) Add(delta float64) {
-	if c.c == nil {
-		values, _ := c.lvs.values(c.names)
-		c.vec.WithLabelValues(values...).Add(delta)
-		return
+func (b *bound[T]) get() T {
+	if b.all {
+		return b.child
 	}
-	c.c.Add(delta)
+	values, _ := b.lvs.values(b.names)
+	return b.lookup(values...)
 }
 
-type gauge struct {
-	vec   *prometheus.GaugeVec
-	names []string
-	lvs   labels
-	g     prometheus.Gauge
-}
+type counter struct{ bound[prometheus.Counter] }
 
-func newGauge(vec *prometheus.GaugeVec, names []string, lvs labels) *gauge {
-	g := &gauge{vec: vec, names: names, lvs: lvs}
-	if values, all := lvs.values(names); all {
-		g.g = vec.WithLabelValues(values...)
-	}
-	return g
-}
+func (c *counter) With(pairs ...string) kitmetrics.Counter { return &counter{c.with(pairs)} }
+func (c *counter) Add(delta float64)                       { c.get().Add(delta) }
 
-func (g *gauge) child() prometheus.Gauge {
-	if g.g == nil {
-		values, _ := g.lvs.values(g.names)
-		return g.vec.WithLabelValues(values...)
-	}
-	return g.g
-}
+type gauge struct{ bound[prometheus.Gauge] }
 
-func (g *gauge) With(pairs ...string) kitmetrics.Gauge {
-	return newGauge(g.vec, g.names, g.lvs.with(pairs))
-}
+func (g *gauge) With(pairs ...string) kitmetrics.Gauge { return &gauge{g.with(pairs)} }
+func (g *gauge) Set(v float64)                         { g.get().Set(v) }
+func (g *gauge) Add(delta float64)                     { g.get().Add(delta) }
 
-func (g *gauge) Set(v float64)     { g.child().Set(v) }
-func (g *gauge) Add(delta float64) { g.child().Add(delta) }
+type histogram struct{ bound[prometheus.Observer] }
 
-type histogram struct {
-	vec   *prometheus.HistogramVec
-	names []string
-	lvs   labels
-	h     prometheus.Observer
-}
-
-func newHistogram(vec *prometheus.HistogramVec, names []string, lvs labels) *histogram {
-	h := &histogram{vec: vec, names: names, lvs: lvs}
-	if values, all := lvs.values(names); all {
-		h.h = vec.WithLabelValues(values...)
-	}
-	return h
-}
-
-func (h *histogram) With(pairs ...string) kitmetrics.Histogram {
-	return newHistogram(h.vec, h.names, h.lvs.with(pairs))
-}
-
-func (h *histogram) Observe(v float64) {
-	if h.h == nil {
-		values, _ := h.lvs.values(h.names)
-		h.vec.WithLabelValues(values...).Observe(v)
-		return
-	}
-	h.h.Observe(v)
-}
+func (h *histogram) With(pairs ...string) kitmetrics.Histogram { return &histogram{h.with(pairs)} }
+func (h *histogram) Observe(v float64)                         { h.get().Observe(v) }

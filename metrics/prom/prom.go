@@ -137,17 +137,17 @@ func (b *builder) register(c prometheus.Collector, name, kind string, labels []s
 func (b *builder) counter(name, help string, labels ...string) kitmetrics.Counter {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
 	b.register(v, name, "counter", labels)
-	return newCounter(v, labels, nil)
+	return &counter{bind(v.WithLabelValues, labels, nil)}
 }
 
 func (b *builder) gauge(name, help string, labels ...string) kitmetrics.Gauge {
 	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
 	b.register(v, name, "gauge", labels)
-	return newGauge(v, labels, nil)
+	return &gauge{bind(v.WithLabelValues, labels, nil)}
 }
 
 func (b *builder) histogram(name, help string, buckets []float64, labels ...string) kitmetrics.Histogram {
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: buckets}, labels)
 	b.register(v, name, "histogram", labels)
-	return newHistogram(v, labels, nil)
+	return &histogram{bind(v.WithLabelValues, labels, nil)}
 }

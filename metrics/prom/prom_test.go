@@ -90,3 +90,54 @@ func TestNewRefuses(t *testing.T) {
 		t.Errorf("registering twice: want AlreadyRegisteredError, have %v", err)
 	}
 }
+
+// A metric bound by With to all its labels updates without allocating (decision 42); one still
+// missing a label resolves it on each update, with the missing value empty.
+func TestBoundUpdatesDoNotAllocate(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	set, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := set.Transport
+	requests := tr.Requests.With("service", "svc")
+	inFlight := tr.InFlight.With("service", "svc")
+	duration := tr.RequestDuration.With("service", "svc")
+	if have := testing.AllocsPerRun(100, func() {
+		requests.Add(1)
+		inFlight.Add(1)
+		inFlight.Set(0)
+		duration.Observe(0.001)
+	}); have != 0 {
+		t.Errorf("allocations per bound update: want 0, have %v", have)
+	}
+	tr.Errors.With("service", "svc").Add(1) // kind not given
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			switch {
+			case m.GetCounter() != nil:
+				values[key] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				values[key] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for key, want := range map[string]float64{
+		"hydrakit_transport_requests_total,service=svc":             101,
+		"hydrakit_transport_request_duration_seconds,service=svc":   101,
+		"hydrakit_transport_request_errors_total,kind=,service=svc": 1,
+	} {
+		if have := values[key]; want != have {
+			t.Errorf("%s: want %v, have %v (all: %v)", key, want, have, values)
+		}
+	}
+}
