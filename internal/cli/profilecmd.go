@@ -138,19 +138,7 @@ func (a *app) profileUseCmd(use string) *cobra.Command {
 		Short: "Make a profile the active one",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(_ *cobra.Command, argv []string) error {
-			s := a.profiles()
-			f, err := s.load()
-			if err != nil {
-				return err
-			}
-			if _, ok := f.Profiles[argv[0]]; !ok {
-				return notFoundf("no profile %q", argv[0])
-			}
-			f.Active = argv[0]
-			if err := s.save(f); err != nil {
-				return err
-			}
-			return a.done(map[string]string{"active": argv[0]})
+			return a.editProfile(argv[0], "active", func(f *profileFile) { f.Active = argv[0] })
 		},
 	}
 }
@@ -161,22 +149,30 @@ func (a *app) profileRemoveCmd() *cobra.Command {
 		Short: "Delete a profile",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(_ *cobra.Command, argv []string) error {
-			s := a.profiles()
-			f, err := s.load()
-			if err != nil {
-				return err
-			}
-			if _, ok := f.Profiles[argv[0]]; !ok {
-				return notFoundf("no profile %q", argv[0])
-			}
-			delete(f.Profiles, argv[0])
-			if f.Active == argv[0] {
-				f.Active = ""
-			}
-			if err := s.save(f); err != nil {
-				return err
-			}
-			return a.done(map[string]string{"removed": argv[0]})
+			return a.editProfile(argv[0], "removed", func(f *profileFile) {
+				delete(f.Profiles, argv[0])
+				if f.Active == argv[0] {
+					f.Active = ""
+				}
+			})
 		},
 	}
+}
+
+// editProfile applies change to the stored profiles, where the profile name must exist, saves them
+// and reports "<what> <name>".
+func (a *app) editProfile(name, what string, change func(f *profileFile)) error {
+	s := a.profiles()
+	f, err := s.load()
+	if err != nil {
+		return err
+	}
+	if _, ok := f.Profiles[name]; !ok {
+		return notFoundf("no profile %q", name)
+	}
+	change(f)
+	if err := s.save(f); err != nil {
+		return err
+	}
+	return a.done(map[string]string{what: name})
 }
