@@ -1,24 +1,5 @@
 package health
 
-import (
-	"sync/atomic"
-
-	kitmetrics "github.com/go-kit/kit/metrics"
-)
-
-// counter is a Stats counter that also reports to a metric of the client's metrics.Set.
-type counter struct {
-	atomic.Uint64
-	m kitmetrics.Counter
-}
-
-func (c *counter) Add(n uint64) uint64 {
-	if c.m != nil { // nil in a component made without a client, as tests do
-		c.m.Add(float64(n))
-	}
-	return c.Uint64.Add(n)
-}
-
 // statuses are the values of the status label of metrics.Health.Status.
 var statuses = []Status{StatusOK, StatusDegraded, StatusFailing}
 

@@ -9,14 +9,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hydrakit/hydrakit/internal/ratelog"
-
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/internal/fleet"
+	"github.com/hydrakit/hydrakit/internal/ratelog"
+	"github.com/hydrakit/hydrakit/internal/statcount"
 	"github.com/hydrakit/hydrakit/keyspace"
 )
 
@@ -55,9 +55,9 @@ type Recorder struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
-	unsaid    atomic.Uint64 // drops not yet reported in the log
-	dropped   counter       // also metrics.Recorder.Dropped
-	written   counter       // also metrics.Recorder.Entries
+	unsaid    atomic.Uint64     // drops not yet reported in the log
+	dropped   statcount.Counter // also metrics.Recorder.Dropped
+	written   statcount.Counter // also metrics.Recorder.Entries
 }
 
 var (
@@ -94,8 +94,8 @@ func NewRecorder(client *hydrakit.Client, service, instance string, options ...R
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	r.dropped.m = st.Metrics.Recorder.Dropped.With("service", svc)
-	r.written.m = st.Metrics.Recorder.Entries.With("service", svc)
+	r.dropped.Metric = st.Metrics.Recorder.Dropped.With("service", svc)
+	r.written.Metric = st.Metrics.Recorder.Entries.With("service", svc)
 	for _, o := range options {
 		if o == nil {
 			r.fail(configError("nil RecorderOption"))

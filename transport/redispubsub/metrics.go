@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	kitmetrics "github.com/go-kit/kit/metrics"
 
+	"github.com/hydrakit/hydrakit/internal/statcount"
 	"github.com/hydrakit/hydrakit/metrics"
 	"github.com/hydrakit/hydrakit/umf"
 )
@@ -16,19 +16,6 @@ import (
 // maxMetricServices bounds the target services a Conn labels its request metrics with: Request may
 // be given any address, so past this many the rest share the label "other".
 const maxMetricServices = 64
-
-// counter is a Stats counter that also reports to a metric of the client's metrics.Set.
-type counter struct {
-	atomic.Uint64
-	m kitmetrics.Counter
-}
-
-func (c *counter) Add(n uint64) uint64 {
-	if c.m != nil { // nil in a component made without a client, as tests do
-		c.m.Add(float64(n))
-	}
-	return c.Uint64.Add(n)
-}
 
 // connMetrics are a Conn's metrics, bound to their labels once: the Conn's own service for what it
 // receives, each target service (made on first use) for the requests it sends.
@@ -48,7 +35,7 @@ func (c *Conn) bindMetrics(set *metrics.Transport) {
 	}
 	s := &c.stats
 	for _, b := range []struct {
-		c *counter
+		c *statcount.Counter
 		m kitmetrics.Counter
 	}{
 		{&s.handled, set.Handled.With(svc...)}, {&s.reconnects, set.Reconnects.With(svc...)},
@@ -56,7 +43,7 @@ func (c *Conn) bindMetrics(set *metrics.Transport) {
 		{&s.unhandled, dropped("unhandled")}, {&s.busy, dropped("busy")}, {&s.forged, dropped("forged")},
 		{&s.foreign, dropped("foreign")}, {&s.orphans, dropped("orphan")}, {&s.duplicates, dropped("duplicate")},
 	} {
-		b.c.m = b.m
+		b.c.Metric = b.m
 	}
 	c.pub.batchSize = set.PublishBatch.With(svc...)
 }

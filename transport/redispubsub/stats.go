@@ -1,5 +1,7 @@
 package redispubsub
 
+import "github.com/hydrakit/hydrakit/internal/statcount"
+
 // Stats is a snapshot of a Conn's counters. What it dropped tells how to size ConnConcurrency (Busy)
 // and ConnMaxMessageSize (Malformed), and what a hostile or misconfigured peer sent (Forged, Foreign).
 // Every counter only grows, except Pending.
@@ -33,7 +35,7 @@ type Stats struct {
 // counters are the Conn's Stats; most report to the client's metrics too (bindMetrics).
 type counters struct {
 	received, handled, replies, malformed, unhandled, orphans, busy, forged, foreign, reconnects, panics,
-	duplicates, errorReplies, errorRepliesDropped counter
+	duplicates, errorReplies, errorRepliesDropped statcount.Counter
 }
 
 // Stats returns the counters.
