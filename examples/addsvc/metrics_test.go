@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -15,12 +14,11 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hydrakit/hydrakit/health"
 	"github.com/hydrakit/hydrakit/internal/embedded"
+	"github.com/hydrakit/hydrakit/internal/metricstest"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/queue"
@@ -313,20 +311,7 @@ func silentRedis(t *testing.T) *goredis.Client {
 
 type families map[string]*dto.MetricFamily
 
-func scrapeFamilies(t *testing.T, url string) families {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fams
-}
+func scrapeFamilies(t *testing.T, url string) families { return metricstest.Scrape(t, url) }
 
 // waitFor scrapes until ok holds: the counters move on their own goroutines.
 func waitFor(t *testing.T, url, what string, ok func(families) bool) {

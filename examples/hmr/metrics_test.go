@@ -4,15 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
+	"github.com/hydrakit/hydrakit/internal/metricstest"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/keyspace"
 	"github.com/hydrakit/hydrakit/transport/redispubsub"
@@ -66,7 +64,7 @@ func TestMetricsUnderTraffic(t *testing.T) {
 	// are counted, so is everything before them.
 	var fams map[string]*dto.MetricFamily
 	redistest.Eventually(t, "the drop and the recorder entry to be counted", func() bool {
-		fams = scrape(t, url)
+		fams = metricstest.Scrape(t, url)
 		return value(fams, "hydrakit_recorder_entries_total", "service", "hmr") == 1 &&
 			value(fams, "hydrakit_transport_messages_dropped_total", "reason", "malformed") == 1
 	})
@@ -119,21 +117,6 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 		t.Fatal(err)
 	}
 	return line
-}
-
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fams
 }
 
 // metric returns the series of family name with label=value (nil when there is none).

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
+	"github.com/hydrakit/hydrakit/internal/metricstest"
 	"github.com/hydrakit/hydrakit/internal/redistest"
 	"github.com/hydrakit/hydrakit/queue"
 	"github.com/hydrakit/hydrakit/umf"
@@ -85,18 +82,8 @@ func TestMetricsUnderTraffic(t *testing.T) {
 // queue and service.
 func scrape(t *testing.T, url, svc string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]float64{}
-	for name, f := range fams {
+	for name, f := range metricstest.Scrape(t, url) {
 		if !strings.HasPrefix(name, "hydrakit_") {
 			continue
 		}

@@ -2,10 +2,13 @@
 package metricstest
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/hydrakit/hydrakit"
 	"github.com/hydrakit/hydrakit/metrics/prom"
@@ -70,4 +73,20 @@ func (r *Registry) Value(name string, labels ...string) float64 {
 	default:
 		return float64(m.GetHistogram().GetSampleCount())
 	}
+}
+
+// Scrape reads a /metrics page in the Prometheus text format: its families by name.
+func Scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	return families
 }
